@@ -1,0 +1,127 @@
+"""Build base and cell images with BuildKit; a failed build is a result for its cell, not a crash."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from npmatrix import engine
+from npmatrix.base import BaseRecipe
+from npmatrix.errors import EngineUnavailable
+from npmatrix.plan import CellPlan
+from npmatrix.render import base_dockerfile
+
+# Host pip settings that may reach builds. Only http(s) URLs: a file:// index on the host means nothing
+# inside a container. They travel as a BuildKit secret (a pip.conf), never as ENV, ARG or COPY.
+_PIP_ENV = {"PIP_INDEX_URL": "index-url", "PIP_EXTRA_INDEX_URL": "extra-index-url", "PIP_TRUSTED_HOST": "trusted-host"}
+_CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    tag: str
+    ok: bool
+    image_id: str | None
+    cached: bool  # the image existed under its content tag and was reused
+    returncode: int | None
+    timed_out: bool
+    duration_s: float
+    log_path: Path | None
+    output: str  # the build log's text, for classification
+
+    @property
+    def log_tail(self) -> str:
+        return "\n".join(self.output.splitlines()[-40:])
+
+
+def host_ca_bundle(environ: Mapping[str, str] = os.environ) -> Path | None:
+    for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        if environ.get(name) and Path(environ[name]).is_file():
+            return Path(environ[name])
+    return next((Path(p) for p in _CA_CANDIDATES if Path(p).is_file()), None)
+
+
+def pip_config(environ: Mapping[str, str], *, has_cert: bool) -> str:
+    """The pip.conf builds see as a secret: the host's index settings and, if any, its CA."""
+    lines = ["[global]"]
+    if has_cert:
+        lines.append("cert = /run/secrets/pipcert")
+    for var, key in _PIP_ENV.items():
+        urls = [v for v in environ.get(var, "").split() if key == "trusted-host" or v.startswith(("http://", "https://"))]
+        if urls:
+            lines.append(f"{key} = {' '.join(urls)}")
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def build_secrets(environ: Mapping[str, str] = os.environ) -> Iterator[dict[str, Path]]:
+    """Secret files for one run, in a private temporary directory removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="npmatrix-secrets-") as tmp:
+        ca = host_ca_bundle(environ)
+        cert = Path(tmp, "pipcert")
+        cert.write_bytes(ca.read_bytes() if ca else b"")
+        conf = Path(tmp, "pipconf")
+        conf.write_text(pip_config(environ, has_cert=ca is not None))
+        yield {"pipconf": conf, "pipcert": cert}
+
+
+def build_cell(
+    plan: CellPlan,
+    *,
+    builder: engine.Builder,
+    docker: Any,
+    secrets: Mapping[str, Path],
+    log_path: Path,
+    rebuild: bool = False,
+) -> BuildOutcome:
+    existing = engine.image_id(docker, plan.image_tag)
+    if existing and not rebuild:
+        note = f"reused {plan.image_tag} ({existing}): built earlier from the same Dockerfile\n"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(note)
+        return BuildOutcome(plan.image_tag, True, existing, True, 0, False, 0.0, log_path, note)
+    with tempfile.TemporaryDirectory(prefix="npmatrix-ctx-") as context:
+        Path(context, "Dockerfile").write_text(plan.dockerfile)
+        argv = builder.build_argv(context=Path(context), tag=plan.image_tag, platform=plan.platform.docker,
+                                  secrets=secrets, no_cache=rebuild)
+        done = engine.run(argv, env=builder.env, timeout=plan.cell.build_timeout, log_path=log_path)
+    image = engine.image_id(docker, plan.image_tag) if done.ok else None
+    return BuildOutcome(plan.image_tag, done.ok and image is not None, image, False,
+                        None if done.timed_out else done.returncode, done.timed_out, done.duration_s, log_path,
+                        done.output)
+
+
+def ensure_base(
+    recipe: BaseRecipe, *, builder: engine.Builder, docker: Any, log_path: Path, progress: Progress
+) -> BuildOutcome:
+    """The base image for `recipe`: reused when its content tag exists, else made with mmdebstrap."""
+    existing = engine.image_id(docker, recipe.tag)
+    if existing:
+        return BuildOutcome(recipe.tag, True, existing, True, 0, False, 0.0, None, "")
+    if shutil.which("mmdebstrap") is None:
+        raise EngineUnavailable(
+            f"base image {recipe.tag} is missing and mmdebstrap is not installed: "
+            "run `make engine` (scripts/engine-up) or apt-get install mmdebstrap arch-test qemu-user-static"
+        )
+    progress(f"base image {recipe.tag}: mmdebstrap {recipe.suite} {recipe.platform.debian_arch} "
+             f"(about 1 min native, 3-4 min emulated; log: {log_path})")
+    with tempfile.TemporaryDirectory(prefix="npmatrix-base-") as context:
+        tarball = Path(context, "rootfs.tar")
+        strap = engine.run(recipe.mmdebstrap_argv(str(tarball)), timeout=1800, log_path=log_path)
+        if not strap.ok:
+            return BuildOutcome(recipe.tag, False, None, False, strap.returncode, strap.timed_out,
+                                strap.duration_s, log_path, strap.output)
+        Path(context, "Dockerfile").write_text(base_dockerfile(recipe))
+        argv = builder.build_argv(context=Path(context), tag=recipe.tag, platform=recipe.platform.docker)
+        load = engine.run(argv, env=builder.env, timeout=1800, log_path=log_path.with_suffix(".build.log"))
+    image = engine.image_id(docker, recipe.tag) if load.ok else None
+    return BuildOutcome(recipe.tag, image is not None, image, False, load.returncode, load.timed_out,
+                        strap.duration_s + load.duration_s, log_path, strap.output + load.output)

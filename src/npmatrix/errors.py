@@ -1,0 +1,48 @@
+"""Every failure a user can meet, with the exit code it maps to.
+
+`cli.main` catches only `FatalError`; anything else is a bug and keeps its traceback.
+Messages say what failed, why, and what to do, on one line.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # every cell ended as expected
+    UNEXPECTED = 1  # some cell did not end as its matrix expected
+    BAD_INPUT = 2  # bad matrix, option or configuration
+    ENGINE_UNAVAILABLE = 3  # no container engine, BuildKit or QEMU where one is needed
+    INTERRUPTED = 130  # Ctrl-C; finished cells are kept
+
+
+class FatalError(Exception):
+    """Root of the errors that end a command with a one-line message and an exit code."""
+
+    exit_code: ExitCode = ExitCode.BAD_INPUT
+
+
+class ConfigError(FatalError):
+    """A matrix file, option or value is invalid. `where` names the file and key."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class EngineUnavailable(FatalError):
+    """The container engine, a BuildKit path or QEMU emulation is missing."""
+
+    exit_code = ExitCode.ENGINE_UNAVAILABLE
+
+
+class CommandFailed(Exception):
+    """An external command failed. Not fatal by itself: a failed build is a result for its cell."""
+
+    def __init__(self, argv: list[str], returncode: int, output: str) -> None:
+        self.argv = argv
+        self.returncode = returncode
+        self.output = output
+        tail = output.strip().splitlines()[-1:] or ["<no output>"]
+        super().__init__(f"{argv[0]} exited with {returncode}: {tail[0]}")

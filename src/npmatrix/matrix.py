@@ -1,0 +1,289 @@
+"""Matrix files: parse, validate and expand into cells, before anything touches an engine.
+
+A matrix file is TOML with three optional parts:
+
+    [defaults]            # keys every cell starts from
+    suite = "bookworm"
+
+    [[cell]]              # named, explicit cells
+    name = "colab-like"
+    platform = "amd64"
+    numpy = "2.3.5"
+
+    [axes]                # the product of list-valued keys, like a CI matrix
+    name = "np{numpy}-{platform}"
+    platform = ["amd64", "arm64"]
+    numpy = ["1.26.4", "2.3.5"]
+    exclude = [{ platform = "arm64", numpy = "1.26.4" }]
+    include = [{ platform = "arm/v7", numpy = "1.26.4", expect = "no-wheel" }]
+
+`include` entries that match existing combinations on all their axis keys extend them; others add a cell.
+Every key is checked here; an unknown one gets a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import itertools
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from npmatrix import values
+from npmatrix.errors import ConfigError
+from npmatrix.platforms import presets
+from npmatrix.status import Status
+
+Install = Literal["pip", "apt"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the matrix: where NumPy is installed, how, and what we expect of it."""
+
+    name: str
+    platform: str
+    suite: str = "bookworm"
+    install: Install = "pip"
+    numpy: str | None = None  # a pip version specifier; apt cells take the suite's python3-numpy
+    only_binary: bool = True  # refuse source builds: an sdist build under QEMU takes hours
+    pip: str | None = None  # upgrade/downgrade pip first, e.g. "==20.2.4"
+    packages: tuple[str, ...] = ()  # more pip requirements installed with NumPy
+    apt: tuple[str, ...] = ()  # more Debian packages
+    index_url: str | None = None
+    extra_index_url: tuple[str, ...] = ()
+    system_site_packages: bool = False
+    base_image: str | None = None  # an image pinned by digest, instead of a Debian base we build
+    cpu: str | None = None  # a CPU model preset (pi1..pi5, x86-64-v1, colab)
+    imports: tuple[str, ...] = ()  # more modules the probe imports after NumPy
+    expect: Status = Status.OK
+    timeout: int = 300  # seconds for probe and benchmark together
+    build_timeout: int = 1800
+    note: str = ""
+
+
+Checker = Callable[[Any], Any]
+
+
+def _str(check: Callable[[str], str] | None = None) -> Checker:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
+        return check(value) if check else value
+
+    return convert
+
+
+def _str_list(check: Callable[[str], str]) -> Checker:
+    def convert(value: Any) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise ValueError("expected a string or a list of strings")
+        return tuple(check(v) for v in items)
+
+    return convert
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86400:
+        raise ValueError(f"expected whole seconds between 1 and 86400, got {value!r}")
+    return value
+
+
+def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
+    def convert(value: Any) -> str:
+        allowed = list(options())
+        if value not in allowed:
+            raise ValueError(f"unknown {what} {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}")
+        return str(value)
+
+    return convert
+
+
+def _expect(value: Any) -> Status:
+    allowed = [s.value for s in Status if s is not Status.ENGINE_ERROR]
+    if value not in allowed:
+        raise ValueError(f"unknown status {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}")
+    return Status(value)
+
+
+_CHECKS: dict[str, Checker] = {
+    "name": _str(values.cell_name),
+    "platform": _choice(lambda: presets().platforms, "platform"),
+    "suite": _choice(lambda: presets().suites, "Debian suite"),
+    "install": _choice(lambda: ("pip", "apt"), "install method"),
+    "numpy": _str(values.version_spec),
+    "only_binary": _bool,
+    "pip": _str(values.version_spec),
+    "packages": _str_list(values.requirement),
+    "apt": _str_list(values.apt_package),
+    "index_url": _str(values.index_url),
+    "extra_index_url": _str_list(values.index_url),
+    "system_site_packages": _bool,
+    "base_image": _str(values.image_by_digest),
+    "cpu": _choice(lambda: presets().cpus, "CPU model"),
+    "imports": _str_list(values.module_name),
+    "expect": _expect,
+    "timeout": _seconds,
+    "build_timeout": _seconds,
+    "note": _str(),
+}
+assert set(_CHECKS) == {f.name for f in fields(Cell)}, "every Cell field needs a checker"
+
+_TOP_KEYS = ("defaults", "cell", "axes")
+_AXES_EXTRA_KEYS = ("include", "exclude")
+
+
+@dataclass(frozen=True)
+class Matrix:
+    source: str
+    cells: tuple[Cell, ...]
+
+    def select(self, *, arches: Iterable[str] = (), names: Iterable[str] = ()) -> Matrix:
+        """The cells on any of `arches` and matching any of `names` (shell-style globs); empty means all."""
+        arches, names = list(arches), list(names)
+        for arch in arches:
+            if arch not in presets().platforms:
+                known = list(presets().platforms)
+                raise ConfigError(f"unknown platform {arch!r}{_did_you_mean(arch, known)}; one of {', '.join(known)}",
+                                  where="--arch")
+        for pattern in names:
+            if not any(fnmatch.fnmatchcase(c.name, pattern) for c in self.cells):
+                known = [c.name for c in self.cells]
+                raise ConfigError(f"no cell named {pattern!r}{_did_you_mean(pattern, known)}", where=self.source)
+        cells = tuple(
+            c
+            for c in self.cells
+            if (not arches or c.platform in arches) and (not names or any(fnmatch.fnmatchcase(c.name, p) for p in names))
+        )
+        return Matrix(source=self.source, cells=cells)
+
+
+def load(path: Path) -> Matrix:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read matrix file: {exc.strerror}", where=str(path)) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=str(path)) from exc
+    return parse(raw, source=str(path))
+
+
+def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
+    _reject_unknown(raw, _TOP_KEYS, where=source)
+    defaults = _table(raw.get("defaults", {}), where=f"{source}: defaults")
+    _reject_unknown(defaults, [k for k in _CHECKS if k != "name"], where=f"{source}: defaults")
+    entries = [(f"cell[{i}]", dict(e)) for i, e in enumerate(_array(raw.get("cell", []), where=f"{source}: cell"))]
+    if "axes" in raw:
+        entries += _expand_axes(_table(raw["axes"], where=f"{source}: axes"), where=f"{source}: axes")
+    cells = [_make_cell({**defaults, **entry}, where=f"{source}: {label}") for label, entry in entries]
+    if not cells:
+        raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
+    _reject_duplicates(cells, where=source)
+    return Matrix(source=source, cells=tuple(cells))
+
+
+def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
+    label = f"{where} ({raw['name']})" if isinstance(raw.get("name"), str) else where
+    _reject_unknown(raw, _CHECKS, where=label)
+    for required in ("name", "platform"):
+        if required not in raw:
+            raise ConfigError(f"missing required key {required!r}", where=label)
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            kwargs[key] = _CHECKS[key](value)
+        except ValueError as exc:
+            raise ConfigError(str(exc), where=f"{label}.{key}") from None
+    cell = Cell(**kwargs)
+    _check_consistency(cell, where=label)
+    return cell
+
+
+def _check_consistency(cell: Cell, *, where: str) -> None:
+    if cell.install == "pip" and cell.numpy is None:
+        raise ConfigError("a pip cell needs a NumPy pin, e.g. numpy = \"2.3.5\"", where=f"{where}.numpy")
+    if cell.install == "apt" and cell.numpy is not None:
+        raise ConfigError("apt cells take the suite's python3-numpy; remove numpy or use install = \"pip\"",
+                          where=f"{where}.numpy")
+    if cell.cpu and cell.platform not in presets().cpus[cell.cpu].platforms:
+        fits = ", ".join(presets().cpus[cell.cpu].platforms)
+        raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
+
+
+def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict[str, Any]]]:
+    _reject_unknown(axes, [*_CHECKS, *_AXES_EXTRA_KEYS], where=where)
+    template = axes.get("name")
+    if not isinstance(template, str):
+        raise ConfigError("needs a name template such as \"np{numpy}-{platform}\"", where=f"{where}.name")
+    lists = {k: v for k, v in axes.items() if isinstance(v, list) and k not in _AXES_EXTRA_KEYS}
+    fixed = {k: v for k, v in axes.items() if k not in lists and k not in (*_AXES_EXTRA_KEYS, "name")}
+    combos = [dict(zip(lists, values_, strict=True)) for values_ in itertools.product(*lists.values())]
+    for exclude in _array(axes.get("exclude", []), where=f"{where}.exclude"):
+        combos = [c for c in combos if not _matches(c, exclude)]
+    for include in _array(axes.get("include", []), where=f"{where}.include"):
+        matched = [c for c in combos if _matches(c, {k: v for k, v in include.items() if k in lists})]
+        if matched and any(k in lists for k in include):
+            for combo in matched:
+                combo.update({k: v for k, v in include.items() if k not in lists})
+        else:
+            combos.append(dict(include))
+    return [(f"axes[{i}]", {**fixed, **combo, "name": _render_name(template, combo, where=where)})
+            for i, combo in enumerate(combos)]
+
+
+def _render_name(template: str, combo: Mapping[str, Any], *, where: str) -> str:
+    try:
+        name = template.format(**{k: str(v) for k, v in combo.items()})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"name template {template!r} uses a key that is not an axis: {exc}", where=where) from None
+    # "np==2.3.5-arm/v7" -> "np-2.3.5-arm-v7": cell names end up in image tags and file names.
+    return re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")
+
+
+def _matches(combo: Mapping[str, Any], pattern: Mapping[str, Any]) -> bool:
+    return all(combo.get(k) == v for k, v in pattern.items())
+
+
+def _reject_unknown(raw: Mapping[str, Any], known: Iterable[str], *, where: str) -> None:
+    known = list(known)
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown key {key!r}{_did_you_mean(key, known)}", where=where)
+
+
+def _reject_duplicates(cells: list[Cell], *, where: str) -> None:
+    seen: set[str] = set()
+    for cell in cells:
+        if cell.name in seen:
+            raise ConfigError(f"two cells are named {cell.name!r}; names must be unique", where=where)
+        seen.add(cell.name)
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _table(value: Any, *, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("expected a table", where=where)
+    return value
+
+
+def _array(value: Any, *, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("expected an array of tables", where=where)
+    return value

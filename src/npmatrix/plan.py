@@ -1,0 +1,90 @@
+"""Plan: a pure function from a matrix to the steps that run it. Nothing here touches an engine."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from npmatrix.base import BaseRecipe
+from npmatrix.matrix import Cell, Matrix
+from npmatrix.platforms import Platform, presets
+from npmatrix.render import cell_dockerfile
+
+# GEMM sizes: emulated CPUs are 10-20x slower, so they get smaller ones to keep a cell under a minute.
+NATIVE_SIZES = (256, 512, 1024)
+EMULATED_SIZES = (64, 128, 256)
+REPEATS = 5
+PROBE_DIR = "/npmatrix"  # where the probe scripts are copied in each container
+CELL_REPOSITORY = "npmatrix-cell"
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    cell: Cell
+    platform: Platform
+    base: BaseRecipe | None  # None when the cell names a pinned base_image of its own
+    dockerfile: str
+    emulated: bool
+    qemu_cpu: str | None  # the CPU model QEMU emulates; None means QEMU's default ("max") or native
+
+    @property
+    def base_image(self) -> str:
+        return self.base.tag if self.base else str(self.cell.base_image)
+
+    @property
+    def image_tag(self) -> str:
+        """Content-addressed: an image that exists under this tag was built from this very Dockerfile."""
+        digest = hashlib.sha256(self.dockerfile.encode()).hexdigest()[:12]
+        return f"{CELL_REPOSITORY}:{self.cell.name}-{digest}"
+
+    @property
+    def python(self) -> str:
+        return "/opt/venv/bin/python3" if self.cell.install == "pip" or self.cell.packages else "/usr/bin/python3"
+
+    @property
+    def bench_sizes(self) -> tuple[int, ...]:
+        return EMULATED_SIZES if self.emulated or self.qemu_cpu else NATIVE_SIZES
+
+    @property
+    def environment(self) -> dict[str, str]:
+        # QEMU_CPU picks the CPU model qemu-user emulates for ARM; OpenBLAS then picks its kernel from it.
+        if self.qemu_cpu and self.platform.name != "amd64":
+            return {"QEMU_CPU": self.qemu_cpu}
+        return {}
+
+    def probe_argv(self) -> list[str]:
+        sizes = ",".join(str(n) for n in self.bench_sizes)
+        probe_timeout = max(30, self.cell.timeout // 3)  # per child: import, each bench run
+        argv = [self.python, f"{PROBE_DIR}/probe.py", "--bench", "--sizes", sizes, "--repeats", str(REPEATS),
+                "--timeout", str(probe_timeout)]
+        for module in self.cell.imports:
+            argv += ["--import", module]
+        return argv
+
+
+def plan(matrix: Matrix, *, template_dir: Path | None = None) -> tuple[CellPlan, ...]:
+    return tuple(plan_cell(cell, template_dir=template_dir) for cell in matrix.cells)
+
+
+def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
+    platform = presets().platforms[cell.platform]
+    base = None if cell.base_image else BaseRecipe(suite=cell.suite, platform=platform)
+    base_image = base.tag if base else str(cell.base_image)
+    return CellPlan(
+        cell=cell,
+        platform=platform,
+        base=base,
+        dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir),
+        emulated=platform.emulated,
+        qemu_cpu=presets().cpus[cell.cpu].qemu_cpu if cell.cpu else None,
+    )
+
+
+def bases_needed(plans: tuple[CellPlan, ...]) -> list[BaseRecipe]:
+    """Each base image once, in the order cells first need it."""
+    seen: dict[str, BaseRecipe] = {}
+    for p in plans:
+        if p.base and p.base.tag not in seen:
+            seen[p.base.tag] = p.base
+    return list(seen.values())

@@ -1,0 +1,69 @@
+"""Platform, Debian suite and CPU model presets, loaded once from data/platforms.toml."""
+
+from __future__ import annotations
+
+import functools
+import platform as _platform
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+# What the host's platform.machine() says -> our platform name; anything else is emulated.
+_HOST_MACHINES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm/v7"}
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    docker: str
+    debian_arch: str
+    machine: str
+    wheel_arch: str
+    qemu: str
+
+    @property
+    def slug(self) -> str:
+        """The name with '/' made safe for image tags and file names (arm/v7 -> arm-v7)."""
+        return self.name.replace("/", "-")
+
+    @property
+    def emulated(self) -> bool:
+        return host_platform_name() != self.name
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    python: str
+
+
+@dataclass(frozen=True)
+class CpuModel:
+    name: str
+    platforms: tuple[str, ...]
+    qemu_cpu: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Presets:
+    platforms: dict[str, Platform]
+    suites: dict[str, Suite]
+    cpus: dict[str, CpuModel]
+
+
+def host_platform_name() -> str | None:
+    return _HOST_MACHINES.get(_platform.machine())
+
+
+@functools.cache
+def presets() -> Presets:
+    raw = tomllib.loads(resources.files("npmatrix").joinpath("data/platforms.toml").read_text())
+    return Presets(
+        platforms={k: Platform(name=k, **v) for k, v in raw["platform"].items()},
+        suites={k: Suite(name=k, **v) for k, v in raw["suite"].items()},
+        cpus={
+            k: CpuModel(name=k, platforms=tuple(v["platform"]), qemu_cpu=v["qemu_cpu"], description=v["description"])
+            for k, v in raw["cpu"].items()
+        },
+    )

@@ -1,0 +1,38 @@
+"""Dockerfiles from the Jinja2 templates in dockerfiles/: pure, deterministic (same input, same bytes)."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from npmatrix.base import BaseRecipe
+from npmatrix.matrix import Cell
+from npmatrix.platforms import Platform
+
+
+@functools.cache
+def _environment(template_dir: Path | None) -> jinja2.Environment:
+    loader: jinja2.BaseLoader
+    if template_dir is not None:
+        loader = jinja2.FileSystemLoader(str(template_dir))
+    else:
+        loader = jinja2.FileSystemLoader(str(resources.files("npmatrix").joinpath("dockerfiles")))
+    return jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not an empty string
+        keep_trailing_newline=True,
+        autoescape=False,  # Dockerfiles, not HTML; values are validated before they get here
+    )
+
+
+def cell_dockerfile(cell: Cell, platform: Platform, base_image: str, *, template_dir: Path | None = None) -> str:
+    apt_packages = ["python3-numpy", *cell.apt] if cell.install == "apt" else list(cell.apt)
+    template = _environment(template_dir).get_template(f"{cell.install}.Dockerfile.j2")
+    return template.render(cell=cell, platform=platform, base_image=base_image, apt_packages=apt_packages)
+
+
+def base_dockerfile(recipe: BaseRecipe, *, template_dir: Path | None = None) -> str:
+    return _environment(template_dir).get_template("base.Dockerfile.j2").render(recipe=recipe)

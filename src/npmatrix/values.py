@@ -1,0 +1,76 @@
+"""Validators for every value that can reach a Dockerfile template or a command line.
+
+Each returns the normalised value or raises ValueError with a message that says what is allowed.
+They are deliberately stricter than the formats they check: a value a template interpolates must not
+be able to carry shell or Dockerfile syntax (quotes, `$`, newlines, `&&`, backslashes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_SPEC_CHARS = re.compile(r"[0-9A-Za-z.*,<>=!~+ ]+")
+_REQ_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*+ ]+")
+_APT_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?")
+_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+-]*)?")
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_IMAGE_BY_DIGEST = re.compile(r"[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9_.-]+)?@sha256:[0-9a-f]{64}")
+
+
+def cell_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid cell name (lowercase letters, digits, '.', '_', '-'; max 63)")
+    return value
+
+
+def version_spec(value: str) -> str:
+    """A PEP 440 specifier such as '==2.3.5' or '>=1.26,<2'; a bare version means '=='."""
+    value = value.strip()
+    if value and value[0].isdigit():
+        value = f"=={value}"
+    if not _SPEC_CHARS.fullmatch(value):
+        raise ValueError(f"{value!r} is not a version specifier such as '==2.3.5' or '>=1.26,<2'")
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier as exc:
+        raise ValueError(f"{value!r} is not a version specifier such as '==2.3.5' or '>=1.26,<2'") from exc
+    return value.replace(" ", "")
+
+
+def requirement(value: str) -> str:
+    """A pip requirement like 'pandas==1.5.3'. Markers and URLs are refused: they need quotes or '@'."""
+    if not _REQ_CHARS.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain requirement such as 'pandas==1.5.3' (no markers, URLs or quotes)")
+    try:
+        return str(Requirement(value))
+    except InvalidRequirement as exc:
+        raise ValueError(f"{value!r} is not a valid requirement: {exc}") from exc
+
+
+def apt_package(value: str) -> str:
+    if not _APT_PACKAGE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Debian package name (optionally name=version)")
+    return value
+
+
+def index_url(value: str) -> str:
+    """An http(s) index URL without credentials: secrets belong in the host's pip config, not a matrix."""
+    if "@" in value or not _URL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain http(s) URL without credentials")
+    return value
+
+
+def module_name(value: str) -> str:
+    if not _MODULE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a dotted Python module name")
+    return value
+
+
+def image_by_digest(value: str) -> str:
+    if not _IMAGE_BY_DIGEST.fullmatch(value):
+        raise ValueError(f"{value!r} is not an image pinned by digest (name@sha256:<64 hex>)")
+    return value
