@@ -55,9 +55,10 @@ class CellPlan:
 
     def probe_argv(self) -> list[str]:
         sizes = ",".join(str(n) for n in self.bench_sizes)
-        probe_timeout = max(30, self.cell.timeout // 3)  # per child: import, each bench run
+        # Per child: the import, then each of the two benchmark runs; the container's own limit is the whole.
+        child_timeout = str(max(20, self.cell.timeout // 3))
         argv = [self.python, f"{PROBE_DIR}/probe.py", "--bench", "--sizes", sizes, "--repeats", str(REPEATS),
-                "--timeout", str(probe_timeout)]
+                "--timeout", child_timeout, "--bench-timeout", child_timeout]
         for module in self.cell.imports:
             argv += ["--import", module]
         return argv
@@ -77,7 +78,7 @@ def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
         base=base,
         dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir),
         emulated=platform.emulated,
-        qemu_cpu=presets().cpus[cell.cpu].qemu_cpu if cell.cpu else None,
+        qemu_cpu=presets().cpus[cell.cpu].qemu[cell.platform] if cell.cpu else None,
     )
 
 

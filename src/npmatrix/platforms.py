@@ -40,9 +40,12 @@ class Suite:
 @dataclass(frozen=True)
 class CpuModel:
     name: str
-    platforms: tuple[str, ...]
-    qemu_cpu: str
     description: str
+    qemu: dict[str, str]  # platform name -> QEMU CPU model
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(self.qemu)
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def presets() -> Presets:
         platforms={k: Platform(name=k, **v) for k, v in raw["platform"].items()},
         suites={k: Suite(name=k, **v) for k, v in raw["suite"].items()},
         cpus={
-            k: CpuModel(name=k, platforms=tuple(v["platform"]), qemu_cpu=v["qemu_cpu"], description=v["description"])
+            k: CpuModel(name=k, description=v["description"], qemu=dict(v["qemu"]))
             for k, v in raw["cpu"].items()
         },
     )

@@ -254,3 +254,31 @@ def test_debian_style_egg_info(probe_module: ModuleType, tmp_path: Path) -> None
 def test_json_safe(probe_module: ModuleType) -> None:
     assert probe_module.json_safe({1: (float("nan"), {"b"}), "x": np.float32(1.5)}) == {
         "1": [None, ["b"]], "x": 1.5}
+
+
+# --- saved outputs used by the host-side parser's tests ---------------------------------------------------
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+NUMPY_KEYS = {
+    "found", "location", "import_ok", "returncode", "signal", "timed_out", "stderr_tail", "duration_s",
+    "version", "install", "config", "config_text", "cpu_baseline", "cpu_dispatch", "cpu_features_found",
+    "threadpoolctl", "core_extension", "ldd",
+}
+INSTALL_KEYS = {"source", "dist_info", "installer", "wheel_tags", "debian_package", "debian_version"}
+RUN_KEYS = {"threads", "returncode", "signal", "timed_out", "stderr_tail", "results"}
+RESULT_KEYS = {
+    "dtype", "n", "repeats", "times_s", "gflops_median", "gflops_q1", "gflops_q3", "gflops_iqr",
+    "max_rel_error", "tolerance", "ok", "fp_warnings",
+}
+
+
+@pytest.mark.parametrize("name", ["probe-host-amd64-numpy-ok.json", "probe-host-numpy-segv.json"])
+def test_saved_outputs_keep_the_contract(name: str) -> None:
+    report = json.loads((DATA / name).read_text())
+    assert NUMPY_KEYS.issubset(report["numpy"])
+    assert INSTALL_KEYS.issubset(report["numpy"]["install"])
+    assert {"output", "not_found", "error"}.issubset(report["numpy"]["ldd"])
+    assert {"ran", "skipped_reason", "runs"}.issubset(report["bench"])
+    for run in report["bench"]["runs"]:
+        assert RUN_KEYS.issubset(run)
+        assert all(RESULT_KEYS.issubset(result) for result in run["results"])

@@ -1,0 +1,3 @@
+from npmatrix.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""The terminal table: one row per cell, what it ran and whether it works, and why not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tabulate import tabulate
+
+from npmatrix.results import CellResult
+
+HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32")
+
+
+def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
+    rows = [_row(r, reason_width) for r in results]
+    return tabulate(rows, headers=HEADERS, tablefmt="simple", disable_numparse=True)
+
+
+def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
+    s = r.summary
+    platform = r.platform.removeprefix("linux/") + (" (qemu)" if r.emulated else "")
+    status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
+    if not r.status.works:
+        status += f": {_shorten(r.verdict.reason, reason_width)}"
+    return (
+        r.cell.name,
+        platform,
+        (s.python_version if s else None) or "-",
+        (s.numpy_version if s else None) or (r.cell.numpy or "-").lstrip("="),
+        _installed(r),
+        (s.blas if s else None) or "-",
+        status,
+        _gflops(s.best_gflops("float64") if s else None),
+        _gflops(s.best_gflops("float32") if s else None),
+    )
+
+
+def _installed(r: CellResult) -> str:
+    s = r.summary
+    if s and s.install_source == "wheel" and s.wheel_tag:
+        return f"wheel {s.wheel_tag.split('-')[-1]}"
+    if s and s.install_source:
+        return s.install_source
+    return "pip" if r.cell.install == "pip" else "apt"
+
+
+def _gflops(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_line(results: list[CellResult]) -> str:
+    unexpected = [r.cell.name for r in results if not r.as_expected]
+    works = sum(r.status.works for r in results)
+    line = f"{len(results)} cells: {works} work, {len(results) - works} fail"
+    return line + (f"; NOT as expected: {', '.join(unexpected)}" if unexpected else "; all as expected")
