@@ -1,0 +1,45 @@
+# npmatrix: two commands on a fresh machine.
+#   make matrix   stand up the engine if none runs, build what is missing, run the default matrix
+#   make test     lint, type-check, unit tests, and integration tests against the real engine
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= results
+MATRIX ?= matrix/default.toml
+
+.PHONY: matrix test engine venv lint unit integration doctor clean
+
+$(BIN)/npmatrix: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/npmatrix
+
+# Never touches an engine that already answers; as root on Debian/Ubuntu it installs and starts one.
+engine:
+	scripts/engine-up
+
+matrix: venv engine
+	$(BIN)/npmatrix run --matrix $(MATRIX) --out $(OUT)
+
+doctor: venv
+	$(BIN)/npmatrix doctor --matrix $(MATRIX)
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest tests/unit -q
+
+# NPMATRIX_REQUIRE_INTEGRATION makes the suite fail if no integration test ran: they must never skip.
+integration: venv engine
+	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests/integration -v
+
+test: lint venv engine
+	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

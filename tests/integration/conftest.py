@@ -1,0 +1,55 @@
+"""Integration tests: the real engine, real images, real QEMU. No skips: a missing engine is a failure.
+
+`make test` runs scripts/engine-up first, so on a fresh Debian machine the engine, QEMU and (on first
+use) the base images are created before these run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    out_dir: Path
+
+    @property
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.out_dir / "results.json").read_text())
+
+    def cell(self, name: str) -> dict[str, Any]:
+        return next(c for c in self.results["cells"] if c["name"] == name)
+
+
+def npmatrix(*args: str, out_dir: Path, timeout: float = 1800) -> CliRun:
+    done = subprocess.run([sys.executable, "-m", "npmatrix", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    sys.stderr.write(done.stderr[-4000:])  # progress lines, shown by pytest when a test fails
+    return CliRun(done.returncode, done.stdout, done.stderr, out_dir)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    from npmatrix import engine
+
+    return engine.client()  # raises EngineUnavailable (a failure, not a skip) when no engine answers
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """The default matrix, end to end, once for the whole session (cold: base images are built)."""
+    out = tmp_path_factory.mktemp("default-run")
+    return npmatrix("run", "--matrix", "matrix/default.toml", "--out", str(out), out_dir=out)
