@@ -24,5 +24,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     required = os.environ.get("NPMATRIX_REQUIRE_INTEGRATION") == "1"
     if required and not _ran and session.testscollected:
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            "ERROR: NPMATRIX_REQUIRE_INTEGRATION=1 but no integration test ran", red=True)
+            "ERROR: NPMATRIX_REQUIRE_INTEGRATION=1 but no integration test ran", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

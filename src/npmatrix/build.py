@@ -55,7 +55,9 @@ def pip_config(environ: Mapping[str, str], *, has_cert: bool) -> str:
     if has_cert:
         lines.append("cert = /run/secrets/pipcert")
     for var, key in _PIP_ENV.items():
-        urls = [v for v in environ.get(var, "").split() if key == "trusted-host" or v.startswith(("http://", "https://"))]
+        urls = [
+            v for v in environ.get(var, "").split() if key == "trusted-host" or v.startswith(("http://", "https://"))
+        ]
         if urls:
             lines.append(f"{key} = {' '.join(urls)}")
     return "\n".join(lines) + "\n"
@@ -90,13 +92,22 @@ def build_cell(
         return BuildOutcome(plan.image_tag, True, existing, True, 0, False, 0.0, log_path, note)
     with tempfile.TemporaryDirectory(prefix="npmatrix-ctx-") as context:
         Path(context, "Dockerfile").write_text(plan.dockerfile)
-        argv = builder.build_argv(context=Path(context), tag=plan.image_tag, platform=plan.platform.docker,
-                                  secrets=secrets, no_cache=rebuild)
+        argv = builder.build_argv(
+            context=Path(context), tag=plan.image_tag, platform=plan.platform.docker, secrets=secrets, no_cache=rebuild
+        )
         done = engine.run(argv, env=builder.env, timeout=plan.cell.build_timeout, log_path=log_path)
     image = engine.image_id(docker, plan.image_tag) if done.ok else None
-    return BuildOutcome(plan.image_tag, done.ok and image is not None, image, False,
-                        None if done.timed_out else done.returncode, done.timed_out, done.duration_s, log_path,
-                        done.output)
+    return BuildOutcome(
+        plan.image_tag,
+        done.ok and image is not None,
+        image,
+        False,
+        None if done.timed_out else done.returncode,
+        done.timed_out,
+        done.duration_s,
+        log_path,
+        done.output,
+    )
 
 
 def ensure_base(
@@ -111,17 +122,37 @@ def ensure_base(
             f"base image {recipe.tag} is missing and mmdebstrap is not installed: "
             "run `make engine` (scripts/engine-up) or apt-get install mmdebstrap arch-test qemu-user-static"
         )
-    progress(f"base image {recipe.tag}: mmdebstrap {recipe.suite} {recipe.platform.debian_arch} "
-             f"(about 1 min native, 3-4 min emulated; log: {log_path})")
+    progress(
+        f"base image {recipe.tag}: mmdebstrap {recipe.suite} {recipe.platform.debian_arch} "
+        f"(about 1 min native, 3-4 min emulated; log: {log_path})"
+    )
     with tempfile.TemporaryDirectory(prefix="npmatrix-base-") as context:
         tarball = Path(context, "rootfs.tar")
         strap = engine.run(recipe.mmdebstrap_argv(str(tarball)), timeout=1800, log_path=log_path)
         if not strap.ok:
-            return BuildOutcome(recipe.tag, False, None, False, strap.returncode, strap.timed_out,
-                                strap.duration_s, log_path, strap.output)
+            return BuildOutcome(
+                recipe.tag,
+                False,
+                None,
+                False,
+                strap.returncode,
+                strap.timed_out,
+                strap.duration_s,
+                log_path,
+                strap.output,
+            )
         Path(context, "Dockerfile").write_text(base_dockerfile(recipe))
         argv = builder.build_argv(context=Path(context), tag=recipe.tag, platform=recipe.platform.docker)
         load = engine.run(argv, env=builder.env, timeout=1800, log_path=log_path.with_suffix(".build.log"))
     image = engine.image_id(docker, recipe.tag) if load.ok else None
-    return BuildOutcome(recipe.tag, image is not None, image, False, load.returncode, load.timed_out,
-                        strap.duration_s + load.duration_s, log_path, strap.output + load.output)
+    return BuildOutcome(
+        recipe.tag,
+        image is not None,
+        image,
+        False,
+        load.returncode,
+        load.timed_out,
+        strap.duration_s + load.duration_s,
+        log_path,
+        strap.output + load.output,
+    )

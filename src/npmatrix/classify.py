@@ -42,34 +42,50 @@ def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ver
     if probe is None:
         return Verdict(Status.ENGINE_ERROR, "the probe did not run")
     if probe.timed_out:
-        return Verdict(Status.TIMEOUT, f"no answer within {plan.cell.timeout} s; the container was stopped and removed",
-                       "raise the cell's timeout, or pick another CPU model: some emulated ones hang",
-                       _tail(probe.stderr))
+        return Verdict(
+            Status.TIMEOUT,
+            f"no answer within {plan.cell.timeout} s; the container was stopped and removed",
+            "raise the cell's timeout, or pick another CPU model: some emulated ones hang",
+            _tail(probe.stderr),
+        )
     if probe.report is None:
-        return Verdict(Status.CRASHED, probe.parse_error or "the probe printed nothing",
-                       evidence=_tail(probe.stderr or probe.stdout))
+        return Verdict(
+            Status.CRASHED,
+            probe.parse_error or "the probe printed nothing",
+            evidence=_tail(probe.stderr or probe.stdout),
+        )
     return classify_probe(plan, summarize(probe.report))
 
 
 def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
     if build.timed_out:
-        return Verdict(Status.TIMEOUT, f"the image build took longer than {plan.cell.build_timeout} s",
-                       "raise build_timeout; under QEMU a source build of NumPy takes hours", _tail(build.output))
-    line = _first(build.output, r"No matching distribution found for numpy\S*",
-                  r"Could not find a version that satisfies the requirement numpy\S*")
+        return Verdict(
+            Status.TIMEOUT,
+            f"the image build took longer than {plan.cell.build_timeout} s",
+            "raise build_timeout; under QEMU a source build of NumPy takes hours",
+            _tail(build.output),
+        )
+    line = _first(
+        build.output,
+        r"No matching distribution found for numpy\S*",
+        r"Could not find a version that satisfies the requirement numpy\S*",
+    )
     if line:
         return _no_wheel(plan, line)
     key = _first(build.output, r"^(?:#\d+ [\d.]+ )?(?:ERROR|E): .*", r"error: .*") or _last_line(build.output)
-    return Verdict(Status.BUILD_FAILED, f"image build failed: {_strip_step(key)}",
-                   f"read the build log: {build.log_path}", (key,))
+    return Verdict(
+        Status.BUILD_FAILED, f"image build failed: {_strip_step(key)}", f"read the build log: {build.log_path}", (key,)
+    )
 
 
 def _no_wheel(plan: CellPlan, line: str) -> Verdict:
     spec = plan.cell.numpy or ""
     tag = f"linux_{plan.platform.wheel_arch}"
     reason = f"PyPI has no NumPy{spec} wheel for {tag} ({plan.platform.docker}); pip would build from source"
-    fix = ("use Debian's python3-numpy (install = \"apt\"), pin a NumPy that has a wheel for this platform, "
-           "or on Raspberry Pi OS add piwheels (extra_index_url = \"https://www.piwheels.org/simple\")")
+    fix = (
+        'use Debian\'s python3-numpy (install = "apt"), pin a NumPy that has a wheel for this platform, '
+        'or on Raspberry Pi OS add piwheels (extra_index_url = "https://www.piwheels.org/simple")'
+    )
     if plan.cell.platform in ("amd64", "arm64"):
         fix = "pin a NumPy release that has a wheel for this Python, or upgrade pip so it knows newer wheel tags"
     return Verdict(Status.NO_WHEEL, reason, fix, (_strip_step(line),))
@@ -97,10 +113,12 @@ def classify_import(s: Summary) -> Verdict:
     if s.import_timed_out:
         return Verdict(Status.TIMEOUT, "`import numpy` did not finish", "try another CPU model", evidence)
     if s.import_signal == "SIGILL" or "baseline optimizations" in s.import_stderr:
-        return Verdict(Status.CPU_UNSUPPORTED,
-                       f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
-                       "install a NumPy built for this CPU's baseline (an older release or the distribution's)",
-                       evidence)
+        return Verdict(
+            Status.CPU_UNSUPPORTED,
+            f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
+            "install a NumPy built for this CPU's baseline (an older release or the distribution's)",
+            evidence,
+        )
     if s.import_signal:
         return Verdict(Status.CRASHED, f"`import numpy` died with {s.import_signal}", None, evidence)
     return Verdict(Status.IMPORT_FAILED, f"`import numpy` failed: {_last_line(s.import_stderr)}", None, evidence)
@@ -109,31 +127,53 @@ def classify_import(s: Summary) -> Verdict:
 def classify_extension(module: dict[str, object]) -> Verdict:
     stderr = str(module.get("stderr_tail") or "")
     name = module.get("module")
-    if re.search(r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.dtype size changed|"
-                 r"numpy\.core\.multiarray failed to import", stderr):
-        return Verdict(Status.ABI_MISMATCH, f"{name} was built against another NumPy major version",
-                       f"pin numpy to the major version {name} was built for, or upgrade {name}", _tail(stderr, 6))
+    if re.search(
+        r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.dtype size changed|"
+        r"numpy\.core\.multiarray failed to import",
+        stderr,
+    ):
+        return Verdict(
+            Status.ABI_MISMATCH,
+            f"{name} was built against another NumPy major version",
+            f"pin numpy to the major version {name} was built for, or upgrade {name}",
+            _tail(stderr, 6),
+        )
     return Verdict(Status.IMPORT_FAILED, f"`import {name}` failed: {_last_line(stderr)}", None, _tail(stderr, 6))
 
 
 def classify_bench(plan: CellPlan, s: Summary) -> Verdict:
     for run in s.bench_runs:
         if run.timed_out:
-            return Verdict(Status.TIMEOUT, f"GEMM benchmark ({run.threads} threads) did not finish", None,
-                           _tail(run.stderr_tail))
+            return Verdict(
+                Status.TIMEOUT, f"GEMM benchmark ({run.threads} threads) did not finish", None, _tail(run.stderr_tail)
+            )
         if run.signal:
-            return Verdict(Status.CRASHED, f"GEMM benchmark ({run.threads} threads) died with {run.signal}", None,
-                           _tail(run.stderr_tail))
+            return Verdict(
+                Status.CRASHED,
+                f"GEMM benchmark ({run.threads} threads) died with {run.signal}",
+                None,
+                _tail(run.stderr_tail),
+            )
     wrong = [g for g in s.gemm if not g.ok or g.fp_warnings]
     if wrong:
         g = wrong[0]
-        detail = f"FP warnings {', '.join(g.fp_warnings)}" if g.fp_warnings and g.ok else (
-            f"relative error {g.max_rel_error:.2e} > tolerance {g.tolerance:.2e}")
-        return Verdict(Status.WRONG_RESULT, f"{g.dtype} GEMM n={g.n} ({g.threads} threads): {detail}",
-                       "the BLAS kernel is wrong for this CPU: try OPENBLAS_CORETYPE or another NumPy build")
+        detail = (
+            f"FP warnings {', '.join(g.fp_warnings)}"
+            if g.fp_warnings and g.ok
+            else (f"relative error {g.max_rel_error:.2e} > tolerance {g.tolerance:.2e}")
+        )
+        return Verdict(
+            Status.WRONG_RESULT,
+            f"{g.dtype} GEMM n={g.n} ({g.threads} threads): {detail}",
+            "the BLAS kernel is wrong for this CPU: try OPENBLAS_CORETYPE or another NumPy build",
+        )
     if not s.gemm:
-        return Verdict(Status.CRASHED, f"the benchmark produced no results: {s.bench_skipped or 'unknown'}",
-                       None, _tail(s.bench_runs[0].stderr_tail) if s.bench_runs else ())
+        return Verdict(
+            Status.CRASHED,
+            f"the benchmark produced no results: {s.bench_skipped or 'unknown'}",
+            None,
+            _tail(s.bench_runs[0].stderr_tail) if s.bench_runs else (),
+        )
     return Verdict(Status.OK, f"NumPy {s.numpy_version} imports and GEMM is numerically right")
 
 

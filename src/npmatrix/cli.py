@@ -25,11 +25,22 @@ ARCH_HELP = "Only cells on this platform (amd64, arm64, arm/v7, arm/v6); repeata
 
 
 def _matrix_options(f: click.decorators.FC) -> click.decorators.FC:
-    f = click.option("--cell", "cells", multiple=True, metavar="NAME",
-                     help="Only this cell; shell globs work ('pi32-*'); repeatable.")(f)
+    f = click.option(
+        "--cell",
+        "cells",
+        multiple=True,
+        metavar="NAME",
+        help="Only this cell; shell globs work ('pi32-*'); repeatable.",
+    )(f)
     f = click.option("--arch", "arches", multiple=True, metavar="PLATFORM", help=ARCH_HELP)(f)
-    f = click.option("--matrix", "matrix_path", type=click.Path(path_type=Path), default=DEFAULT_MATRIX,
-                     show_default=True, help="Matrix file (TOML).")(f)
+    f = click.option(
+        "--matrix",
+        "matrix_path",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_MATRIX,
+        show_default=True,
+        help="Matrix file (TOML).",
+    )(f)
     return f
 
 
@@ -64,8 +75,14 @@ def list_cells(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...
 
 @cli.command()
 @_matrix_options
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("results/dockerfiles"),
-              show_default=True, help="Directory for <cell>.Dockerfile files.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("results/dockerfiles"),
+    show_default=True,
+    help="Directory for <cell>.Dockerfile files.",
+)
 def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path) -> None:
     """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -77,12 +94,24 @@ def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], o
 
 @cli.command()
 @_matrix_options
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
-              help="Directory for results.json and logs/.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Directory for results.json and logs/.",
+)
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
-def run(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path, rebuild: bool,
-        keep_containers: bool) -> None:
+def run(
+    matrix_path: Path,
+    arches: tuple[str, ...],
+    cells: tuple[str, ...],
+    out_dir: Path,
+    rebuild: bool,
+    keep_containers: bool,
+) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
     Base images are made on first use (mmdebstrap, a few minutes) and reused after. results.json is
@@ -92,8 +121,9 @@ def run(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], out_
 
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
-    options = runner.RunOptions(out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers,
-                                matrix_source=str(matrix_path))
+    options = runner.RunOptions(
+        out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=str(matrix_path)
+    )
     results = runner.run(plans, options, progress=_progress)
     click.echo(report.table(results))
     click.echo(report.summary_line(results))
@@ -114,8 +144,9 @@ def base_build(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...
     from npmatrix import engine, runner
 
     recipes = plan.bases_needed(plan.plan(_load(matrix_path, arches, cells)))
-    outcomes = runner._ensure_bases(recipes, builder=engine.detect_builder(), docker=engine.client(),
-                                    log_dir=log_dir, progress=_progress)
+    outcomes = runner.ensure_bases(
+        recipes, builder=engine.detect_builder(), docker=engine.client(), log_dir=log_dir, progress=_progress
+    )
     for tag, outcome in outcomes.items():
         state = "present" if outcome.cached else ("built" if outcome.ok else f"FAILED (log: {outcome.log_path})")
         click.echo(f"{tag}: {state}")

@@ -36,11 +36,23 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
     checks += [_qemu_check(p, docker, plans) for p in platforms.values() if p.emulated]
     for recipe in bases_needed(tuple(plans)):
         present = engine.image_id(docker, recipe.tag) is not None
-        checks.append(Check(f"base {recipe.platform.name}", present, recipe.tag if present else f"{recipe.tag} missing",
-                            None if present else f"npmatrix base build --arch {recipe.platform.name}"))
+        checks.append(
+            Check(
+                f"base {recipe.platform.name}",
+                present,
+                recipe.tag if present else f"{recipe.tag} missing",
+                None if present else f"npmatrix base build --arch {recipe.platform.name}",
+            )
+        )
     leftovers = engine.leftover_containers(docker)
-    checks.append(Check("leftover containers", not leftovers, ", ".join(leftovers) or "none",
-                        "docker rm -f $(docker ps -aq --filter label=org.npmatrix)" if leftovers else None))
+    checks.append(
+        Check(
+            "leftover containers",
+            not leftovers,
+            ", ".join(leftovers) or "none",
+            "docker rm -f $(docker ps -aq --filter label=org.npmatrix)" if leftovers else None,
+        )
+    )
     return checks
 
 
@@ -56,8 +68,12 @@ def _qemu_check(platform: Platform, docker: Any, plans: Sequence[CellPlan]) -> C
     if handler.exists() and "enabled" in handler.read_text():
         flags = next((line for line in handler.read_text().splitlines() if line.startswith("flags")), "")
         return Check(f"QEMU {platform.name}", True, f"{handler} ({flags})")
-    return Check(f"QEMU {platform.name}", False, f"no binfmt handler {handler}",
-                 "make engine   # mounts binfmt_misc and runs update-binfmts --enable")
+    return Check(
+        f"QEMU {platform.name}",
+        False,
+        f"no binfmt handler {handler}",
+        "make engine   # mounts binfmt_misc and runs update-binfmts --enable",
+    )
 
 
 def render(checks: Sequence[Check]) -> str:

@@ -6,6 +6,7 @@ this module's pieces for fakes and the rest of npmatrix stays pure.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -54,8 +55,14 @@ def run(
     started = time.monotonic()
     with _output_file(log_path) as out:
         try:
-            proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=full_env, start_new_session=True)
+            proc = subprocess.Popen(
+                list(argv),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=full_env,
+                start_new_session=True,
+            )
         except FileNotFoundError as exc:
             return Completed(tuple(argv), 127, f"{argv[0]}: {exc.strerror}", 0.0)
         timed_out = _wait(proc, timeout)
@@ -68,7 +75,7 @@ def _output_file(log_path: Path | None) -> IO[bytes]:
     if log_path is None:
         return tempfile.TemporaryFile()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    return open(log_path, "w+b")  # noqa: SIM115 - closed by the caller's with-block
+    return open(log_path, "w+b")
 
 
 def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
@@ -84,10 +91,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -116,7 +121,7 @@ class Builder:
         context: Path,
         tag: str,
         platform: str,
-        secrets: Mapping[str, Path] = {},  # noqa: B006 - read-only
+        secrets: Mapping[str, Path] = {},
         no_cache: bool = False,
     ) -> list[str]:
         argv = [self.docker, "buildx", "build", "--load"] if self.kind == "buildx" else [self.docker, "build"]
@@ -199,9 +204,9 @@ class CallResult:
 class Container:
     """A container for one command, removed on exit whatever happens (set `keep` to debug).
 
-        with Container(engine, image, platform="linux/arm/v7", labels=...) as box:
-            box.copy_into({"probe.py": data}, "/npmatrix")
-            result = box.call(["python3", "/npmatrix/probe.py"], timeout=300)
+    with Container(engine, image, platform="linux/arm/v7", labels=...) as box:
+        box.copy_into({"probe.py": data}, "/npmatrix")
+        result = box.call(["python3", "/npmatrix/probe.py"], timeout=300)
     """
 
     engine: Any
@@ -219,8 +224,14 @@ class Container:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.remove()
 
-    def call(self, argv: Sequence[str], *, timeout: float, files: Mapping[str, bytes] = {},  # noqa: B006
-             files_dir: str = "/npmatrix") -> CallResult:
+    def call(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        files: Mapping[str, bytes] = {},
+        files_dir: str = "/npmatrix",
+    ) -> CallResult:
         """Create the container, copy `files` into `files_dir`, run `argv` and collect its output.
 
         A timeout on the client does not stop the container, so on timeout we kill it ourselves.
@@ -262,10 +273,8 @@ class Container:
             return
         from docker.errors import NotFound
 
-        try:
+        with contextlib.suppress(NotFound):
             self._box.remove(force=True)
-        except NotFound:
-            pass
         self._box = None
 
 

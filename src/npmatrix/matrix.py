@@ -104,7 +104,9 @@ def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
     def convert(value: Any) -> str:
         allowed = list(options())
         if value not in allowed:
-            raise ValueError(f"unknown {what} {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}")
+            raise ValueError(
+                f"unknown {what} {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}"
+            )
         return str(value)
 
     return convert
@@ -155,8 +157,9 @@ class Matrix:
         for arch in arches:
             if arch not in presets().platforms:
                 known = list(presets().platforms)
-                raise ConfigError(f"unknown platform {arch!r}{_did_you_mean(arch, known)}; one of {', '.join(known)}",
-                                  where="--arch")
+                raise ConfigError(
+                    f"unknown platform {arch!r}{_did_you_mean(arch, known)}; one of {', '.join(known)}", where="--arch"
+                )
         for pattern in names:
             if not any(fnmatch.fnmatchcase(c.name, pattern) for c in self.cells):
                 known = [c.name for c in self.cells]
@@ -164,7 +167,8 @@ class Matrix:
         cells = tuple(
             c
             for c in self.cells
-            if (not arches or c.platform in arches) and (not names or any(fnmatch.fnmatchcase(c.name, p) for p in names))
+            if (not arches or c.platform in arches)
+            and (not names or any(fnmatch.fnmatchcase(c.name, p) for p in names))
         )
         return Matrix(source=self.source, cells=cells)
 
@@ -214,10 +218,11 @@ def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
 
 def _check_consistency(cell: Cell, *, where: str) -> None:
     if cell.install == "pip" and cell.numpy is None:
-        raise ConfigError("a pip cell needs a NumPy pin, e.g. numpy = \"2.3.5\"", where=f"{where}.numpy")
+        raise ConfigError('a pip cell needs a NumPy pin, e.g. numpy = "2.3.5"', where=f"{where}.numpy")
     if cell.install == "apt" and cell.numpy is not None:
-        raise ConfigError("apt cells take the suite's python3-numpy; remove numpy or use install = \"pip\"",
-                          where=f"{where}.numpy")
+        raise ConfigError(
+            'apt cells take the suite\'s python3-numpy; remove numpy or use install = "pip"', where=f"{where}.numpy"
+        )
     if cell.cpu and cell.platform not in presets().cpus[cell.cpu].platforms:
         fits = ", ".join(presets().cpus[cell.cpu].platforms)
         raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
@@ -227,7 +232,7 @@ def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict
     _reject_unknown(axes, [*_CHECKS, *_AXES_EXTRA_KEYS], where=where)
     template = axes.get("name")
     if not isinstance(template, str):
-        raise ConfigError("needs a name template such as \"np{numpy}-{platform}\"", where=f"{where}.name")
+        raise ConfigError('needs a name template such as "np{numpy}-{platform}"', where=f"{where}.name")
     lists = {k: v for k, v in axes.items() if isinstance(v, list) and k not in _AXES_EXTRA_KEYS}
     fixed = {k: v for k, v in axes.items() if k not in lists and k not in (*_AXES_EXTRA_KEYS, "name")}
     combos = [dict(zip(lists, values_, strict=True)) for values_ in itertools.product(*lists.values())]
@@ -240,8 +245,10 @@ def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict
                 combo.update({k: v for k, v in include.items() if k not in lists})
         else:
             combos.append(dict(include))
-    return [(f"axes[{i}]", {**fixed, **combo, "name": _render_name(template, combo, where=where)})
-            for i, combo in enumerate(combos)]
+    return [
+        (f"axes[{i}]", {**fixed, **combo, "name": _render_name(template, combo, where=where)})
+        for i, combo in enumerate(combos)
+    ]
 
 
 def _render_name(template: str, combo: Mapping[str, Any], *, where: str) -> str:

@@ -57,8 +57,19 @@ class CellPlan:
         sizes = ",".join(str(n) for n in self.bench_sizes)
         # Per child: the import, then each of the two benchmark runs; the container's own limit is the whole.
         child_timeout = str(max(20, self.cell.timeout // 3))
-        argv = [self.python, f"{PROBE_DIR}/probe.py", "--bench", "--sizes", sizes, "--repeats", str(REPEATS),
-                "--timeout", child_timeout, "--bench-timeout", child_timeout]
+        argv = [
+            self.python,
+            f"{PROBE_DIR}/probe.py",
+            "--bench",
+            "--sizes",
+            sizes,
+            "--repeats",
+            str(REPEATS),
+            "--timeout",
+            child_timeout,
+            "--bench-timeout",
+            child_timeout,
+        ]
         for module in self.cell.imports:
             argv += ["--import", module]
         return argv

@@ -65,8 +65,5 @@ def presets() -> Presets:
     return Presets(
         platforms={k: Platform(name=k, **v) for k, v in raw["platform"].items()},
         suites={k: Suite(name=k, **v) for k, v in raw["suite"].items()},
-        cpus={
-            k: CpuModel(name=k, description=v["description"], qemu=dict(v["qemu"]))
-            for k, v in raw["cpu"].items()
-        },
+        cpus={k: CpuModel(name=k, description=v["description"], qemu=dict(v["qemu"])) for k, v in raw["cpu"].items()},
     )

@@ -53,8 +53,9 @@ def parse_output(exit_code: int | None, stdout: str, stderr: str, duration_s: fl
 
 
 def run_in_container(plan: CellPlan, docker: Any, *, labels: dict[str, str], keep: bool = False) -> ProbeRun:
-    with engine.Container(docker, plan.image_tag, platform=plan.platform.docker, environment=plan.environment,
-                          labels=labels, keep=keep) as box:
+    with engine.Container(
+        docker, plan.image_tag, platform=plan.platform.docker, environment=plan.environment, labels=labels, keep=keep
+    ) as box:
         result = box.call(plan.probe_argv(), timeout=plan.cell.timeout, files=script_files(), files_dir=PROBE_DIR)
     return parse_output(result.exit_code, result.stdout, result.stderr, result.duration_s)
 
@@ -167,14 +168,20 @@ def _gemm_rows(bench: dict[str, Any]) -> list[GemmResult]:
     rows = []
     for run in bench.get("runs") or []:
         for r in run.get("results") or []:
-            rows.append(GemmResult(
-                dtype=r["dtype"], n=int(r["n"]), threads=run.get("threads", "all"),
-                gflops_median=float(r["gflops_median"]), gflops_iqr=float(r.get("gflops_iqr") or 0.0),
-                # the probe writes null for a non-finite error: JSON has no inf or nan
-                max_rel_error=_float_or_inf(r.get("max_rel_error")), tolerance=float(r["tolerance"]),
-                ok=bool(r["ok"]),
-                fp_warnings=tuple(r.get("fp_warnings") or ()),
-            ))
+            rows.append(
+                GemmResult(
+                    dtype=r["dtype"],
+                    n=int(r["n"]),
+                    threads=run.get("threads", "all"),
+                    gflops_median=float(r["gflops_median"]),
+                    gflops_iqr=float(r.get("gflops_iqr") or 0.0),
+                    # the probe writes null for a non-finite error: JSON has no inf or nan
+                    max_rel_error=_float_or_inf(r.get("max_rel_error")),
+                    tolerance=float(r["tolerance"]),
+                    ok=bool(r["ok"]),
+                    fp_warnings=tuple(r.get("fp_warnings") or ()),
+                )
+            )
     return rows
 
 
@@ -183,13 +190,22 @@ def _float_or_inf(value: Any) -> float:
 
 
 def _bench_runs(bench: dict[str, Any]) -> list[BenchRun]:
-    return [BenchRun(threads=r.get("threads", "?"), returncode=r.get("returncode"), signal=r.get("signal"),
-                     timed_out=bool(r.get("timed_out")), stderr_tail=r.get("stderr_tail") or "")
-            for r in bench.get("runs") or []]
+    return [
+        BenchRun(
+            threads=r.get("threads", "?"),
+            returncode=r.get("returncode"),
+            signal=r.get("signal"),
+            timed_out=bool(r.get("timed_out")),
+            stderr_tail=r.get("stderr_tail") or "",
+        )
+        for r in bench.get("runs") or []
+    ]
 
 
-_LDD_BLAS = re.compile(r"(lib(?:scipy_)?openblas\w*|libblas|libcblas|libmkl_rt|libblis|libf77blas|libatlas|libflexiblas)"
-                       r"[\w.-]*\.so[\w.]*")
+_LDD_BLAS = re.compile(
+    r"(lib(?:scipy_)?openblas\w*|libblas|libcblas|libmkl_rt|libblis|libf77blas|libatlas|libflexiblas)"
+    r"[\w.-]*\.so[\w.]*"
+)
 
 
 def blas_name(numpy: dict[str, Any]) -> str | None:
@@ -202,5 +218,3 @@ def blas_name(numpy: dict[str, Any]) -> str | None:
     ldd = (numpy.get("ldd") or {}).get("output") or ""
     found = _LDD_BLAS.search(ldd)
     return found.group(0) if found else None
-
-

@@ -57,8 +57,7 @@ class CellResult:
             "reason": self.verdict.reason,
             "fix": self.verdict.fix,
             "evidence": list(self.verdict.evidence),
-            "image": {"tag": self.image_tag, "id": self.image_id, "base": self.base_image,
-                      "reused": self.build_cached},
+            "image": {"tag": self.image_tag, "id": self.image_id, "base": self.base_image, "reused": self.build_cached},
             "durations_s": {k: round(v, 3) for k, v in self.durations.items()},
             "logs": self.logs,
             "summary": _jsonable(dataclasses.asdict(self.summary)) if self.summary else None,
@@ -121,6 +120,7 @@ def load(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read results: {exc}", where=str(path)) from None
     if document.get("schema_version") != SCHEMA_VERSION:
-        raise ConfigError(f"schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}",
-                          where=str(path))
+        raise ConfigError(
+            f"schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=str(path)
+        )
     return dict(document)

@@ -35,18 +35,29 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
     docker = engine.client()
     builder = engine.detect_builder()
     run_id = uuid.uuid4().hex[:12]
-    results_file = ResultsFile(options.out_dir / "results.json", matrix=options.matrix_source,
-                               host=_host_facts(builder, run_id))
+    results_file = ResultsFile(
+        options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(builder, run_id)
+    )
     results_file.write(complete=False)
-    bases = _ensure_bases(bases_needed(tuple(plans)), builder=builder, docker=docker,
-                          log_dir=options.out_dir / "logs", progress=progress)
+    bases = ensure_bases(
+        bases_needed(tuple(plans)), builder=builder, docker=docker, log_dir=options.out_dir / "logs", progress=progress
+    )
     results: list[CellResult] = []
     with build.build_secrets() as secrets:
         for index, plan in enumerate(plans, start=1):
-            step = f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.docker}{', qemu' if plan.emulated else ''})"
-            result = _run_cell(plan, bases, builder=builder, docker=docker, secrets=secrets, options=options,
-                               labels={"org.npmatrix.run": run_id, "org.npmatrix.cell": plan.cell.name},
-                               progress=lambda msg, step=step: progress(f"{step}: {msg}"))
+            step = (
+                f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.docker}{', qemu' if plan.emulated else ''})"
+            )
+            result = _run_cell(
+                plan,
+                bases,
+                builder=builder,
+                docker=docker,
+                secrets=secrets,
+                options=options,
+                labels={"org.npmatrix.run": run_id, "org.npmatrix.cell": plan.cell.name},
+                progress=_prefixed(progress, step),
+            )
             results.append(result)
             results_file.add(result)
             mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
@@ -55,31 +66,57 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
     return results
 
 
-def _ensure_bases(recipes: list[BaseRecipe], *, builder: engine.Builder, docker: Any, log_dir: Path,
-                  progress: Progress) -> dict[str, BuildOutcome]:
+def _prefixed(progress: Progress, prefix: str) -> Progress:
+    return lambda message: progress(f"{prefix}: {message}")
+
+
+def ensure_bases(
+    recipes: list[BaseRecipe], *, builder: engine.Builder, docker: Any, log_dir: Path, progress: Progress
+) -> dict[str, BuildOutcome]:
     """Missing base images are made concurrently: mmdebstrap spends most of its time waiting on
     downloads and emulated maintainer scripts, so three at once take about as long as the slowest."""
     if not recipes:
         return {}
     with ThreadPoolExecutor(max_workers=len(recipes)) as pool:
-        futures = {r.tag: pool.submit(build.ensure_base, r, builder=builder, docker=docker,
-                                      log_path=log_dir / f"base-{r.suite}-{r.platform.slug}.log", progress=progress)
-                   for r in recipes}
+        futures = {
+            r.tag: pool.submit(
+                build.ensure_base,
+                r,
+                builder=builder,
+                docker=docker,
+                log_path=log_dir / f"base-{r.suite}-{r.platform.slug}.log",
+                progress=progress,
+            )
+            for r in recipes
+        }
         return {tag: future.result() for tag, future in futures.items()}
 
 
-def _run_cell(plan: CellPlan, bases: dict[str, BuildOutcome], *, builder: engine.Builder, docker: Any,
-              secrets: dict[str, Path], options: RunOptions, labels: dict[str, str],
-              progress: Progress) -> CellResult:
+def _run_cell(
+    plan: CellPlan,
+    bases: dict[str, BuildOutcome],
+    *,
+    builder: engine.Builder,
+    docker: Any,
+    secrets: dict[str, Path],
+    options: RunOptions,
+    labels: dict[str, str],
+    progress: Progress,
+) -> CellResult:
     logs = {"build": str(options.out_dir / "logs" / f"{plan.cell.name}.build.log")}
     base = bases.get(plan.base.tag) if plan.base else None
     if base is not None and not base.ok:
-        verdict = Verdict(Status.BUILD_FAILED, f"base image {base.tag} could not be built",
-                          f"read {base.log_path}", tuple(base.log_tail.splitlines()[-3:]))
+        verdict = Verdict(
+            Status.BUILD_FAILED,
+            f"base image {base.tag} could not be built",
+            f"read {base.log_path}",
+            tuple(base.log_tail.splitlines()[-3:]),
+        )
         return _result(plan, verdict, base, None, logs, {"build": base.duration_s})
     progress(f"building {plan.image_tag} (log: {logs['build']})")
-    built = build.build_cell(plan, builder=builder, docker=docker, secrets=secrets, log_path=Path(logs["build"]),
-                             rebuild=options.rebuild)
+    built = build.build_cell(
+        plan, builder=builder, docker=docker, secrets=secrets, log_path=Path(logs["build"]), rebuild=options.rebuild
+    )
     durations = {"build": built.duration_s}
     ran: probe.ProbeRun | None = None
     if built.ok:
@@ -91,18 +128,38 @@ def _run_cell(plan: CellPlan, bases: dict[str, BuildOutcome], *, builder: engine
     return _result(plan, classify(plan, built, ran), built, ran, logs, durations)
 
 
-def _result(plan: CellPlan, verdict: Verdict, built: BuildOutcome, ran: probe.ProbeRun | None,
-            logs: dict[str, str], durations: dict[str, float]) -> CellResult:
+def _result(
+    plan: CellPlan,
+    verdict: Verdict,
+    built: BuildOutcome,
+    ran: probe.ProbeRun | None,
+    logs: dict[str, str],
+    durations: dict[str, float],
+) -> CellResult:
     report = ran.report if ran else None
     return CellResult(
-        cell=plan.cell, platform=plan.platform.docker, emulated=plan.emulated, qemu_cpu=plan.qemu_cpu,
-        verdict=verdict, image_tag=plan.image_tag, image_id=built.image_id if built.ok else None,
-        base_image=plan.base_image, build_cached=built.cached, durations=durations, logs=logs, probe=report,
+        cell=plan.cell,
+        platform=plan.platform.docker,
+        emulated=plan.emulated,
+        qemu_cpu=plan.qemu_cpu,
+        verdict=verdict,
+        image_tag=plan.image_tag,
+        image_id=built.image_id if built.ok else None,
+        base_image=plan.base_image,
+        build_cached=built.cached,
+        durations=durations,
+        logs=logs,
+        probe=report,
         summary=probe.summarize(report) if report else None,
     )
 
 
 def _host_facts(builder: engine.Builder, run_id: str) -> dict[str, Any]:
-    return {"machine": host_platform.machine(), "system": host_platform.platform(),
-            "python": host_platform.python_version(), "builder": builder.describe(), "run_id": run_id,
-            "started_monotonic": time.monotonic()}
+    return {
+        "machine": host_platform.machine(),
+        "system": host_platform.platform(),
+        "python": host_platform.python_version(),
+        "builder": builder.describe(),
+        "run_id": run_id,
+        "started_monotonic": time.monotonic(),
+    }

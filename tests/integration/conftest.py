@@ -35,8 +35,15 @@ class CliRun:
 
 
 def npmatrix(*args: str, out_dir: Path, timeout: float = 1800) -> CliRun:
-    done = subprocess.run([sys.executable, "-m", "npmatrix", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "npmatrix", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     sys.stderr.write(done.stderr[-4000:])  # progress lines, shown by pytest when a test fails
     return CliRun(done.returncode, done.stdout, done.stderr, out_dir)
 

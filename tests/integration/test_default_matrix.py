@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from conftest import CliRun, npmatrix
@@ -76,7 +77,7 @@ def test_pi32_pip_fails_for_want_of_an_armv7l_wheel(default_run: CliRun) -> None
     assert "linux_armv7l" in cell["reason"]
     assert "python3-numpy" in cell["fix"]
     assert any("No matching distribution" in line or "Could not find a version" in line for line in cell["evidence"])
-    log = open(cell["logs"]["build"]).read()
+    log = Path(cell["logs"]["build"]).read_text()
     assert "armv7l" in log  # pip's compatible tags, printed by the Dockerfile
 
 
@@ -93,8 +94,13 @@ def test_ca_and_pip_config_reach_no_layer(default_run: CliRun, docker_client: An
         assert secret_trace not in history
         assert secret_trace not in config
     assert "PIP_CONFIG_FILE=/run/secrets/pipconf" in history  # pip read its settings from the secret mount
-    listing = docker_client.containers.run(tag, ["sh", "-c", "ls -A /run/secrets 2>/dev/null | wc -l"],
-                                           network_mode="none", remove=True, labels={engine.LABEL: "1"})
+    listing = docker_client.containers.run(
+        tag,
+        ["sh", "-c", "ls -A /run/secrets 2>/dev/null | wc -l"],
+        network_mode="none",
+        remove=True,
+        labels={engine.LABEL: "1"},
+    )
     assert listing.decode().strip() == "0"
 
 

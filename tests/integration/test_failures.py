@@ -29,7 +29,8 @@ expect = "timeout"
 
 
 def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
-        default_run: CliRun, tmp_path: Path, docker_client: Any) -> None:
+    default_run: CliRun, tmp_path: Path, docker_client: Any
+) -> None:
     matrix = tmp_path / "timeout.toml"
     matrix.write_text(TIMEOUT_MATRIX)
     started = time.monotonic()
@@ -43,11 +44,17 @@ def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
 
 
 def test_ctrl_c_keeps_finished_cells_and_removes_containers(
-        default_run: CliRun, tmp_path: Path, docker_client: Any) -> None:
+    default_run: CliRun, tmp_path: Path, docker_client: Any
+) -> None:
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "npmatrix", "run", "--cell", "colab-like", "--cell", "pi64",
-                             "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "npmatrix", "run", "--cell", "colab-like", "--cell", "pi64", "--out", str(out)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     results = out / "results.json"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait until colab-like is recorded and pi64's probe container runs

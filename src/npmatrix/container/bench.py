@@ -77,26 +77,39 @@ def entries_rel_error(a64: np.ndarray, b64: np.ndarray, c64: np.ndarray, rng: ob
     return worst
 
 
-def check_product(a: np.ndarray, b: np.ndarray, c: np.ndarray, *, seed: int = 12345,
-                  entries: int = CHECKED_ENTRIES) -> dict:
+def check_product(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, *, seed: int = 12345, entries: int = CHECKED_ENTRIES
+) -> dict:
     """Is c the product a @ b to within rounding error of c's dtype?"""
     tol = tolerance(a.shape[1], c.dtype)
     if not np.all(np.isfinite(c)):
-        return {"max_rel_error": None, "freivalds_rel_error": None, "entries_rel_error": None,
-                "tolerance": tol, "finite": False, "ok": False}
+        return {
+            "max_rel_error": None,
+            "freivalds_rel_error": None,
+            "entries_rel_error": None,
+            "tolerance": tol,
+            "finite": False,
+            "ok": False,
+        }
     rng = np.random.default_rng(seed)
     a64, b64, c64 = a.astype(np.float64), b.astype(np.float64), c.astype(np.float64)
     with np.errstate(all="ignore"):
         freivalds = freivalds_rel_error(a64, b64, c64, rng.standard_normal(b.shape[1]))
         entry = entries_rel_error(a64, b64, c64, rng, entries)
     worst = max(freivalds, entry)
-    return {"max_rel_error": finite_or_none(worst), "freivalds_rel_error": finite_or_none(freivalds),
-            "entries_rel_error": finite_or_none(entry), "tolerance": tol, "finite": True,
-            "ok": bool(math.isfinite(worst) and worst <= tol)}
+    return {
+        "max_rel_error": finite_or_none(worst),
+        "freivalds_rel_error": finite_or_none(freivalds),
+        "entries_rel_error": finite_or_none(entry),
+        "tolerance": tol,
+        "finite": True,
+        "ok": bool(math.isfinite(worst) and worst <= tol),
+    }
 
 
 def merge_checks(checks: list[dict]) -> dict:
     """One verdict for all products of a case: the worst of them."""
+
     def badness(check: dict) -> float:
         return math.inf if check["max_rel_error"] is None else check["max_rel_error"]
 
@@ -123,10 +136,9 @@ def quartiles(values: list[float]) -> tuple[float, float]:
 
 
 def gflops_stats(n: int, times: list[float]) -> dict:
-    gflops = [2.0 * n ** 3 / max(t, 1e-12) / 1e9 for t in times]
+    gflops = [2.0 * n**3 / max(t, 1e-12) / 1e9 for t in times]
     q1, q3 = quartiles(gflops)
-    return {"gflops_median": statistics.median(gflops), "gflops_q1": q1, "gflops_q3": q3,
-            "gflops_iqr": q3 - q1}
+    return {"gflops_median": statistics.median(gflops), "gflops_q1": q1, "gflops_q3": q3, "gflops_iqr": q3 - q1}
 
 
 def timed_matmul(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -185,8 +197,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=parse_sizes, default=[256, 512, 1024])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dump-after", type=float, default=0.0,
-                        help="dump the Python stack to stderr after this many seconds (0: never)")
+    parser.add_argument(
+        "--dump-after",
+        type=float,
+        default=0.0,
+        help="dump the Python stack to stderr after this many seconds (0: never)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -206,8 +222,12 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             sys.stderr.write(RESULT_MARKER + json.dumps(result, allow_nan=False) + "\n")
             sys.stderr.flush()
-    payload = {"bench_version": BENCH_VERSION, "numpy_version": np.__version__,
-               "threadpool_info": threadpool_info(), "results": results}
+    payload = {
+        "bench_version": BENCH_VERSION,
+        "numpy_version": np.__version__,
+        "threadpool_info": threadpool_info(),
+        "results": results,
+    }
     sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
     faulthandler.cancel_dump_traceback_later()
     return 0

@@ -115,8 +115,15 @@ def run_child(cmd: list[str], *, timeout: float, env: dict[str, str] | None = No
             start_new_session=True,
         )
     except OSError as exc:
-        return {"returncode": None, "signal": None, "timed_out": False, "stdout": "", "stderr": str(exc),
-                "duration_s": 0.0, "error": f"cannot start {cmd[0]}: {exc}"}
+        return {
+            "returncode": None,
+            "signal": None,
+            "timed_out": False,
+            "stdout": "",
+            "stderr": str(exc),
+            "duration_s": 0.0,
+            "error": f"cannot start {cmd[0]}: {exc}",
+        }
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -151,7 +158,7 @@ def marker_records(stdout: str) -> list[dict]:
     for line in stdout.splitlines():
         if line.startswith(MARKER):
             with contextlib.suppress(ValueError):
-                records.append(json.loads(line[len(MARKER):]))
+                records.append(json.loads(line[len(MARKER) :]))
     return records
 
 
@@ -214,8 +221,12 @@ def platform_info(timeout: float) -> dict:
     uname = os.uname()
     return {
         "machine": platform.machine(),
-        "uname": {"sysname": uname.sysname, "release": uname.release, "version": uname.version,
-                  "machine": uname.machine},
+        "uname": {
+            "sysname": uname.sysname,
+            "release": uname.release,
+            "version": uname.version,
+            "machine": uname.machine,
+        },
         "libc": libc_info(timeout),
         "byteorder": sys.byteorder,
         "pointer_bits": struct.calcsize("P") * 8,
@@ -230,7 +241,7 @@ def parse_pip_debug(text: str) -> tuple[str | None, list[str], int | None]:
         count = re.match(r"Compatible tags:\s*(\d+)", line)
         if count:
             tags = []
-            for tag_line in lines[index + 1:]:
+            for tag_line in lines[index + 1 :]:
                 if not tag_line.startswith(" "):
                     break
                 tags.append(tag_line.strip())
@@ -253,8 +264,9 @@ def pip_info(timeout: float) -> dict:
 
 
 def env_info() -> dict:
-    return {name: value for name, value in sorted(os.environ.items())
-            if name.startswith(ENV_PREFIXES) or name in ENV_NAMES}
+    return {
+        name: value for name, value in sorted(os.environ.items()) if name.startswith(ENV_PREFIXES) or name in ENV_NAMES
+    }
 
 
 def read_cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
@@ -286,10 +298,18 @@ def cpu_info() -> dict:
     except OSError as exc:
         fields, error = {}, str(exc)
     features = (fields.get("flags") or fields.get("Features") or "").split()
-    arm_ids = {key: fields[key] for key in ("CPU implementer", "CPU architecture", "CPU variant",
-                                            "CPU part", "CPU revision") if key in fields}
-    return {"model_name": cpu_model_name(fields), "features": sorted(set(features)),
-            "count": os.cpu_count(), "arm_ids": arm_ids or None, "error": error}
+    arm_ids = {
+        key: fields[key]
+        for key in ("CPU implementer", "CPU architecture", "CPU variant", "CPU part", "CPU revision")
+        if key in fields
+    }
+    return {
+        "model_name": cpu_model_name(fields),
+        "features": sorted(set(features)),
+        "count": os.cpu_count(),
+        "arm_ids": arm_ids or None,
+        "error": error,
+    }
 
 
 # --- NumPy, located without importing it ------------------------------------------------------------
@@ -347,8 +367,7 @@ def ldd_info(paths: list[str], timeout: float) -> dict:
             suffix = " (timed out)" if result["timed_out"] else ""
             errors.append(f"ldd {path}: exit {result['returncode']}{suffix}")
     output = "\n".join(f"== {path} ==\n{text}" for path, text in outputs.items())
-    return {"output": output, "outputs": outputs, "not_found": not_found,
-            "error": "; ".join(errors) or None}
+    return {"output": output, "outputs": outputs, "not_found": not_found, "error": "; ".join(errors) or None}
 
 
 def find_dist_info(location: str | None) -> list[str]:
@@ -447,17 +466,19 @@ def import_numpy_in_child(timeout: float) -> dict:
     details = next((r for r in records if r.get("stage") == "details"), {})
     info = {"import_ok": imported is not None}
     info.update(child_status(result))
-    info.update({
-        "version": imported.get("version") if imported else None,
-        "file": imported.get("file") if imported else None,
-        "config": details.get("config"),
-        "config_text": details.get("config_text"),
-        "cpu_baseline": details.get("cpu_baseline"),
-        "cpu_dispatch": details.get("cpu_dispatch"),
-        "cpu_features_found": details.get("cpu_features_found"),
-        "threadpoolctl": details.get("threadpoolctl"),
-        "detail_errors": details.get("errors") or None,
-    })
+    info.update(
+        {
+            "version": imported.get("version") if imported else None,
+            "file": imported.get("file") if imported else None,
+            "config": details.get("config"),
+            "config_text": details.get("config_text"),
+            "cpu_baseline": details.get("cpu_baseline"),
+            "cpu_dispatch": details.get("cpu_dispatch"),
+            "cpu_features_found": details.get("cpu_features_found"),
+            "threadpoolctl": details.get("threadpoolctl"),
+            "detail_errors": details.get("errors") or None,
+        }
+    )
     return info
 
 
@@ -502,7 +523,7 @@ def split_bench_stderr(stderr: str) -> tuple[list[dict], str]:
     for line in stderr.splitlines():
         if line.startswith(BENCH_RESULT_MARKER):
             with contextlib.suppress(ValueError):
-                results.append(json.loads(line[len(BENCH_RESULT_MARKER):]))
+                results.append(json.loads(line[len(BENCH_RESULT_MARKER) :]))
         else:
             kept.append(line)
     return results, "\n".join(kept)
@@ -518,20 +539,32 @@ def parse_bench_stdout(stdout: str) -> dict | None:
 
 def bench_run(script: str, threads: str, args: argparse.Namespace) -> dict:
     log(f"bench, {threads} thread(s)")
-    cmd = [sys.executable, "-X", "faulthandler", script, "--sizes", ",".join(str(n) for n in args.sizes),
-           "--repeats", str(args.repeats), "--dump-after", str(dump_after(args.bench_timeout))]
+    cmd = [
+        sys.executable,
+        "-X",
+        "faulthandler",
+        script,
+        "--sizes",
+        ",".join(str(n) for n in args.sizes),
+        "--repeats",
+        str(args.repeats),
+        "--dump-after",
+        str(dump_after(args.bench_timeout)),
+    ]
     result = run_child(cmd, timeout=args.bench_timeout, env=bench_env(threads))
     streamed, result["stderr"] = split_bench_stderr(result["stderr"])
     payload = parse_bench_stdout(result["stdout"])
     run = {"threads": threads}
     run.update(child_status(result))
-    run.update({
-        "results": payload.get("results", []) if payload else streamed,
-        "partial": payload is None,
-        "numpy_version": payload.get("numpy_version") if payload else None,
-        "threadpool_info": payload.get("threadpool_info") if payload else None,
-        "error": result["error"],
-    })
+    run.update(
+        {
+            "results": payload.get("results", []) if payload else streamed,
+            "partial": payload is None,
+            "numpy_version": payload.get("numpy_version") if payload else None,
+            "threadpool_info": payload.get("threadpool_info") if payload else None,
+            "error": result["error"],
+        }
+    )
     return run
 
 
@@ -646,8 +679,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bench", action="store_true", help="also run bench.py (single and all threads)")
     parser.add_argument("--sizes", type=parse_sizes, default=[256, 512, 1024], help="GEMM sizes: 256,512")
     parser.add_argument("--repeats", type=int, default=5, help="timed products per size and dtype")
-    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MOD",
-                        help="also import MOD in its own child (repeatable)")
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MOD",
+        help="also import MOD in its own child (repeatable)",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per child (import, pip, ldd)")
     parser.add_argument("--bench-timeout", type=float, default=1800.0, help="seconds per benchmark run")
     return parser.parse_args(argv)
