@@ -54,7 +54,7 @@ def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ver
             probe.parse_error or "the probe printed nothing",
             evidence=_tail(probe.stderr or probe.stdout),
         )
-    return classify_probe(plan, summarize(probe.report))
+    return classify_probe(summarize(probe.report))
 
 
 def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
@@ -91,7 +91,8 @@ def _no_wheel(plan: CellPlan, line: str) -> Verdict:
     return Verdict(Status.NO_WHEEL, reason, fix, (_strip_step(line),))
 
 
-def classify_probe(plan: CellPlan, s: Summary) -> Verdict:
+def classify_probe(s: Summary) -> Verdict:
+    """The verdict on a probe report alone: also what `npmatrix probe` says of the host."""
     if not s.numpy_found:
         return Verdict(Status.IMPORT_FAILED, "NumPy is not installed in the image", None, ())
     if not s.import_ok:
@@ -99,7 +100,7 @@ def classify_probe(plan: CellPlan, s: Summary) -> Verdict:
     for module in s.imports:
         if not module.get("ok"):
             return classify_extension(module)
-    return classify_bench(plan, s)
+    return classify_bench(s)
 
 
 def classify_import(s: Summary) -> Verdict:
@@ -141,7 +142,7 @@ def classify_extension(module: dict[str, object]) -> Verdict:
     return Verdict(Status.IMPORT_FAILED, f"`import {name}` failed: {_last_line(stderr)}", None, _tail(stderr, 6))
 
 
-def classify_bench(plan: CellPlan, s: Summary) -> Verdict:
+def classify_bench(s: Summary) -> Verdict:
     for run in s.bench_runs:
         if run.timed_out:
             return Verdict(
