@@ -6,10 +6,11 @@ Rules are tried in order, most specific first; each one quotes the line it was r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from npmatrix.build import BuildOutcome
 from npmatrix.plan import CellPlan
+from npmatrix.platforms import presets
 from npmatrix.probe import ProbeRun, Summary, summarize
 from npmatrix.status import Status
 
@@ -37,6 +38,10 @@ class Verdict:
 
 
 def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Verdict:
+    return _with_cpu_context(plan, _classify(plan, build, probe))
+
+
+def _classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Verdict:
     if not build.ok:
         return classify_build(plan, build)
     if probe is None:
@@ -57,6 +62,23 @@ def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ver
     return classify_probe(summarize(probe.report))
 
 
+_BEFORE_RUNNING = (Status.OK, Status.NO_WHEEL, Status.BUILD_FAILED, Status.ENGINE_ERROR)
+
+
+def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
+    """A failure at run time on an emulated CPU says which CPU, and what that CPU is known to mean."""
+    if verdict.status in _BEFORE_RUNNING:
+        return verdict
+    if plan.cell.cpu:
+        cpu = presets().cpus[plan.cell.cpu]
+        context = f"as {cpu.description}" + (f"; {cpu.note}" if cpu.note else "")
+    elif plan.emulated:
+        context = "as QEMU's default CPU 'max', which is no real Raspberry Pi: set cpu = \"pi4\" or another model"
+    else:
+        return verdict
+    return replace(verdict, reason=f"{verdict.reason} ({context})")
+
+
 def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
     if build.timed_out:
         return Verdict(
@@ -68,18 +90,52 @@ def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
     line = _first(
         build.output,
         r"No matching distribution found for numpy\S*",
-        r"Could not find a version that satisfies the requirement numpy\S*",
+        r"Could not find a version that satisfies the requirement numpy\S*.*",
     )
     if line:
-        return _no_wheel(plan, line)
+        return _no_wheel(plan, build.output, _strip_step(line))
     key = _first(build.output, r"^(?:#\d+ [\d.]+ )?(?:ERROR|E): .*", r"error: .*") or _last_line(build.output)
     return Verdict(
         Status.BUILD_FAILED, f"image build failed: {_strip_step(key)}", f"read the build log: {build.log_path}", (key,)
     )
 
 
-def _no_wheel(plan: CellPlan, line: str) -> Verdict:
+# pip understands PEP 600 tags (manylinux_2_28_x86_64), the only ones recent NumPy wheels carry, since 20.3.
+PEP600_PIP = (20, 3)
+
+
+def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
+    """Why pip found no wheel: its own age, the Python being too new or old for the pin, or the platform."""
     spec = plan.cell.numpy or ""
+    pip = _pip_version(log)
+    python_tag = _python_tag(log)
+    others = _offered_versions(log)
+    evidence = tuple(
+        e
+        for e in (
+            line,
+            f"pip {'.'.join(map(str, pip))}" if pip else None,
+            f"top wheel tag: {_top_tag(log)}" if _top_tag(log) else None,
+        )
+        if e
+    )
+    if pip and pip < PEP600_PIP:
+        return Verdict(
+            Status.NO_WHEEL,
+            f"pip {'.'.join(map(str, pip))} is too old to know the manylinux_2_x wheel tags (PEP 600, pip >= 20.3) "
+            f"that NumPy{spec} ships; the platform is not the problem",
+            "upgrade pip first: python -m pip install --upgrade pip",
+            evidence,
+        )
+    if others:
+        return Verdict(
+            Status.NO_WHEEL,
+            f"NumPy{spec} has no wheel for {python_tag or 'this Python'} on linux_{plan.platform.wheel_arch}; "
+            f"releases that have one: {others[0]} ... {others[-1]}",
+            f"pin a NumPy release with a wheel for {python_tag or 'this Python'} (e.g. numpy=={others[-1]}), "
+            "or use a Python that the pinned release supports",
+            evidence,
+        )
     tag = f"linux_{plan.platform.wheel_arch}"
     reason = f"PyPI has no NumPy{spec} wheel for {tag} ({plan.platform.docker}); pip would build from source"
     fix = (
@@ -88,7 +144,29 @@ def _no_wheel(plan: CellPlan, line: str) -> Verdict:
     )
     if plan.cell.platform in ("amd64", "arm64"):
         fix = "pin a NumPy release that has a wheel for this Python, or upgrade pip so it knows newer wheel tags"
-    return Verdict(Status.NO_WHEEL, reason, fix, (_strip_step(line),))
+    return Verdict(Status.NO_WHEEL, reason, fix, evidence)
+
+
+def _pip_version(log: str) -> tuple[int, ...] | None:
+    found = re.findall(r"\bpip (\d+(?:\.\d+)+) from ", log)
+    return tuple(int(p) for p in found[-1].split(".")[:2]) if found else None
+
+
+def _top_tag(log: str) -> str | None:
+    found = re.search(r"Compatible tags: \d+\s*\n(?:#\d+ [\d.]+ )?\s*(\S+)", log)
+    return found.group(1) if found else None
+
+
+def _python_tag(log: str) -> str | None:
+    tag = _top_tag(log)
+    return tag.split("-")[0] if tag else None
+
+
+def _offered_versions(log: str) -> list[str]:
+    found = re.search(r"\(from versions: ([^)]*)\)", log)
+    if not found or found.group(1).strip() == "none":
+        return []
+    return [v.strip() for v in found.group(1).split(",") if v.strip()]
 
 
 def classify_probe(s: Summary) -> Verdict:
@@ -114,6 +192,14 @@ def classify_import(s: Summary) -> Verdict:
     if s.import_timed_out:
         return Verdict(Status.TIMEOUT, "`import numpy` did not finish", "try another CPU model", evidence)
     if s.import_signal == "SIGILL" or "baseline optimizations" in s.import_stderr:
+        missing = re.search(r"doesn't support:\s*\(([^)]*)\)", s.import_stderr)
+        if missing:
+            return Verdict(
+                Status.CPU_UNSUPPORTED,
+                f"NumPy {s.numpy_version or ''} needs {missing.group(1).strip()}, which this CPU lacks",
+                "use an older NumPy (< 2.4 for x86-64-v1 CPUs) or a build for this CPU's baseline",
+                evidence,
+            )
         return Verdict(
             Status.CPU_UNSUPPORTED,
             f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",

@@ -54,6 +54,7 @@ class Cell:
     pip: str | None = None  # upgrade/downgrade pip first, e.g. "==20.2.4"
     packages: tuple[str, ...] = ()  # more pip requirements installed with NumPy
     apt: tuple[str, ...] = ()  # more Debian packages
+    apt_remove: tuple[str, ...] = ()  # Debian packages removed afterwards, dependencies or not (to break things)
     index_url: str | None = None
     extra_index_url: tuple[str, ...] = ()
     system_site_packages: bool = False
@@ -129,6 +130,7 @@ _CHECKS: dict[str, Checker] = {
     "pip": _str(values.version_spec),
     "packages": _str_list(values.requirement),
     "apt": _str_list(values.apt_package),
+    "apt_remove": _str_list(values.apt_package),
     "index_url": _str(values.index_url),
     "extra_index_url": _str_list(values.index_url),
     "system_site_packages": _bool,

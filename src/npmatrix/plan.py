@@ -17,6 +17,10 @@ EMULATED_SIZES = (64, 128, 256)
 REPEATS = 5
 PROBE_DIR = "/npmatrix"  # where the probe scripts are copied in each container
 CELL_REPOSITORY = "npmatrix-cell"
+# An amd64 cell with a CPU model runs its probe under this emulator, copied into the container: binfmt only
+# applies to foreign binaries, so native ones need an explicit `qemu-x86_64 -cpu MODEL` (shared/ENGINE.md).
+X86_QEMU_HOST_PATH = "/usr/bin/qemu-x86_64-static"
+X86_QEMU = f"{PROBE_DIR}/qemu-x86_64-static"
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,25 @@ class CellPlan:
         return EMULATED_SIZES if self.emulated or self.qemu_cpu else NATIVE_SIZES
 
     @property
+    def runs_x86_emulator(self) -> bool:
+        return self.qemu_cpu is not None and not self.emulated and self.platform.name == "amd64"
+
+    @property
     def environment(self) -> dict[str, str]:
-        # QEMU_CPU picks the CPU model qemu-user emulates for ARM; OpenBLAS then picks its kernel from it.
-        if self.qemu_cpu and self.platform.name != "amd64":
-            return {"QEMU_CPU": self.qemu_cpu}
-        return {}
+        # QEMU_CPU picks the CPU model qemu-user emulates; OpenBLAS and NumPy then see that CPU's features.
+        if not self.qemu_cpu:
+            return {}
+        if self.runs_x86_emulator:
+            # The probe's children (import, benchmark) must run under the same emulator.
+            return {"QEMU_CPU": self.qemu_cpu, "NPMATRIX_EXEC_PREFIX": X86_QEMU}
+        return {"QEMU_CPU": self.qemu_cpu}
+
+    @property
+    def cpu_label(self) -> str | None:
+        """The CPU model the cell ran as; an emulated cell without one ran as QEMU's default, "max"."""
+        if self.qemu_cpu:
+            return self.qemu_cpu
+        return "max (QEMU default)" if self.emulated else None
 
     def probe_argv(self) -> list[str]:
         sizes = ",".join(str(n) for n in self.bench_sizes)

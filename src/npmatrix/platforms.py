@@ -42,6 +42,7 @@ class CpuModel:
     name: str
     description: str
     qemu: dict[str, str]  # platform name -> QEMU CPU model
+    note: str = ""  # what this CPU means for NumPy, added to the reasons of cells that run on it
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -65,5 +66,8 @@ def presets() -> Presets:
     return Presets(
         platforms={k: Platform(name=k, **v) for k, v in raw["platform"].items()},
         suites={k: Suite(name=k, **v) for k, v in raw["suite"].items()},
-        cpus={k: CpuModel(name=k, description=v["description"], qemu=dict(v["qemu"])) for k, v in raw["cpu"].items()},
+        cpus={
+            k: CpuModel(name=k, description=v["description"], qemu=dict(v["qemu"]), note=v.get("note", ""))
+            for k, v in raw["cpu"].items()
+        },
     )

@@ -12,10 +12,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from npmatrix import engine
-from npmatrix.plan import PROBE_DIR, CellPlan
+from npmatrix.errors import EngineUnavailable
+from npmatrix.plan import PROBE_DIR, X86_QEMU, X86_QEMU_HOST_PATH, CellPlan
 
 SCRIPTS = ("probe.py", "bench.py")
 SCHEMA_VERSION = 1
@@ -52,11 +54,24 @@ def parse_output(exit_code: int | None, stdout: str, stderr: str, duration_s: fl
     return ProbeRun(exit_code, stdout, stderr, duration_s, report)
 
 
+def files_for(plan: CellPlan) -> dict[str, bytes]:
+    files = script_files()
+    if plan.runs_x86_emulator:
+        emulator = Path(X86_QEMU_HOST_PATH)
+        if not emulator.is_file():
+            raise EngineUnavailable(
+                f"cell {plan.cell.name} runs as CPU {plan.qemu_cpu!r} and needs {emulator}: "
+                "run `make engine` or apt-get install qemu-user-static"
+            )
+        files[Path(X86_QEMU).name] = emulator.read_bytes()
+    return files
+
+
 def run_in_container(plan: CellPlan, docker: Any, *, labels: dict[str, str], keep: bool = False) -> ProbeRun:
     with engine.Container(
         docker, plan.image_tag, platform=plan.platform.docker, environment=plan.environment, labels=labels, keep=keep
     ) as box:
-        result = box.call(plan.probe_argv(), timeout=plan.cell.timeout, files=script_files(), files_dir=PROBE_DIR)
+        result = box.call(plan.probe_argv(), timeout=plan.cell.timeout, files=files_for(plan), files_dir=PROBE_DIR)
     return parse_output(result.exit_code, result.stdout, result.stderr, result.duration_s)
 
 
@@ -64,7 +79,6 @@ def run_on_host(*, bench: bool, sizes: tuple[int, ...], repeats: int = 5, timeou
     """The same probe on this machine, with this Python: for a real Pi or a Colab notebook."""
     import tempfile
     import time
-    from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="npmatrix-probe-") as tmp:
         for name, data in script_files().items():

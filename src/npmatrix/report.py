@@ -18,7 +18,7 @@ def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
 
 def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
     s = r.summary
-    platform = r.platform.removeprefix("linux/") + (" (qemu)" if r.emulated else "")
+    platform = r.platform.removeprefix("linux/") + (f" (qemu {r.qemu_cpu.split()[0]})" if r.qemu_cpu else "")
     status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
     if not r.status.works:
         status += f": {_shorten(r.verdict.reason, reason_width)}"

@@ -141,7 +141,7 @@ def _result(
         cell=plan.cell,
         platform=plan.platform.docker,
         emulated=plan.emulated,
-        qemu_cpu=plan.qemu_cpu,
+        qemu_cpu=plan.cpu_label,
         verdict=verdict,
         image_tag=plan.image_tag,
         image_id=built.image_id if built.ok else None,

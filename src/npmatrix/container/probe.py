@@ -167,11 +167,18 @@ def dump_after(timeout: float) -> float:
     return max(0.5, timeout * 0.8)
 
 
+def python_cmd() -> list[str]:
+    # npmatrix runs an amd64 cell as an older x86 CPU by starting this probe under qemu-x86_64; binfmt does
+    # not apply to native binaries, so the children must be started under the same emulator, which
+    # NPMATRIX_EXEC_PREFIX names.
+    return [*os.environ.get("NPMATRIX_EXEC_PREFIX", "").split(), sys.executable]
+
+
 def probe_child_cmd(kind: str, timeout: float, *extra: str) -> list[str]:
     # -X faulthandler: a child dying of SIGSEGV/SIGILL/SIGABRT prints its Python stack to stderr,
     # which lands in stderr_tail and usually names the extension module that crashed.
     script = os.path.abspath(__file__)
-    return [sys.executable, "-X", "faulthandler", script, CHILD_FLAG, kind, str(dump_after(timeout)), *extra]
+    return [*python_cmd(), "-X", "faulthandler", script, CHILD_FLAG, kind, str(dump_after(timeout)), *extra]
 
 
 # --- sections that need no NumPy ----------------------------------------------------------------------
@@ -540,7 +547,7 @@ def parse_bench_stdout(stdout: str) -> dict | None:
 def bench_run(script: str, threads: str, args: argparse.Namespace) -> dict:
     log(f"bench, {threads} thread(s)")
     cmd = [
-        sys.executable,
+        *python_cmd(),
         "-X",
         "faulthandler",
         script,
