@@ -89,8 +89,8 @@ def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
         )
     line = _first(
         build.output,
-        r"No matching distribution found for numpy\S*",
-        r"Could not find a version that satisfies the requirement numpy\S*.*",
+        r"No matching distribution found for numpy(?![\w.-])\S*",
+        r"Could not find a version that satisfies the requirement numpy(?![\w.-])\S*.*",
     )
     if line:
         return _no_wheel(plan, build.output, _strip_step(line))
@@ -182,7 +182,7 @@ def classify_probe(s: Summary) -> Verdict:
 
 
 def classify_import(s: Summary) -> Verdict:
-    evidence = _tail(s.import_stderr, 6)
+    evidence = _crash_evidence(s.import_stderr)
     missing = re.search(r"(lib[\w.+-]+\.so[\w.]*): cannot open shared object file", s.import_stderr)
     if missing or s.missing_libraries:
         lib = missing.group(1) if missing else s.missing_libraries[0]
@@ -262,6 +262,15 @@ def classify_bench(s: Summary) -> Verdict:
             _tail(s.bench_runs[0].stderr_tail) if s.bench_runs else (),
         )
     return Verdict(Status.OK, f"NumPy {s.numpy_version} imports and GEMM is numerically right")
+
+
+def _crash_evidence(stderr: str) -> tuple[str, ...]:
+    """faulthandler prints the most recent call first, so after a crash the head is what matters."""
+    lines = stderr.strip().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Fatal Python error")), None)
+    if start is None:
+        return _tail(stderr, 6)
+    return tuple(line for line in lines[start : start + 8] if line.strip())
 
 
 def _first(text: str, *patterns: str) -> str | None:

@@ -172,6 +172,8 @@ class Matrix:
             if (not arches or c.platform in arches)
             and (not names or any(fnmatch.fnmatchcase(c.name, p) for p in names))
         )
+        if not cells:
+            raise ConfigError("no cell matches the filters (--arch/--cell)", where=self.source)
         return Matrix(source=self.source, cells=cells)
 
 
@@ -238,6 +240,9 @@ def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict
     lists = {k: v for k, v in axes.items() if isinstance(v, list) and k not in _AXES_EXTRA_KEYS}
     fixed = {k: v for k, v in axes.items() if k not in lists and k not in (*_AXES_EXTRA_KEYS, "name")}
     combos = [dict(zip(lists, values_, strict=True)) for values_ in itertools.product(*lists.values())]
+    for key in ("exclude", "include"):
+        for i, entry in enumerate(_array(axes.get(key, []), where=f"{where}.{key}")):
+            _reject_unknown(entry, _CHECKS, where=f"{where}.{key}[{i}]")
     for exclude in _array(axes.get("exclude", []), where=f"{where}.exclude"):
         combos = [c for c in combos if not _matches(c, exclude)]
     for include in _array(axes.get("include", []), where=f"{where}.include"):

@@ -160,7 +160,7 @@ def summarize(report: dict[str, Any]) -> Summary:
         pip_version=pip.get("version"),
         pip_top_tag=(pip.get("tags") or [None])[0],
         numpy_found=bool(numpy.get("found")),
-        numpy_version=numpy.get("version") or install.get("version"),
+        numpy_version=numpy.get("version") or install.get("dist_version") or install.get("debian_version"),
         install_source=install.get("source"),
         wheel_tag=(install.get("wheel_tags") or [None])[0],
         blas=blas_name(numpy),

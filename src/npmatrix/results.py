@@ -106,6 +106,7 @@ def write_atomic(path: Path, text: str) -> None:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; results are for everyone who can read the directory
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

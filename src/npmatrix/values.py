@@ -15,7 +15,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _SPEC_CHARS = re.compile(r"[0-9A-Za-z.*,<>=!~+ ]+")
 _REQ_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*+ ]+")
-_APT_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?")
+# No trailing '-': apt-get reads "name-" as "remove name".
+_APT_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*[a-z0-9+](=[A-Za-z0-9.+:~-]+)?")
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+-]*)?")
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _IMAGE_BY_DIGEST = re.compile(r"[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9_.-]+)?@sha256:[0-9a-f]{64}")

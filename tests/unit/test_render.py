@@ -18,8 +18,8 @@ import jinja2
 import pytest
 
 from npmatrix import matrix, render
-from npmatrix.platforms import presets
 from npmatrix.plan import plan_cell
+from npmatrix.platforms import presets
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -61,8 +61,10 @@ def test_golden_directory_has_exactly_the_default_cells() -> None:
 @pytest.mark.parametrize(
     ("name", "from_pattern", "install_pattern"),
     [
-        ("colab-like", r"^FROM npmatrix-base:bookworm-amd64-[0-9a-f]{12}$", r'pip install --only-binary=:all: "numpy==2\.3\.5"'),
-        ("pi64", r"^FROM npmatrix-base:bookworm-arm64-[0-9a-f]{12}$", r'pip install --only-binary=:all: "numpy==2\.3\.5"'),
+        ("colab-like", r"^FROM npmatrix-base:bookworm-amd64-[0-9a-f]{12}$",
+         r'pip install --only-binary=:all: "numpy==2\.3\.5"'),
+        ("pi64", r"^FROM npmatrix-base:bookworm-arm64-[0-9a-f]{12}$",
+         r'pip install --only-binary=:all: "numpy==2\.3\.5"'),
         ("pi32-pip", r"^FROM npmatrix-base:bookworm-arm-v7-[0-9a-f]{12}$", r'"numpy==2\.3\.5"'),
         ("pi32-apt", r"^FROM npmatrix-base:bookworm-arm-v7-[0-9a-f]{12}$",
          r"apt-get install -y --no-install-recommends python3-numpy"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ VALIDATORS: dict[str, tuple[Callable[[str], str], str]] = {
 }
 
 
-def _injection_cases() -> list[object]:
+def _injection_cases() -> list[Any]:
     cases = []
     for vname, (_, good) in VALIDATORS.items():
         for iname, payload in INJECTIONS.items():

@@ -1,0 +1,376 @@
+"""Verdicts from what a cell left behind, table-driven over saved and hand-written outputs.
+
+tests/data/probe-*.json are real probe reports (saved from runs on the host); the rest are small edits of
+them and build logs in BuildKit's plain-progress form ("#<step> <seconds> <line>").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from npmatrix import matrix
+from npmatrix.build import BuildOutcome
+from npmatrix.classify import classify
+from npmatrix.plan import CellPlan, plan_cell
+from npmatrix.probe import ProbeRun, parse_output
+from npmatrix.status import Status
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+OK_REPORT = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
+SEGV_REPORT = json.loads((DATA / "probe-host-numpy-segv.json").read_text())
+LOG = Path("/results/logs/cell.build.log")
+
+
+def _plan(platform: str = "amd64", **extra: Any) -> CellPlan:
+    raw = {"name": "cell", "platform": platform, "numpy": "2.3.5", **extra}
+    (cell,) = matrix.parse({"cell": [raw]}).cells
+    return plan_cell(cell)
+
+
+def _built(output: str = "", *, ok: bool = True, timed_out: bool = False) -> BuildOutcome:
+    return BuildOutcome(tag="npmatrix-cell:cell-0123456789ab", ok=ok, image_id="sha256:feed" if ok else None,
+                        cached=False, returncode=None if timed_out else (0 if ok else 1), timed_out=timed_out,
+                        duration_s=12.5, log_path=LOG, output=output)
+
+
+def _failed(output: str, *, timed_out: bool = False) -> BuildOutcome:
+    return _built(output, ok=False, timed_out=timed_out)
+
+
+def _ran(report: dict[str, Any]) -> ProbeRun:
+    return parse_output(0, json.dumps(report), "probe: done\n", 3.2)
+
+
+def _edited(edit: Callable[[dict[str, Any]], None], base: dict[str, Any] = OK_REPORT) -> ProbeRun:
+    report = copy.deepcopy(base)
+    edit(report)
+    return _ran(report)
+
+
+# --- build logs -------------------------------------------------------------------------------------------
+
+NO_WHEEL_LOG = """\
+#0 building with "default" instance using docker driver
+#6 [3/4] RUN python3 -m venv /opt/venv
+#6 DONE 9.8s
+#7 [4/4] RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert     python3 -m pip --version
+#7 2.104 pip 23.0.1 from /opt/venv/lib/python3.11/site-packages/pip (python 3.11)
+#7 9.870 Compatible tags: 396
+#7 9.871   cp311-cp311-manylinux_2_36_armv7l
+#7 12.34 ERROR: Could not find a version that satisfies the requirement numpy==2.3.5 (from versions: none)
+#7 12.34 ERROR: No matching distribution found for numpy==2.3.5
+#7 ERROR: process "/bin/sh -c python3 -m pip install --only-binary=:all: \\"numpy==2.3.5\\"" did not complete \
+successfully: exit code: 1
+------
+ > [4/4] RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert     python3 -m pip --version:
+12.34 ERROR: Could not find a version that satisfies the requirement numpy==2.3.5 (from versions: none)
+12.34 ERROR: No matching distribution found for numpy==2.3.5
+------
+ERROR: failed to solve: process "/bin/sh -c python3 -m pip install" did not complete successfully: exit code: 1
+"""
+
+APT_LOG = """\
+#5 [2/3] RUN apt-get update  && apt-get install -y --no-install-recommends python3-numpy libopenblas00  && rm -rf
+#5 0.412 Get:1 http://deb.debian.org/debian bookworm InRelease [151 kB]
+#5 5.873 Reading package lists...
+#5 6.102 Building dependency tree...
+#5 6.120 E: Unable to locate package libopenblas00
+#5 ERROR: process "/bin/sh -c apt-get update" did not complete successfully: exit code: 100
+------
+ > [2/3] RUN apt-get update  && apt-get install -y --no-install-recommends python3-numpy libopenblas00:
+6.120 E: Unable to locate package libopenblas00
+------
+ERROR: failed to solve: process "/bin/sh -c apt-get update" did not complete successfully: exit code: 100
+"""
+
+OTHER_PACKAGE_LOG = """\
+#7 [4/4] RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert     python3 -m pip --version
+#7 20.51 Collecting numpy==1.26.4
+#7 21.02   Downloading numpy-1.26.4-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl (14.2 MB)
+#7 25.77 ERROR: Could not find a version that satisfies the requirement scipy==9.9.9 (from versions: 1.11.4)
+#7 25.77 ERROR: No matching distribution found for scipy==9.9.9
+#7 ERROR: process "/bin/sh -c python3 -m pip install" did not complete successfully: exit code: 1
+"""
+
+COMPILE_LOG = """\
+#7 [4/4] RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert     python3 -m pip install
+#7 301.2       ../numpy/_core/src/umath/loops.c:42:10: fatal error: Python.h: No such file or directory
+#7 301.2   error: subprocess-exited-with-error
+"""
+
+NO_ERROR_LINE_LOG = """\
+#3 [internal] load metadata for docker.io/library/npmatrix-base:bookworm-amd64-65b69fad5283
+#3 DONE 0.1s
+failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found
+"""
+
+
+BUILD_CASES = [
+    pytest.param(
+        _plan("arm/v7", cpu="pi4", expect="no-wheel"), _failed(NO_WHEEL_LOG), Status.NO_WHEEL,
+        ["==2.3.5", "linux_armv7l", "linux/arm/v7", "build from source"], ["python3-numpy", "piwheels"],
+        "No matching distribution found for numpy==2.3.5",
+        id="no-wheel-armv7",
+    ),
+    pytest.param(
+        _plan("amd64"), _failed(NO_WHEEL_LOG.replace("armv7l", "x86_64")), Status.NO_WHEEL,
+        ["linux_x86_64", "linux/amd64"], ["pin a NumPy"],
+        "No matching distribution found for numpy==2.3.5",
+        id="no-wheel-amd64",
+    ),
+    pytest.param(
+        _plan("arm/v7"), _failed(APT_LOG), Status.BUILD_FAILED,
+        ["image build failed: E: Unable to locate package libopenblas00"], [str(LOG)],
+        "#5 6.120 E: Unable to locate package libopenblas00",
+        id="apt-error",
+    ),
+    pytest.param(
+        _plan("arm64", numpy="1.26.4", packages=["scipy==9.9.9"]), _failed(OTHER_PACKAGE_LOG), Status.BUILD_FAILED,
+        ["image build failed: ERROR: Could not find a version that satisfies the requirement scipy==9.9.9"],
+        [str(LOG)],
+        "#7 25.77 ERROR: Could not find a version that satisfies the requirement scipy==9.9.9 (from versions: 1.11.4)",
+        id="another-package-has-no-wheel",
+    ),
+    pytest.param(
+        _plan("amd64", only_binary=False), _failed(COMPILE_LOG), Status.BUILD_FAILED,
+        # the first "error: " wins, and is quoted from there: the compiler's, not pip's summary after it
+        ["image build failed: error: Python.h: No such file or directory"], [str(LOG)],
+        "error: Python.h: No such file or directory",
+        id="source-build-error",
+    ),
+    pytest.param(
+        _plan("amd64"), _failed(NO_ERROR_LINE_LOG), Status.BUILD_FAILED,
+        ["image build failed: failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found"], [str(LOG)],
+        "failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found",
+        id="no-error-line-quotes-last-line",
+    ),
+    pytest.param(
+        _plan("arm/v7", build_timeout=1800), _failed(NO_WHEEL_LOG.split("#7 12.34")[0], timed_out=True),
+        Status.TIMEOUT, ["longer than 1800 s"], ["build_timeout"],
+        "#7 9.871   cp311-cp311-manylinux_2_36_armv7l",
+        id="build-timed-out",
+    ),
+    pytest.param(
+        _plan("arm/v7"), _failed(NO_WHEEL_LOG, timed_out=True), Status.TIMEOUT, ["image build took longer"], [],
+        None, id="timeout-wins-over-log-content",
+    ),
+]
+
+
+@pytest.mark.parametrize(("plan", "build", "status", "in_reason", "in_fix", "evidence"), BUILD_CASES)
+def test_build_verdicts(plan: CellPlan, build: BuildOutcome, status: Status, in_reason: list[str],
+                        in_fix: list[str], evidence: str | None) -> None:
+    verdict = classify(plan, build, None)
+    assert verdict.status is status, verdict
+    for fragment in in_reason:
+        assert fragment in verdict.reason, (fragment, verdict.reason)
+    for fragment in in_fix:
+        assert fragment in (verdict.fix or ""), (fragment, verdict.fix)
+    if evidence is not None:
+        assert evidence in verdict.evidence, verdict.evidence
+    assert "\n" not in verdict.reason
+
+
+def test_a_package_named_numpy_something_is_not_numpy() -> None:
+    log = NO_WHEEL_LOG.replace("requirement numpy==2.3.5", "requirement numpy-financial==9.9").replace(
+        "found for numpy==2.3.5", "found for numpy-financial==9.9")
+    verdict = classify(_plan("amd64", packages=["numpy-financial==9.9"]), _failed(log), None)
+    assert verdict.status is Status.BUILD_FAILED
+
+
+# --- probe reports ----------------------------------------------------------------------------------------
+
+
+def _missing_openblas(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=1, signal=None, stderr_tail=(
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3/dist-packages/numpy/core/__init__.py", line 23, in <module>\n'
+        "    from . import multiarray\n"
+        "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory"))
+    r["bench"] = {"ran": False, "skipped_reason": "numpy does not import", "runs": []}
+
+
+def _missing_from_ldd(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=1, signal=None,
+                      stderr_tail="ImportError: numpy._core._multiarray_umath failed to import")
+    r["numpy"]["ldd"]["not_found"] = ["libgfortran.so.5"]
+
+
+def _missing_unknown_library(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=1, signal=None,
+                      stderr_tail="ImportError: libfoo.so.7: cannot open shared object file: No such file or directory")
+
+
+def _sigill(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=-4, signal="SIGILL",
+                      stderr_tail="Fatal Python error: Illegal instruction\n\nCurrent thread 0x0000f7f1 ...")
+    r["cpu"]["model_name"] = "ARMv7 Processor rev 5 (v7l)"
+
+
+def _baseline(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=1, signal=None, stderr_tail=(
+        "RuntimeError: NumPy was built with baseline optimizations: \n"
+        "(SSE SSE2 SSE3 SSSE3 SSE41 POPCNT SSE42) but your machine doesn't support:\n(SSE41 POPCNT SSE42)."))
+
+
+def _import_hangs(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=None, signal=None, timed_out=True, stderr_tail="")
+
+
+def _import_other(r: dict[str, Any]) -> None:
+    r["numpy"].update(import_ok=False, returncode=1, signal=None,
+                      stderr_tail=("Traceback (most recent call last):\n"
+                                   "ModuleNotFoundError: No module named 'numpy._core'"))
+
+
+def _not_installed(r: dict[str, Any]) -> None:
+    r["numpy"] = {"found": False, "find_error": "No module named 'numpy'"}
+
+
+ABI_STDERR = """\
+
+A module that was compiled using NumPy 1.x cannot be run in
+NumPy 2.3.5 as it may crash. To support both 1.x and 2.x
+versions of NumPy, modules must be compiled with NumPy 2.0.
+Some module may need to rebuild instead e.g. with 'pybind11>=2.12'.
+
+Traceback (most recent call last):
+  File "/opt/venv/lib/python3.11/site-packages/scipy/__init__.py", line 134, in <module>
+AttributeError: _ARRAY_API not found
+ImportError: numpy.core.multiarray failed to import"""
+
+
+def _abi_mismatch(r: dict[str, Any]) -> None:
+    r["imports"] = [{"module": "scipy", "ok": False, "returncode": 1, "signal": None, "timed_out": False,
+                     "stderr_tail": ABI_STDERR, "duration_s": 0.4, "version": None}]
+
+
+def _extension_other(r: dict[str, Any]) -> None:
+    r["imports"] = [{"module": "pandas", "ok": True, "returncode": 0, "signal": None, "timed_out": False,
+                     "stderr_tail": "", "duration_s": 0.4, "version": "2.2.3"},
+                    {"module": "sklearn", "ok": False, "returncode": 1, "signal": None, "timed_out": False,
+                     "stderr_tail": "ModuleNotFoundError: No module named 'sklearn'", "duration_s": 0.1,
+                     "version": None}]
+
+
+def _wrong_gemm(r: dict[str, Any]) -> None:
+    row = r["bench"]["runs"][1]["results"][3]  # the "all threads" run, float64 n=256
+    assert (row["dtype"], row["n"]) == ("float64", 256)
+    row.update(ok=False, max_rel_error=0.31)
+
+
+def _non_finite_gemm(r: dict[str, Any]) -> None:
+    row = r["bench"]["runs"][0]["results"][0]  # single thread, float32 n=128
+    row.update(ok=False, max_rel_error=None, finite=False)
+
+
+def _fp_warnings(r: dict[str, Any]) -> None:
+    r["bench"]["runs"][0]["results"][2]["fp_warnings"] = ["overflow", "invalid"]
+
+
+def _bench_crashes(r: dict[str, Any]) -> None:
+    r["bench"]["runs"][1].update(returncode=-11, signal="SIGSEGV", results=[],
+                                 stderr_tail="bench: float32 n=128\nFatal Python error: Segmentation fault")
+
+
+def _bench_hangs(r: dict[str, Any]) -> None:
+    r["bench"]["runs"][0].update(returncode=None, timed_out=True, results=[])
+
+
+def _bench_skipped(r: dict[str, Any]) -> None:
+    r["bench"] = {"ran": False, "skipped_reason": "bench.py is missing", "runs": []}
+
+
+PROBE_CASES = [
+    pytest.param(_ran(OK_REPORT), Status.OK, ["NumPy 2.4.6", "numerically right"], None, id="saved-ok"),
+    pytest.param(_ran(SEGV_REPORT), Status.CRASHED, ["`import numpy` died with SIGSEGV"], None, id="saved-segv"),
+    pytest.param(_edited(_missing_openblas), Status.MISSING_SHARED_LIBRARY, ["libopenblas.so.0"],
+                 "apt-get install libopenblas0", id="missing-openblas"),
+    pytest.param(_edited(_missing_from_ldd), Status.MISSING_SHARED_LIBRARY, ["libgfortran.so.5"],
+                 "apt-get install libgfortran5", id="missing-from-ldd"),
+    pytest.param(_edited(_missing_unknown_library), Status.MISSING_SHARED_LIBRARY, ["libfoo.so.7"],
+                 "install the package that ships libfoo.so.7", id="missing-unknown-library"),
+    pytest.param(_edited(_sigill), Status.CPU_UNSUPPORTED, ["NumPy 2.4.6", "ARMv7 Processor rev 5 (v7l)"], None,
+                 id="sigill"),
+    pytest.param(_edited(_baseline), Status.CPU_UNSUPPORTED, ["lacks"], None, id="baseline-check"),
+    pytest.param(_edited(_import_hangs), Status.TIMEOUT, ["`import numpy` did not finish"], None, id="import-hangs"),
+    pytest.param(_edited(_import_other), Status.IMPORT_FAILED, ["No module named 'numpy._core'"], None,
+                 id="import-other"),
+    pytest.param(_edited(_not_installed), Status.IMPORT_FAILED, ["not installed"], None, id="numpy-not-installed"),
+    pytest.param(_edited(_abi_mismatch), Status.ABI_MISMATCH, ["scipy", "another NumPy major version"],
+                 "pin numpy to the major version scipy was built for", id="abi-mismatch"),
+    pytest.param(_edited(_extension_other), Status.IMPORT_FAILED, ["`import sklearn` failed",
+                                                                   "No module named 'sklearn'"], None,
+                 id="extension-import-fails"),
+    pytest.param(_edited(_wrong_gemm), Status.WRONG_RESULT,
+                 ["float64", "n=256", "all threads", "3.10e-01"], "BLAS", id="wrong-gemm"),
+    pytest.param(_edited(_non_finite_gemm), Status.WRONG_RESULT, ["float32", "n=128", "single threads", "inf"],
+                 "BLAS", id="non-finite-gemm"),
+    pytest.param(_edited(_fp_warnings), Status.WRONG_RESULT, ["float32", "n=256", "FP warnings overflow, invalid"],
+                 "BLAS", id="fp-warnings"),
+    pytest.param(_edited(_bench_crashes), Status.CRASHED, ["GEMM benchmark (all threads) died with SIGSEGV"], None,
+                 id="bench-crashes"),
+    pytest.param(_edited(_bench_hangs), Status.TIMEOUT, ["GEMM benchmark (single threads) did not finish"], None,
+                 id="bench-hangs"),
+    pytest.param(_edited(_bench_skipped), Status.CRASHED, ["no results", "bench.py is missing"], None,
+                 id="bench-skipped"),
+    pytest.param(ProbeRun(None, "", "probe: importing numpy in a child\n", 300.0, None), Status.TIMEOUT,
+                 ["no answer within 300 s"], "timeout", id="probe-timed-out"),
+    pytest.param(parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5), Status.CRASHED,
+                 ["probe printed no JSON report"], None, id="probe-printed-nothing"),
+    pytest.param(parse_output(1, '{"probe_version": 1, "python": {', "Traceback ...\nKilled\n", 0.5), Status.CRASHED,
+                 ["probe printed no JSON report"], None, id="probe-printed-half-a-report"),
+    pytest.param(parse_output(0, "[1, 2]", "", 0.5), Status.CRASHED, ["not an object"], None,
+                 id="probe-printed-a-list"),
+]
+
+
+@pytest.mark.parametrize(("ran", "status", "in_reason", "in_fix"), PROBE_CASES)
+def test_probe_verdicts(ran: ProbeRun, status: Status, in_reason: list[str], in_fix: str | None) -> None:
+    verdict = classify(_plan("amd64", timeout=300), _built(), ran)
+    assert verdict.status is status, verdict
+    for fragment in in_reason:
+        assert fragment in verdict.reason, (fragment, verdict.reason)
+    if in_fix is not None:
+        assert in_fix in (verdict.fix or ""), verdict.fix
+    if status is Status.OK:
+        assert verdict.fix is None
+
+
+@pytest.mark.parametrize(
+    ("ran", "expected_evidence"),
+    [
+        pytest.param(_edited(_missing_openblas),
+                     "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory",
+                     id="missing-library-line"),
+        pytest.param(parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5),
+                     "Segmentation fault (core dumped)", id="no-json-stderr"),
+        pytest.param(_edited(_abi_mismatch), "ImportError: numpy.core.multiarray failed to import", id="abi"),
+    ],
+)
+def test_verdicts_quote_their_evidence(ran: ProbeRun, expected_evidence: str) -> None:
+    verdict = classify(_plan(), _built(), ran)
+    assert expected_evidence in verdict.evidence
+
+
+def test_crash_evidence_names_the_crashing_module() -> None:
+    verdict = classify(_plan(), _built(), _ran(SEGV_REPORT))
+    assert verdict.status is Status.CRASHED
+    assert any("numpy/__init__.py" in line for line in verdict.evidence), verdict.evidence
+
+
+def test_no_probe_after_a_good_build_is_an_engine_error() -> None:
+    verdict = classify(_plan(), _built(), None)
+    assert verdict.status is Status.ENGINE_ERROR
+
+
+def test_a_failed_build_is_judged_without_the_probe() -> None:
+    # Even if a stale probe run is passed along, the build failure decides.
+    verdict = classify(_plan("arm/v7"), _failed(APT_LOG), _ran(OK_REPORT))
+    assert verdict.status is Status.BUILD_FAILED

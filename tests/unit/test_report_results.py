@@ -1,0 +1,236 @@
+"""The terminal table, results.json and the pip config builds see as a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from npmatrix import matrix, report, results
+from npmatrix.build import pip_config
+from npmatrix.classify import Verdict
+from npmatrix.errors import ConfigError
+from npmatrix.plan import plan_cell
+from npmatrix.probe import summarize
+from npmatrix.results import CellResult, ResultsFile, write_atomic
+from npmatrix.status import Status
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+OK_REPORT = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
+
+
+def _result(name: str, status: Status, *, expect: str = "ok", platform: str = "amd64", reason: str = "because",
+            report_: dict[str, Any] | None = None, **extra: Any) -> CellResult:
+    raw = {"name": name, "platform": platform, "numpy": "2.3.5", "expect": expect, **extra}
+    (cell,) = matrix.parse({"cell": [raw]}).cells
+    p = plan_cell(cell)
+    return CellResult(
+        # emulated as on an x86_64 host, whatever this host is
+        cell=cell, platform=p.platform.docker, emulated=platform != "amd64", qemu_cpu=p.qemu_cpu,
+        verdict=Verdict(status, reason, "a fix", ("evidence line",)), image_tag=p.image_tag,
+        image_id="sha256:abc" if report_ else None, base_image=p.base_image, build_cached=False,
+        durations={"build": 12.3456, "probe": 1.0}, logs={"build": f"results/logs/{name}.build.log"},
+        probe=report_, summary=summarize(report_) if report_ else None,
+    )
+
+
+RESULTS = [
+    _result("colab-like", Status.OK, reason="NumPy 2.4.6 imports", report_=OK_REPORT),
+    _result("pi32-pip", Status.NO_WHEEL, expect="no-wheel", platform="arm/v7",
+            reason="PyPI has no NumPy==2.3.5 wheel for linux_armv7l"),
+    _result("pi64", Status.CRASHED, platform="arm64", reason="`import numpy` died with SIGSEGV"),
+    _result("pi32-fixed", Status.OK, expect="no-wheel", platform="arm/v7", reason="works now"),
+]
+
+
+# --- table ------------------------------------------------------------------------------------------------
+
+
+def _line(table: str, name: str) -> str:
+    (line,) = [row for row in table.splitlines() if row.startswith(name + " ")]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("name", "present", "absent"),
+    [
+        ("colab-like", ["ok", "3.11.7", "2.4.6", "wheel manylinux_2_27_x86_64", "scipy-openblas"], ["expected"]),
+        ("pi32-pip", ["no-wheel: PyPI has no NumPy==2.3.5 wheel for linux_armv7l", "arm/v7", "2.3.5"],
+         ["expected"]),
+        ("pi64", ["crashed (expected ok): `import numpy` died with SIGSEGV", "arm64"], []),
+        ("pi32-fixed", ["ok (expected no-wheel)"], ["works now"]),
+    ],
+)
+def test_table_row(name: str, present: list[str], absent: list[str]) -> None:
+    line = _line(report.table(RESULTS), name)
+    for fragment in present:
+        assert fragment in line, (fragment, line)
+    for fragment in absent:
+        assert fragment not in line, (fragment, line)
+
+
+def test_table_has_every_cell_once_under_the_headers() -> None:
+    lines = report.table(RESULTS).splitlines()
+    assert lines[0].split()[:2] == ["cell", "platform"]
+    for r in RESULTS:
+        assert sum(line.startswith(r.cell.name + " ") for line in lines) == 1
+
+
+def test_table_shows_gflops_of_the_largest_size() -> None:
+    s = summarize(OK_REPORT)
+    line = _line(report.table(RESULTS), "colab-like")
+    assert f"{s.best_gflops('float64'):.1f}" in line
+    assert f"{s.best_gflops('float32'):.1f}" in line
+
+
+def test_long_reasons_are_shortened() -> None:
+    r = _result("long", Status.CRASHED, reason="x" * 200)
+    line = _line(report.table([r], reason_width=40), "long")
+    assert "x" * 39 + "…" in line
+    assert "x" * 40 not in line
+
+
+@pytest.mark.parametrize(
+    ("results_", "expected"),
+    [
+        (RESULTS[:2], "2 cells: 1 work, 1 fail; all as expected"),
+        (RESULTS, "4 cells: 2 work, 2 fail; NOT as expected: pi64, pi32-fixed"),
+        ([], "0 cells: 0 work, 0 fail; all as expected"),
+    ],
+)
+def test_summary_line(results_: list[CellResult], expected: str) -> None:
+    assert report.summary_line(results_) == expected
+
+
+# --- results.json -----------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def test_results_file_grows_and_completes(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "results.json"
+    rf = ResultsFile(path, matrix="matrix/default.toml", host={"machine": "x86_64"})
+    rf.write(complete=False)
+    doc = _read(path)
+    assert (doc["schema_version"], doc["complete"], doc["cells"], doc["finished_at"]) == (1, False, [], None)
+
+    rf.add(RESULTS[0])
+    rf.add(RESULTS[2])
+    doc = _read(path)
+    assert doc["complete"] is False
+    assert [c["name"] for c in doc["cells"]] == ["colab-like", "pi64"]
+    assert doc["matrix"] == "matrix/default.toml"
+    assert doc["host"] == {"machine": "x86_64"}
+
+    rf.write(complete=True)
+    doc = _read(path)
+    assert doc["complete"] is True
+    assert doc["finished_at"]
+    assert len(doc["cells"]) == 2
+    assert results.load(path)["cells"] == doc["cells"]
+
+
+def test_cell_json(tmp_path: Path) -> None:
+    cell = RESULTS[2].to_json()
+    assert cell["status"] == "crashed"
+    assert cell["expected"] == "ok"
+    assert cell["as_expected"] is False
+    assert cell["platform"] == "linux/arm64"
+    assert cell["inputs"]["numpy"] == "==2.3.5"
+    assert cell["inputs"]["expect"] == "ok"
+    assert cell["evidence"] == ["evidence line"]
+    assert cell["durations_s"]["build"] == 12.346
+    assert cell["summary"] is None
+    ok = RESULTS[0].to_json()
+    assert ok["summary"]["numpy_version"] == "2.4.6"
+    assert ok["probe"] == OK_REPORT
+    json.dumps([cell, ok])  # strictly JSON: no tuples or enums left behind
+
+
+def test_results_load_rejects_other_schema_versions(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"schema_version": 2, "cells": []}))
+    with pytest.raises(ConfigError, match="schema_version 2") as info:
+        results.load(path)
+    assert info.value.exit_code == 2
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name != "results.json")
+
+
+def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    for i in range(3):
+        write_atomic(path, f'{{"n": {i}}}\n')
+    assert _read(path) == {"n": 2}
+    assert _leftovers(tmp_path) == []
+
+
+def test_write_atomic_failure_mid_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "results.json"
+    write_atomic(path, '{"old": true}\n')
+
+    def fail_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fail_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(path, '{"new": true}\n' + "x" * 100_000)
+    assert _read(path) == {"old": True}
+    assert _leftovers(tmp_path) == []
+
+
+def test_write_atomic_encoding_failure_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    write_atomic(path, '{"old": true}\n')
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(path, "x" * 10_000 + "\ud800")  # a lone surrogate cannot be encoded, after 10 kB
+    assert _read(path) == {"old": True}
+    assert _leftovers(tmp_path) == []
+
+
+def test_results_file_unserialisable_document_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    rf = ResultsFile(path, matrix="m.toml", host={})
+    rf.add(RESULTS[0])
+    rf.host = {"builder": object()}  # json.dumps fails on it
+    with pytest.raises(TypeError):
+        rf.add(RESULTS[1])
+    doc = _read(path)
+    assert [c["name"] for c in doc["cells"]] == ["colab-like"]
+    assert _leftovers(tmp_path) == []
+
+
+# --- pip config for builds --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "has_cert", "expected"),
+    [
+        pytest.param({}, False, "[global]\n", id="empty"),
+        pytest.param({}, True, "[global]\ncert = /run/secrets/pipcert\n", id="cert-only"),
+        pytest.param({"PIP_INDEX_URL": "file:///opt/pypi/simple"}, False, "[global]\n", id="file-index-dropped"),
+        pytest.param({"PIP_INDEX_URL": "https://pypi.example.org/simple"}, True,
+                     "[global]\ncert = /run/secrets/pipcert\nindex-url = https://pypi.example.org/simple\n",
+                     id="https-index"),
+        pytest.param({"PIP_INDEX_URL": "http://10.0.0.5:3141/root/pypi/+simple/",
+                      "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple https://www.piwheels.org/simple /srv/wheels",
+                      "PIP_TRUSTED_HOST": "10.0.0.5 www.piwheels.org"}, False,
+                     "[global]\nindex-url = http://10.0.0.5:3141/root/pypi/+simple/\n"
+                     "extra-index-url = https://www.piwheels.org/simple\ntrusted-host = 10.0.0.5 www.piwheels.org\n",
+                     id="mixed-extra-indexes"),
+        pytest.param({"PIP_FIND_LINKS": "/srv/wheels", "PIP_NO_INDEX": "1", "HOME": "/root"}, False, "[global]\n",
+                     id="other-variables-ignored"),
+    ],
+)
+def test_pip_config(environ: dict[str, str], has_cert: bool, expected: str) -> None:
+    text = pip_config(environ, has_cert=has_cert)
+    assert text == expected
+    assert "file://" not in text
+    assert ("cert = /run/secrets/pipcert" in text) is has_cert
