@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= results
 MATRIX ?= matrix/default.toml
 
-.PHONY: matrix test engine venv lint unit integration doctor clean
+.PHONY: matrix gallery test engine venv lint unit integration doctor clean
 
 $(BIN)/npmatrix: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ engine:
 
 matrix: venv engine
 	$(BIN)/npmatrix run --matrix $(MATRIX) --out $(OUT)
+
+# The failure gallery: every real-world failure, reproduced; exits 1 if any cell ends differently.
+gallery: venv engine
+	$(BIN)/npmatrix run --matrix matrix/gallery.toml --out $(OUT)/gallery
 
 doctor: venv
 	$(BIN)/npmatrix doctor --matrix $(MATRIX)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from npmatrix.build import BuildOutcome
 from npmatrix.plan import CellPlan
 from npmatrix.platforms import presets
-from npmatrix.probe import ProbeRun, Summary, summarize
+from npmatrix.probe import GemmResult, ProbeRun, Summary, summarize
 from npmatrix.status import Status
 
 # Shared libraries NumPy's extensions link to, and the Debian package that ships each.
@@ -253,7 +253,10 @@ def classify_bench(s: Summary) -> Verdict:
             Status.WRONG_RESULT,
             f"{g.dtype} GEMM n={g.n} ({g.threads} threads): {detail}",
             "the BLAS kernel is wrong for this CPU: try OPENBLAS_CORETYPE or another NumPy build",
+            tuple(_gemm_line(w) for w in wrong[:6]),
         )
+    if not s.bench_requested:
+        return Verdict(Status.OK, f"NumPy {s.numpy_version} imports (GEMM not checked: add --bench to check it)")
     if not s.gemm:
         return Verdict(
             Status.CRASHED,
@@ -262,6 +265,14 @@ def classify_bench(s: Summary) -> Verdict:
             _tail(s.bench_runs[0].stderr_tail) if s.bench_runs else (),
         )
     return Verdict(Status.OK, f"NumPy {s.numpy_version} imports and GEMM is numerically right")
+
+
+def _gemm_line(g: GemmResult) -> str:
+    return (
+        f"{g.dtype} n={g.n} threads={g.threads}: {g.gflops_median:.2f} GFLOP/s, "
+        f"max relative error {g.max_rel_error:.2e} (tolerance {g.tolerance:.2e})"
+        + (f", FP warnings: {', '.join(g.fp_warnings)}" if g.fp_warnings else "")
+    )
 
 
 def _crash_evidence(stderr: str) -> tuple[str, ...]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from npmatrix import __version__, doctor, matrix, plan, report
+from npmatrix import __version__, classify, doctor, matrix, plan, probe, report
 from npmatrix.errors import ExitCode, FatalError
+from npmatrix.results import write_atomic
+from npmatrix.status import Status
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -60,6 +65,8 @@ def cli() -> None:
       npmatrix run                         # the default matrix: table on stdout, results/results.json
       npmatrix run --arch arm/v7           # only the 32-bit Raspberry-Pi-like cells
       npmatrix list --matrix my.toml       # which cells a matrix file expands to
+      npmatrix probe --bench --out me.json # the same probe on this machine, no engine needed
+      npmatrix explain me.json results/results.json:colab-like   # why NumPy works there and not here
     """
 
 
@@ -92,7 +99,7 @@ def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], o
         click.echo(str(path))
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES_HELP)
 @_matrix_options
 @click.option(
     "--out",
@@ -162,6 +169,89 @@ def doctor_command(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str,
     click.echo(doctor.render(checks))
     if not all(c.ok for c in checks):
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)
+
+
+@cli.command("probe")
+@click.option("--bench", is_flag=True, help="Also time and check float32/float64 GEMM (single and all threads).")
+@click.option(
+    "--sizes",
+    default="256,512,1024",
+    show_default=True,
+    metavar="N,N,...",
+    callback=lambda ctx, param, value: _parse_sizes(value),
+    help="GEMM sizes for --bench.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the probe file `npmatrix explain` reads.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def probe_command(bench: bool, sizes: tuple[int, ...], out_file: Path | None, fmt: str) -> None:
+    """Probe this machine with this Python: where NumPy comes from, whether it imports, its BLAS and CPU.
+
+    Needs no container engine; NumPy is imported only in child processes, so a broken NumPy is reported,
+    not fatal. Exit code 0 when NumPy works here, 1 when it does not.
+    """
+    from npmatrix import explain
+
+    _progress(f"probing {sys.executable}{' with the GEMM benchmark' if bench else ''}")
+    run, verdict = _probe_host(bench=bench, sizes=sizes)
+    document = explain.probe_document(run, verdict, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    if out_file is not None:
+        write_atomic(out_file, json.dumps(document, indent=2) + "\n")
+        _progress(f"probe file: {out_file}")
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2))
+    else:
+        subject = explain.subject_from_probe_document(document, label="this machine", source="host")
+        click.echo(explain.host_summary(subject))
+    sys.exit(ExitCode.OK if verdict.status.works else ExitCode.UNEXPECTED)
+
+
+def _parse_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers such as 256,512, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter(f"sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def _probe_host(*, bench: bool, sizes: tuple[int, ...]) -> tuple[probe.ProbeRun, classify.Verdict]:
+    run = probe.run_on_host(bench=bench, sizes=sizes)
+    if run.timed_out:
+        return run, classify.Verdict(Status.TIMEOUT, f"the probe did not finish within {run.duration_s:.0f} s")
+    if run.report is None:
+        evidence = tuple((run.stderr or run.stdout).strip().splitlines()[-10:])
+        return run, classify.Verdict(Status.CRASHED, run.parse_error or "the probe printed nothing", None, evidence)
+    return run, classify.classify_probe(probe.summarize(run.report))
+
+
+@cli.command("explain")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain_command(a: str, b: str, fmt: str) -> None:
+    """Why NumPy works on A and not on B (or how they differ when both work).
+
+    \b
+    A and B are each a probe file (`npmatrix probe --out FILE`) or RESULTS.json:CELL, a cell of a results
+    file (the :CELL may be left out when the file holds one cell). Examples:
+      npmatrix explain results/results.json:colab-like results/results.json:pi32-pip
+      npmatrix explain my-pi.json results/results.json:pi32-apt
+    """
+    from npmatrix import explain
+
+    first, second = explain.load_subject(a), explain.load_subject(b)
+    if first.label == second.label:
+        first, second = replace(first, label=first.source), replace(second, label=second.source)
+    if fmt == "json":
+        click.echo(json.dumps(explain.to_json(first, second), indent=2))
+    else:
+        click.echo(explain.render_text(first, second))
 
 
 def _progress(message: str) -> None:

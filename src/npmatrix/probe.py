@@ -75,7 +75,9 @@ def run_in_container(plan: CellPlan, docker: Any, *, labels: dict[str, str], kee
     return parse_output(result.exit_code, result.stdout, result.stderr, result.duration_s)
 
 
-def run_on_host(*, bench: bool, sizes: tuple[int, ...], repeats: int = 5, timeout: int = 300) -> ProbeRun:
+def run_on_host(
+    *, bench: bool, sizes: tuple[int, ...], repeats: int = 5, timeout: int = 300, imports: tuple[str, ...] = ()
+) -> ProbeRun:
     """The same probe on this machine, with this Python: for a real Pi or a Colab notebook."""
     import tempfile
     import time
@@ -83,11 +85,18 @@ def run_on_host(*, bench: bool, sizes: tuple[int, ...], repeats: int = 5, timeou
     with tempfile.TemporaryDirectory(prefix="npmatrix-probe-") as tmp:
         for name, data in script_files().items():
             Path(tmp, name).write_bytes(data)
-        argv = [sys.executable, str(Path(tmp, "probe.py")), "--timeout", str(timeout)]
+        argv = [sys.executable, str(Path(tmp, "probe.py")), "--timeout", str(timeout), "--bench-timeout", str(timeout)]
         if bench:
             argv += ["--bench", "--sizes", ",".join(map(str, sizes)), "--repeats", str(repeats)]
+        for module in imports:
+            argv += ["--import", module]
         started = time.monotonic()
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout * 4, check=False)
+        try:
+            # Each child has its own limit inside the probe; this one only guards against the probe itself.
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout * 4, check=False)
+        except subprocess.TimeoutExpired as exc:
+            stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+            return ProbeRun(None, "", stderr, time.monotonic() - started, None, "the probe did not finish")
     return parse_output(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
 
@@ -139,6 +148,7 @@ class Summary:
     gemm: tuple[GemmResult, ...] = ()
     bench_runs: tuple[BenchRun, ...] = ()
     bench_skipped: str | None = None
+    bench_requested: bool = True
     imports: tuple[dict[str, Any], ...] = field(default=())
 
     def best_gflops(self, dtype: str, threads: str = "all") -> float | None:
@@ -174,6 +184,7 @@ def summarize(report: dict[str, Any]) -> Summary:
         gemm=tuple(_gemm_rows(bench)),
         bench_runs=tuple(_bench_runs(bench)),
         bench_skipped=bench.get("skipped_reason"),
+        bench_requested=report.get("bench") is not None,
         imports=tuple(report.get("imports") or ()),
     )
 

@@ -60,3 +60,10 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     """The default matrix, end to end, once for the whole session (cold: base images are built)."""
     out = tmp_path_factory.mktemp("default-run")
     return npmatrix("run", "--matrix", "matrix/default.toml", "--out", str(out), out_dir=out)
+
+
+@pytest.fixture(scope="session")
+def gallery_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """matrix/gallery.toml end to end: every real-world failure, reproduced and classified."""
+    out = tmp_path_factory.mktemp("gallery-run")
+    return npmatrix("run", "--matrix", "matrix/gallery.toml", "--out", str(out), out_dir=out)

@@ -128,8 +128,6 @@ def test_group_help_lists_exit_codes() -> None:
         assert f"  {code}  " in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="BUG cli.py: the exit-code table is only the group's epilog; "
-                                       "`npmatrix run --help` does not mention exit codes")
 def test_run_help_mentions_exit_codes() -> None:
     result = CliRunner().invoke(cli, ["run", "--help"])
     assert result.exit_code == 0

@@ -1,0 +1,76 @@
+"""The failure gallery on the real engine: each real-world failure reproduced and explained."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+from conftest import REPO, CliRun
+
+GALLERY = tomllib.loads((REPO / "matrix" / "gallery.toml").read_text())["cell"]
+
+
+def test_every_gallery_cell_ends_as_expected(gallery_run: CliRun) -> None:
+    got = {c["name"]: c["status"] for c in gallery_run.results["cells"]}
+    want = {c["name"]: c.get("expect", "ok") for c in GALLERY}
+    assert got == want
+    assert gallery_run.returncode == 0, gallery_run.stdout
+
+
+@pytest.mark.parametrize(
+    ("cell", "in_reason", "in_fix"),
+    [
+        ("pi32-blas-missing", ["libblas.so.3"], ["apt-get install libblas3"]),
+        ("numpy2-old-pandas", ["pandas"], ["pin numpy"]),
+        ("py313-numpy126", ["cp313", "1.26.4"], ["numpy=="]),
+        ("old-pip", ["pip 20.2", "PEP 600", "platform is not the problem"], ["upgrade pip"]),
+        ("pi-zero-armhf", ["ARMv6", "ARMv7", "30 s"], ["timeout"]),
+        ("numpy24-old-x86", ["X86_V2", "2.4.6"], ["older NumPy"]),
+        ("pi32-pip", ["linux_armv7l"], ["python3-numpy", "piwheels"]),
+        ("pi64-qemu-max", ["float32", "QEMU's default CPU 'max'"], ["OPENBLAS_CORETYPE"]),
+    ],
+)
+def test_reason_and_fix_are_specific(gallery_run: CliRun, cell: str, in_reason: list[str], in_fix: list[str]) -> None:
+    result = gallery_run.cell(cell)
+    for fragment in in_reason:
+        assert fragment in result["reason"], result["reason"]
+    for fragment in in_fix:
+        assert fragment in (result["fix"] or ""), result["fix"]
+    assert result["evidence"], "a verdict quotes the lines it was read from"
+
+
+def test_abi_mismatch_evidence_is_numpys_own_message(gallery_run: CliRun) -> None:
+    cell = gallery_run.cell("numpy2-old-pandas")
+    assert cell["probe"]["numpy"]["import_ok"] is True  # NumPy itself is fine ...
+    pandas = next(i for i in cell["probe"]["imports"] if i["module"] == "pandas")
+    assert pandas["ok"] is False  # ... the extension built for NumPy 1.x is not
+    assert "NumPy 1.x" in pandas["stderr_tail"] or "dtype size changed" in pandas["stderr_tail"]
+
+
+def test_the_cpu_model_is_what_numpy_saw(gallery_run: CliRun) -> None:
+    old_x86 = gallery_run.cell("numpy23-old-x86")
+    assert old_x86["status"] == "ok"
+    features = set(old_x86["probe"]["numpy"]["cpu_features_found"])
+    assert "SSE41" in features and "SSE42" not in features and "POPCNT" not in features
+    native = gallery_run.cell("colab-like")
+    assert {"SSE42", "POPCNT"} <= set(native["probe"]["numpy"]["cpu_features_found"])
+    pi64 = gallery_run.cell("pi64-qemu-max")
+    assert pi64["qemu_cpu"].startswith("max")
+    assert "SVE" in pi64["probe"]["numpy"]["cpu_features_found"]  # what made OpenBLAS pick its SVE kernels
+
+
+def test_same_numpy_version_works_on_colab_and_not_on_the_pi(gallery_run: CliRun) -> None:
+    colab, pi = gallery_run.cell("colab-like"), gallery_run.cell("pi32-pip")
+    assert colab["inputs"]["numpy"] == pi["inputs"]["numpy"] == "==2.3.5"
+    assert (colab["status"], pi["status"]) == ("ok", "no-wheel")
+
+
+def _gemm(cell: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for run in cell["probe"]["bench"]["runs"] for r in run["results"]]
+
+
+def test_wrong_result_is_caught_by_the_numerical_check_not_the_speed(gallery_run: CliRun) -> None:
+    bad = [r for r in _gemm(gallery_run.cell("pi64-qemu-max")) if not r["ok"]]
+    assert bad and all(r["dtype"] == "float32" for r in bad)
+    assert all(r["ok"] for r in _gemm(gallery_run.cell("pi64-qemu-max")) if r["dtype"] == "float64")

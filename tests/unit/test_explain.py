@@ -1,0 +1,295 @@
+"""`npmatrix explain`: subjects, ranked differences and the verdict, on a saved results file.
+
+tests/data/results-default.json is a copy of a real run of matrix/default.toml (colab-like ok, pi64 ok,
+pi32-pip no-wheel, pi32-apt ok); results/results.json itself is rewritten by every run, so tests never read it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from npmatrix import explain
+from npmatrix.cli import cli
+from npmatrix.errors import ConfigError
+from npmatrix.explain import Subject
+from npmatrix.status import Status
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "tests" / "data" / "results-default.json"
+
+
+def cell(name: str) -> Subject:
+    return explain.load_subject(f"{RESULTS}:{name}")
+
+
+def keys(a: Subject, b: Subject) -> list[str]:
+    return [d.key for d in explain.differences(a, b)]
+
+
+def by_key(a: Subject, b: Subject) -> dict[str, tuple[str, str]]:
+    return {d.key: (d.a_value, d.b_value) for d in explain.differences(a, b)}
+
+
+def npmatrix(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "npmatrix", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+# --- subjects ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "probed", "machine", "numpy", "install", "blas"),
+    [
+        ("colab-like", Status.OK, True, "x86_64", "2.3.5", "wheel", "scipy-openblas 0.3.30"),
+        ("pi64", Status.OK, True, "aarch64", "2.3.5", "wheel", "scipy-openblas 0.3.30"),
+        ("pi32-pip", Status.NO_WHEEL, False, "armv7l", None, "pip (not installed)", None),
+        ("pi32-apt", Status.OK, True, "armv7l", "1.24.2", "debian", "libblas.so.3"),
+    ],
+)
+def test_subject_from_results_cell(
+    name: str, status: Status, probed: bool, machine: str, numpy: str | None, install: str, blas: str | None
+) -> None:
+    s = cell(name)
+    assert (s.label, s.status, s.probed, s.machine) == (name, status, probed, machine)
+    assert (s.numpy_version, s.install_source, s.blas) == (numpy, install, blas)
+    assert s.source == f"{RESULTS}:{name}"
+
+
+def test_a_cell_that_never_built_keeps_its_inputs_and_verdict() -> None:
+    s = cell("pi32-pip")
+    assert s.platform == "linux/arm/v7"
+    assert s.numpy_requested == "==2.3.5"
+    assert "linux_armv7l" in s.reason
+    assert s.fix is not None and "piwheels" in s.fix
+    assert s.evidence == ("No matching distribution found for numpy==2.3.5",)
+    assert (s.python_version, s.libc, s.wheel_tag, s.gflops) == (None, None, None, None)
+
+
+def test_emulated_cells_name_the_cpu_qemu_emulates_not_the_hosts() -> None:
+    assert cell("pi64").cpu_model == "QEMU cortex-a72"
+    assert cell("colab-like").cpu_model == "AMD EPYC"
+
+
+def test_probe_facts_come_from_the_report() -> None:
+    s = cell("colab-like")
+    assert s.wheel_tag == "cp311-cp311-manylinux_2_27_x86_64"
+    assert s.pip_top_tag == "cp311-cp311-manylinux_2_36_x86_64"
+    assert (s.python_version, s.libc, s.pip_version) == ("3.11.2", "glibc 2.36", "23.0.1")
+    assert s.cpu_baseline == ("SSE", "SSE2", "SSE3")
+    assert "AVX2" in s.cpu_features
+    assert s.gflops == pytest.approx(94.36, abs=0.01)  # float64, all threads, n=1024
+
+
+def test_missing_library_named_only_by_the_import_error_is_counted() -> None:
+    stderr = "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory"
+    assert explain._missing_libraries((), stderr) == ("libopenblas.so.0",)
+    assert explain._missing_libraries(("libopenblas.so.0",), stderr) == ("libopenblas.so.0",)
+
+
+# --- differences ------------------------------------------------------------------------------------------
+
+
+def test_colab_vs_pi32_pip_ranks_architecture_first() -> None:
+    diffs = explain.differences(cell("colab-like"), cell("pi32-pip"))
+    assert diffs[0].key == "architecture"
+    assert (diffs[0].a_value, diffs[0].b_value) == ("x86_64", "armv7l")
+    # pi32-pip never ran the probe: facts only a probe knows are unknown, not "different".
+    assert not {"Python", "libc", "BLAS", "wheel tag"} & set(keys(cell("colab-like"), cell("pi32-pip")))
+
+
+def test_colab_vs_pi32_apt_shows_numpy_install_and_blas() -> None:
+    found = by_key(cell("colab-like"), cell("pi32-apt"))
+    assert found["NumPy"] == ("2.3.5", "1.24.2")
+    assert found["installed from"] == ("wheel", "debian")
+    assert found["BLAS"] == ("scipy-openblas 0.3.30", "libblas.so.3")
+    assert keys(cell("colab-like"), cell("pi32-apt"))[0] == "architecture"
+
+
+@pytest.mark.parametrize("name", ["colab-like", "pi64", "pi32-pip", "pi32-apt"])
+def test_equal_subjects_have_no_differences(name: str) -> None:
+    assert explain.differences(cell(name), cell(name)) == []
+
+
+@pytest.mark.parametrize(("a", "b"), [("colab-like", "pi32-apt"), ("pi64", "pi32-apt"), ("colab-like", "pi64")])
+def test_differences_are_ranked_by_weight_and_omit_equal_values(a: str, b: str) -> None:
+    diffs = explain.differences(cell(a), cell(b))
+    assert [d.weight for d in diffs] == sorted((d.weight for d in diffs), reverse=True)
+    assert all(d.a_value != d.b_value for d in diffs)
+    assert "Python" not in [d.key for d in diffs]  # 3.11.2 on every cell
+
+
+def test_benchmark_noise_is_not_a_difference() -> None:
+    a = cell("colab-like")
+    assert "GFLOP/s f64" not in keys(a, dataclasses.replace(a, gflops=90.0))
+    assert "GFLOP/s f64" in keys(a, dataclasses.replace(a, gflops=9.0))
+
+
+def test_what_numpy_says_of_itself_is_unknown_where_it_does_not_import() -> None:
+    good = cell("colab-like")
+    broken = dataclasses.replace(good, numpy_imports=False, cpu_baseline=(), cpu_features=(), gflops=None)
+    assert keys(good, broken) == []
+    assert keys(good, dataclasses.replace(good, cpu_baseline=("SSE",))) == ["CPU baseline"]
+
+
+@pytest.mark.parametrize(
+    ("change", "top"),
+    [
+        # the failing side's status decides which difference is the likely cause
+        (
+            {
+                "status": Status.MISSING_SHARED_LIBRARY,
+                "missing_libraries": ("libopenblas.so.0",),
+                "install_source": "other",
+                "wheel_tag": None,
+                "blas": None,
+            },
+            "missing libraries",
+        ),
+        ({"status": Status.CPU_UNSUPPORTED, "cpu_baseline": ("SSE", "SSE2", "AVX2"), "wheel_tag": "x"}, "CPU baseline"),
+        ({"status": Status.ABI_MISMATCH, "failing_imports": ("scipy",), "numpy_version": "2.0.0"}, "failing imports"),
+        ({"status": Status.NO_WHEEL, "python_version": "3.14.0", "pip_version": "25.0"}, "Python"),
+        ({"status": Status.WRONG_RESULT, "blas": "libblas.so.3", "install_source": "debian"}, "BLAS"),
+        ({"machine": "aarch64", "wheel_tag": "cp311-cp311-manylinux_2_27_aarch64"}, "architecture"),
+    ],
+)
+def test_likely_cause_ranks_first(change: dict[str, object], top: str) -> None:
+    good = cell("colab-like")
+    bad = dataclasses.replace(good, label="other", **change)  # type: ignore[arg-type]
+    assert keys(good, bad)[0] == top
+    assert keys(bad, good)[0] == top
+
+
+# --- verdict ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("a", "b"), [("colab-like", "pi32-pip"), ("pi32-pip", "colab-like")])
+def test_verdict_names_the_failing_side_its_cause_and_fix(a: str, b: str) -> None:
+    text = explain.verdict(cell(a), cell(b))
+    assert text.startswith("colab-like works and pi32-pip does not (no-wheel)")
+    assert "linux_armv7l" in text
+    assert "Likely cause: architecture differs" in text
+    assert 'Fix: use Debian\'s python3-numpy (install = "apt")' in text
+    assert "piwheels" in text
+
+
+def test_verdict_when_both_work_names_setup_and_speed() -> None:
+    text = explain.verdict(cell("colab-like"), cell("pi32-apt"))
+    assert text.startswith("Both colab-like and pi32-apt work.")
+    assert "biggest setup difference: architecture" in text
+    assert "GFLOP/s" in text and "QEMU" in text
+
+
+def test_verdict_when_both_fail_explains_each() -> None:
+    broken = dataclasses.replace(
+        cell("pi32-apt"),
+        status=Status.MISSING_SHARED_LIBRARY,
+        reason="NumPy needs libblas.so.3, which is not installed",
+        fix="apt-get install libblas3",
+        missing_libraries=("libblas.so.3",),
+    )
+    text = explain.verdict(broken, cell("pi32-pip"))
+    assert text.startswith("Neither works.")
+    assert "pi32-apt (missing-shared-library): NumPy needs libblas.so.3" in text
+    assert "Fix: apt-get install libblas3." in text
+    assert "pi32-pip (no-wheel): PyPI has no NumPy==2.3.5 wheel for linux_armv7l" in text
+
+
+def test_verdict_without_a_fix_says_so() -> None:
+    crashed = dataclasses.replace(cell("colab-like"), label="x", status=Status.CRASHED, reason="died", fix=None)
+    assert "No fix known" in explain.verdict(cell("colab-like"), crashed)
+
+
+# --- the command, in process ------------------------------------------------------------------------------
+
+
+def test_explain_text_has_a_table_and_the_verdict() -> None:
+    result = CliRunner().invoke(cli, ["explain", f"{RESULTS}:colab-like", f"{RESULTS}:pi32-apt"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.split()[:3] == ["architecture", "x86_64", "armv7l"] for line in lines)
+    assert any(line.split()[:3] == ["NumPy", "2.3.5", "1.24.2"] for line in lines)
+    assert any(line.split()[:4] == ["installed", "from", "wheel", "debian"] for line in lines)
+    assert lines[-1].startswith("Both colab-like and pi32-apt work.")
+
+
+def test_explain_json_has_both_subjects_differences_and_verdict() -> None:
+    result = CliRunner().invoke(cli, ["explain", f"{RESULTS}:colab-like", f"{RESULTS}:pi32-pip", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert set(document) == {"a", "b", "differences", "verdict"}
+    assert (document["a"]["label"], document["a"]["status"]) == ("colab-like", "ok")
+    assert (document["b"]["status"], document["b"]["probed"]) == ("no-wheel", False)
+    assert document["differences"][0] == {
+        "key": "architecture",
+        "a_value": "x86_64",
+        "b_value": "armv7l",
+        "weight": document["differences"][0]["weight"],
+        "why": document["differences"][0]["why"],
+    }
+    assert "linux_armv7l" in document["verdict"]
+
+
+def test_same_label_on_both_sides_falls_back_to_the_source(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["explain", f"{RESULTS}:pi64", f"{RESULTS}:pi64", "--format", "json"])
+    document = json.loads(result.output)
+    assert document["a"]["label"] == f"{RESULTS}:pi64"
+    assert document["differences"] == []
+
+
+def test_a_results_file_with_one_cell_needs_no_cell_name(tmp_path: Path) -> None:
+    document = json.loads(RESULTS.read_text())
+    document["cells"] = [c for c in document["cells"] if c["name"] == "pi32-apt"]
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(document))
+    assert explain.load_subject(str(single)).label == "pi32-apt"
+
+
+def test_unknown_cell_suggests_the_closest_name() -> None:
+    with pytest.raises(ConfigError, match=r"no cell 'pi32-pp'; did you mean 'pi32-pip'\?") as info:
+        explain.load_subject(f"{RESULTS}:pi32-pp")
+    assert info.value.where == str(RESULTS)
+
+
+# --- bad input through `python -m npmatrix`: one line, exit code 2, no traceback ------------------------
+
+
+def _write(path: Path, document: object) -> str:
+    path.write_text(json.dumps(document) if not isinstance(document, str) else document)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("make_a", "fragment"),
+    [
+        (lambda tmp: str(tmp / "nope.json"), "nope.json: no such file"),
+        (lambda tmp: str(tmp / "nope.json:colab-like"), "nope.json: no such file"),
+        (lambda tmp: f"{RESULTS}:pi32-pp", "did you mean 'pi32-pip'?"),
+        (lambda tmp: f"{RESULTS}:zzz", "no cell 'zzz' (cells: colab-like, pi64, pi32-pip, pi32-apt)"),
+        (lambda tmp: str(RESULTS), "holds 4 cells, name one as FILE:CELL"),
+        (lambda tmp: _write(tmp / "x.json", "{not json"), "cannot read it as JSON"),
+        (lambda tmp: _write(tmp / "x.json", {"schema_version": 1}), "neither a probe file"),
+        (lambda tmp: _write(tmp / "x.json", {"schema_version": 9, "cells": []}), "schema_version 9, expected 1"),
+        (
+            lambda tmp: _write(tmp / "x.json", {"schema_version": 1, "kind": "probe", "verdict": {"status": "fine"}}),
+            "unknown status 'fine'",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_a: Callable[[Path], str], fragment: str) -> None:
+    done = npmatrix("explain", make_a(tmp_path), f"{RESULTS}:colab-like")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("npmatrix: error: ")
+    assert fragment in line
+    assert done.stdout == ""
