@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from typing import Any
 
 import pytest
-from conftest import REPO, CliRun
+from conftest import REPO, CliRun, npmatrix
 
 GALLERY = tomllib.loads((REPO / "matrix" / "gallery.toml").read_text())["cell"]
 
@@ -74,3 +75,23 @@ def test_wrong_result_is_caught_by_the_numerical_check_not_the_speed(gallery_run
     bad = [r for r in _gemm(gallery_run.cell("pi64-qemu-max")) if not r["ok"]]
     assert bad and all(r["dtype"] == "float32" for r in bad)
     assert all(r["ok"] for r in _gemm(gallery_run.cell("pi64-qemu-max")) if r["dtype"] == "float64")
+
+
+def test_explain_names_the_cause_of_the_problem_statement(gallery_run: CliRun) -> None:
+    results = gallery_run.out_dir / "results.json"
+    explained = npmatrix("explain", f"{results}:colab-like", f"{results}:pi32-pip", out_dir=gallery_run.out_dir)
+    assert explained.returncode == 0, explained.stderr
+    verdict = explained.stdout.strip().splitlines()[-1]
+    assert verdict.startswith("colab-like works and pi32-pip does not (no-wheel)")
+    assert "architecture" in verdict and "linux_armv7l" in verdict and "python3-numpy" in verdict
+    as_json = npmatrix(
+        "explain",
+        f"{results}:colab-like",
+        f"{results}:numpy24-old-x86",
+        "--format",
+        "json",
+        out_dir=gallery_run.out_dir,
+    )
+    document = json.loads(as_json.stdout)
+    assert document["b"]["status"] == "cpu-unsupported"
+    assert "X86_V2" in document["verdict"]

@@ -34,9 +34,17 @@ def _plan(platform: str = "amd64", **extra: Any) -> CellPlan:
 
 
 def _built(output: str = "", *, ok: bool = True, timed_out: bool = False) -> BuildOutcome:
-    return BuildOutcome(tag="npmatrix-cell:cell-0123456789ab", ok=ok, image_id="sha256:feed" if ok else None,
-                        cached=False, returncode=None if timed_out else (0 if ok else 1), timed_out=timed_out,
-                        duration_s=12.5, log_path=LOG, output=output)
+    return BuildOutcome(
+        tag="npmatrix-cell:cell-0123456789ab",
+        ok=ok,
+        image_id="sha256:feed" if ok else None,
+        cached=False,
+        returncode=None if timed_out else (0 if ok else 1),
+        timed_out=timed_out,
+        duration_s=12.5,
+        log_path=LOG,
+        output=output,
+    )
 
 
 def _failed(output: str, *, timed_out: bool = False) -> BuildOutcome:
@@ -113,59 +121,85 @@ failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found
 
 BUILD_CASES = [
     pytest.param(
-        _plan("arm/v7", cpu="pi4", expect="no-wheel"), _failed(NO_WHEEL_LOG), Status.NO_WHEEL,
-        ["==2.3.5", "linux_armv7l", "linux/arm/v7", "build from source"], ["python3-numpy", "piwheels"],
+        _plan("arm/v7", cpu="pi4", expect="no-wheel"),
+        _failed(NO_WHEEL_LOG),
+        Status.NO_WHEEL,
+        ["==2.3.5", "linux_armv7l", "linux/arm/v7", "build from source"],
+        ["python3-numpy", "piwheels"],
         "No matching distribution found for numpy==2.3.5",
         id="no-wheel-armv7",
     ),
     pytest.param(
-        _plan("amd64"), _failed(NO_WHEEL_LOG.replace("armv7l", "x86_64")), Status.NO_WHEEL,
-        ["linux_x86_64", "linux/amd64"], ["pin a NumPy"],
+        _plan("amd64"),
+        _failed(NO_WHEEL_LOG.replace("armv7l", "x86_64")),
+        Status.NO_WHEEL,
+        ["linux_x86_64", "linux/amd64"],
+        ["pin a NumPy"],
         "No matching distribution found for numpy==2.3.5",
         id="no-wheel-amd64",
     ),
     pytest.param(
-        _plan("arm/v7"), _failed(APT_LOG), Status.BUILD_FAILED,
-        ["image build failed: E: Unable to locate package libopenblas00"], [str(LOG)],
+        _plan("arm/v7"),
+        _failed(APT_LOG),
+        Status.BUILD_FAILED,
+        ["image build failed: E: Unable to locate package libopenblas00"],
+        [str(LOG)],
         "#5 6.120 E: Unable to locate package libopenblas00",
         id="apt-error",
     ),
     pytest.param(
-        _plan("arm64", numpy="1.26.4", packages=["scipy==9.9.9"]), _failed(OTHER_PACKAGE_LOG), Status.BUILD_FAILED,
+        _plan("arm64", numpy="1.26.4", packages=["scipy==9.9.9"]),
+        _failed(OTHER_PACKAGE_LOG),
+        Status.BUILD_FAILED,
         ["image build failed: ERROR: Could not find a version that satisfies the requirement scipy==9.9.9"],
         [str(LOG)],
         "#7 25.77 ERROR: Could not find a version that satisfies the requirement scipy==9.9.9 (from versions: 1.11.4)",
         id="another-package-has-no-wheel",
     ),
     pytest.param(
-        _plan("amd64", only_binary=False), _failed(COMPILE_LOG), Status.BUILD_FAILED,
+        _plan("amd64", only_binary=False),
+        _failed(COMPILE_LOG),
+        Status.BUILD_FAILED,
         # the first "error: " wins, and is quoted from there: the compiler's, not pip's summary after it
-        ["image build failed: error: Python.h: No such file or directory"], [str(LOG)],
+        ["image build failed: error: Python.h: No such file or directory"],
+        [str(LOG)],
         "error: Python.h: No such file or directory",
         id="source-build-error",
     ),
     pytest.param(
-        _plan("amd64"), _failed(NO_ERROR_LINE_LOG), Status.BUILD_FAILED,
-        ["image build failed: failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found"], [str(LOG)],
+        _plan("amd64"),
+        _failed(NO_ERROR_LINE_LOG),
+        Status.BUILD_FAILED,
+        ["image build failed: failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found"],
+        [str(LOG)],
         "failed to solve: npmatrix-base:bookworm-amd64-65b69fad5283: not found",
         id="no-error-line-quotes-last-line",
     ),
     pytest.param(
-        _plan("arm/v7", build_timeout=1800), _failed(NO_WHEEL_LOG.split("#7 12.34")[0], timed_out=True),
-        Status.TIMEOUT, ["longer than 1800 s"], ["build_timeout"],
+        _plan("arm/v7", build_timeout=1800),
+        _failed(NO_WHEEL_LOG.split("#7 12.34")[0], timed_out=True),
+        Status.TIMEOUT,
+        ["longer than 1800 s"],
+        ["build_timeout"],
         "#7 9.871   cp311-cp311-manylinux_2_36_armv7l",
         id="build-timed-out",
     ),
     pytest.param(
-        _plan("arm/v7"), _failed(NO_WHEEL_LOG, timed_out=True), Status.TIMEOUT, ["image build took longer"], [],
-        None, id="timeout-wins-over-log-content",
+        _plan("arm/v7"),
+        _failed(NO_WHEEL_LOG, timed_out=True),
+        Status.TIMEOUT,
+        ["image build took longer"],
+        [],
+        None,
+        id="timeout-wins-over-log-content",
     ),
 ]
 
 
 @pytest.mark.parametrize(("plan", "build", "status", "in_reason", "in_fix", "evidence"), BUILD_CASES)
-def test_build_verdicts(plan: CellPlan, build: BuildOutcome, status: Status, in_reason: list[str],
-                        in_fix: list[str], evidence: str | None) -> None:
+def test_build_verdicts(
+    plan: CellPlan, build: BuildOutcome, status: Status, in_reason: list[str], in_fix: list[str], evidence: str | None
+) -> None:
     verdict = classify(plan, build, None)
     assert verdict.status is status, verdict
     for fragment in in_reason:
@@ -179,7 +213,8 @@ def test_build_verdicts(plan: CellPlan, build: BuildOutcome, status: Status, in_
 
 def test_a_package_named_numpy_something_is_not_numpy() -> None:
     log = NO_WHEEL_LOG.replace("requirement numpy==2.3.5", "requirement numpy-financial==9.9").replace(
-        "found for numpy==2.3.5", "found for numpy-financial==9.9")
+        "found for numpy==2.3.5", "found for numpy-financial==9.9"
+    )
     verdict = classify(_plan("amd64", packages=["numpy-financial==9.9"]), _failed(log), None)
     assert verdict.status is Status.BUILD_FAILED
 
@@ -188,35 +223,59 @@ def test_a_package_named_numpy_something_is_not_numpy() -> None:
 
 
 def _missing_openblas(r: dict[str, Any]) -> None:
-    r["numpy"].update(import_ok=False, returncode=1, signal=None, stderr_tail=(
-        "Traceback (most recent call last):\n"
-        '  File "/usr/lib/python3/dist-packages/numpy/core/__init__.py", line 23, in <module>\n'
-        "    from . import multiarray\n"
-        "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory"))
+    r["numpy"].update(
+        import_ok=False,
+        returncode=1,
+        signal=None,
+        stderr_tail=(
+            "Traceback (most recent call last):\n"
+            '  File "/usr/lib/python3/dist-packages/numpy/core/__init__.py", line 23, in <module>\n'
+            "    from . import multiarray\n"
+            "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory"
+        ),
+    )
     r["bench"] = {"ran": False, "skipped_reason": "numpy does not import", "runs": []}
 
 
 def _missing_from_ldd(r: dict[str, Any]) -> None:
-    r["numpy"].update(import_ok=False, returncode=1, signal=None,
-                      stderr_tail="ImportError: numpy._core._multiarray_umath failed to import")
+    r["numpy"].update(
+        import_ok=False,
+        returncode=1,
+        signal=None,
+        stderr_tail="ImportError: numpy._core._multiarray_umath failed to import",
+    )
     r["numpy"]["ldd"]["not_found"] = ["libgfortran.so.5"]
 
 
 def _missing_unknown_library(r: dict[str, Any]) -> None:
-    r["numpy"].update(import_ok=False, returncode=1, signal=None,
-                      stderr_tail="ImportError: libfoo.so.7: cannot open shared object file: No such file or directory")
+    r["numpy"].update(
+        import_ok=False,
+        returncode=1,
+        signal=None,
+        stderr_tail="ImportError: libfoo.so.7: cannot open shared object file: No such file or directory",
+    )
 
 
 def _sigill(r: dict[str, Any]) -> None:
-    r["numpy"].update(import_ok=False, returncode=-4, signal="SIGILL",
-                      stderr_tail="Fatal Python error: Illegal instruction\n\nCurrent thread 0x0000f7f1 ...")
+    r["numpy"].update(
+        import_ok=False,
+        returncode=-4,
+        signal="SIGILL",
+        stderr_tail="Fatal Python error: Illegal instruction\n\nCurrent thread 0x0000f7f1 ...",
+    )
     r["cpu"]["model_name"] = "ARMv7 Processor rev 5 (v7l)"
 
 
 def _baseline(r: dict[str, Any]) -> None:
-    r["numpy"].update(import_ok=False, returncode=1, signal=None, stderr_tail=(
-        "RuntimeError: NumPy was built with baseline optimizations: \n"
-        "(SSE SSE2 SSE3 SSSE3 SSE41 POPCNT SSE42) but your machine doesn't support:\n(SSE41 POPCNT SSE42)."))
+    r["numpy"].update(
+        import_ok=False,
+        returncode=1,
+        signal=None,
+        stderr_tail=(
+            "RuntimeError: NumPy was built with baseline optimizations: \n"
+            "(SSE SSE2 SSE3 SSSE3 SSE41 POPCNT SSE42) but your machine doesn't support:\n(SSE41 POPCNT SSE42)."
+        ),
+    )
 
 
 def _import_hangs(r: dict[str, Any]) -> None:
@@ -224,9 +283,12 @@ def _import_hangs(r: dict[str, Any]) -> None:
 
 
 def _import_other(r: dict[str, Any]) -> None:
-    r["numpy"].update(import_ok=False, returncode=1, signal=None,
-                      stderr_tail=("Traceback (most recent call last):\n"
-                                   "ModuleNotFoundError: No module named 'numpy._core'"))
+    r["numpy"].update(
+        import_ok=False,
+        returncode=1,
+        signal=None,
+        stderr_tail=("Traceback (most recent call last):\nModuleNotFoundError: No module named 'numpy._core'"),
+    )
 
 
 def _not_installed(r: dict[str, Any]) -> None:
@@ -247,16 +309,43 @@ ImportError: numpy.core.multiarray failed to import"""
 
 
 def _abi_mismatch(r: dict[str, Any]) -> None:
-    r["imports"] = [{"module": "scipy", "ok": False, "returncode": 1, "signal": None, "timed_out": False,
-                     "stderr_tail": ABI_STDERR, "duration_s": 0.4, "version": None}]
+    r["imports"] = [
+        {
+            "module": "scipy",
+            "ok": False,
+            "returncode": 1,
+            "signal": None,
+            "timed_out": False,
+            "stderr_tail": ABI_STDERR,
+            "duration_s": 0.4,
+            "version": None,
+        }
+    ]
 
 
 def _extension_other(r: dict[str, Any]) -> None:
-    r["imports"] = [{"module": "pandas", "ok": True, "returncode": 0, "signal": None, "timed_out": False,
-                     "stderr_tail": "", "duration_s": 0.4, "version": "2.2.3"},
-                    {"module": "sklearn", "ok": False, "returncode": 1, "signal": None, "timed_out": False,
-                     "stderr_tail": "ModuleNotFoundError: No module named 'sklearn'", "duration_s": 0.1,
-                     "version": None}]
+    r["imports"] = [
+        {
+            "module": "pandas",
+            "ok": True,
+            "returncode": 0,
+            "signal": None,
+            "timed_out": False,
+            "stderr_tail": "",
+            "duration_s": 0.4,
+            "version": "2.2.3",
+        },
+        {
+            "module": "sklearn",
+            "ok": False,
+            "returncode": 1,
+            "signal": None,
+            "timed_out": False,
+            "stderr_tail": "ModuleNotFoundError: No module named 'sklearn'",
+            "duration_s": 0.1,
+            "version": None,
+        },
+    ]
 
 
 def _wrong_gemm(r: dict[str, Any]) -> None:
@@ -275,8 +364,12 @@ def _fp_warnings(r: dict[str, Any]) -> None:
 
 
 def _bench_crashes(r: dict[str, Any]) -> None:
-    r["bench"]["runs"][1].update(returncode=-11, signal="SIGSEGV", results=[],
-                                 stderr_tail="bench: float32 n=128\nFatal Python error: Segmentation fault")
+    r["bench"]["runs"][1].update(
+        returncode=-11,
+        signal="SIGSEGV",
+        results=[],
+        stderr_tail="bench: float32 n=128\nFatal Python error: Segmentation fault",
+    )
 
 
 def _bench_hangs(r: dict[str, Any]) -> None:
@@ -290,44 +383,112 @@ def _bench_skipped(r: dict[str, Any]) -> None:
 PROBE_CASES = [
     pytest.param(_ran(OK_REPORT), Status.OK, ["NumPy 2.4.6", "numerically right"], None, id="saved-ok"),
     pytest.param(_ran(SEGV_REPORT), Status.CRASHED, ["`import numpy` died with SIGSEGV"], None, id="saved-segv"),
-    pytest.param(_edited(_missing_openblas), Status.MISSING_SHARED_LIBRARY, ["libopenblas.so.0"],
-                 "apt-get install libopenblas0", id="missing-openblas"),
-    pytest.param(_edited(_missing_from_ldd), Status.MISSING_SHARED_LIBRARY, ["libgfortran.so.5"],
-                 "apt-get install libgfortran5", id="missing-from-ldd"),
-    pytest.param(_edited(_missing_unknown_library), Status.MISSING_SHARED_LIBRARY, ["libfoo.so.7"],
-                 "install the package that ships libfoo.so.7", id="missing-unknown-library"),
-    pytest.param(_edited(_sigill), Status.CPU_UNSUPPORTED, ["NumPy 2.4.6", "ARMv7 Processor rev 5 (v7l)"], None,
-                 id="sigill"),
+    pytest.param(
+        _edited(_missing_openblas),
+        Status.MISSING_SHARED_LIBRARY,
+        ["libopenblas.so.0"],
+        "apt-get install libopenblas0",
+        id="missing-openblas",
+    ),
+    pytest.param(
+        _edited(_missing_from_ldd),
+        Status.MISSING_SHARED_LIBRARY,
+        ["libgfortran.so.5"],
+        "apt-get install libgfortran5",
+        id="missing-from-ldd",
+    ),
+    pytest.param(
+        _edited(_missing_unknown_library),
+        Status.MISSING_SHARED_LIBRARY,
+        ["libfoo.so.7"],
+        "install the package that ships libfoo.so.7",
+        id="missing-unknown-library",
+    ),
+    pytest.param(
+        _edited(_sigill), Status.CPU_UNSUPPORTED, ["NumPy 2.4.6", "ARMv7 Processor rev 5 (v7l)"], None, id="sigill"
+    ),
     pytest.param(_edited(_baseline), Status.CPU_UNSUPPORTED, ["lacks"], None, id="baseline-check"),
     pytest.param(_edited(_import_hangs), Status.TIMEOUT, ["`import numpy` did not finish"], None, id="import-hangs"),
-    pytest.param(_edited(_import_other), Status.IMPORT_FAILED, ["No module named 'numpy._core'"], None,
-                 id="import-other"),
+    pytest.param(
+        _edited(_import_other), Status.IMPORT_FAILED, ["No module named 'numpy._core'"], None, id="import-other"
+    ),
     pytest.param(_edited(_not_installed), Status.IMPORT_FAILED, ["not installed"], None, id="numpy-not-installed"),
-    pytest.param(_edited(_abi_mismatch), Status.ABI_MISMATCH, ["scipy", "another NumPy major version"],
-                 "pin numpy to the major version scipy was built for", id="abi-mismatch"),
-    pytest.param(_edited(_extension_other), Status.IMPORT_FAILED, ["`import sklearn` failed",
-                                                                   "No module named 'sklearn'"], None,
-                 id="extension-import-fails"),
-    pytest.param(_edited(_wrong_gemm), Status.WRONG_RESULT,
-                 ["float64", "n=256", "all threads", "3.10e-01"], "BLAS", id="wrong-gemm"),
-    pytest.param(_edited(_non_finite_gemm), Status.WRONG_RESULT, ["float32", "n=128", "single threads", "inf"],
-                 "BLAS", id="non-finite-gemm"),
-    pytest.param(_edited(_fp_warnings), Status.WRONG_RESULT, ["float32", "n=256", "FP warnings overflow, invalid"],
-                 "BLAS", id="fp-warnings"),
-    pytest.param(_edited(_bench_crashes), Status.CRASHED, ["GEMM benchmark (all threads) died with SIGSEGV"], None,
-                 id="bench-crashes"),
-    pytest.param(_edited(_bench_hangs), Status.TIMEOUT, ["GEMM benchmark (single threads) did not finish"], None,
-                 id="bench-hangs"),
-    pytest.param(_edited(_bench_skipped), Status.CRASHED, ["no results", "bench.py is missing"], None,
-                 id="bench-skipped"),
-    pytest.param(ProbeRun(None, "", "probe: importing numpy in a child\n", 300.0, None), Status.TIMEOUT,
-                 ["no answer within 300 s"], "timeout", id="probe-timed-out"),
-    pytest.param(parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5), Status.CRASHED,
-                 ["probe printed no JSON report"], None, id="probe-printed-nothing"),
-    pytest.param(parse_output(1, '{"probe_version": 1, "python": {', "Traceback ...\nKilled\n", 0.5), Status.CRASHED,
-                 ["probe printed no JSON report"], None, id="probe-printed-half-a-report"),
-    pytest.param(parse_output(0, "[1, 2]", "", 0.5), Status.CRASHED, ["not an object"], None,
-                 id="probe-printed-a-list"),
+    pytest.param(
+        _edited(_abi_mismatch),
+        Status.ABI_MISMATCH,
+        ["scipy", "another NumPy major version"],
+        "pin numpy to the major version scipy was built for",
+        id="abi-mismatch",
+    ),
+    pytest.param(
+        _edited(_extension_other),
+        Status.IMPORT_FAILED,
+        ["`import sklearn` failed", "No module named 'sklearn'"],
+        None,
+        id="extension-import-fails",
+    ),
+    pytest.param(
+        _edited(_wrong_gemm),
+        Status.WRONG_RESULT,
+        ["float64", "n=256", "all threads", "3.10e-01"],
+        "BLAS",
+        id="wrong-gemm",
+    ),
+    pytest.param(
+        _edited(_non_finite_gemm),
+        Status.WRONG_RESULT,
+        ["float32", "n=128", "single threads", "inf"],
+        "BLAS",
+        id="non-finite-gemm",
+    ),
+    pytest.param(
+        _edited(_fp_warnings),
+        Status.WRONG_RESULT,
+        ["float32", "n=256", "FP warnings overflow, invalid"],
+        "BLAS",
+        id="fp-warnings",
+    ),
+    pytest.param(
+        _edited(_bench_crashes),
+        Status.CRASHED,
+        ["GEMM benchmark (all threads) died with SIGSEGV"],
+        None,
+        id="bench-crashes",
+    ),
+    pytest.param(
+        _edited(_bench_hangs),
+        Status.TIMEOUT,
+        ["GEMM benchmark (single threads) did not finish"],
+        None,
+        id="bench-hangs",
+    ),
+    pytest.param(
+        _edited(_bench_skipped), Status.CRASHED, ["no results", "bench.py is missing"], None, id="bench-skipped"
+    ),
+    pytest.param(
+        ProbeRun(None, "", "probe: importing numpy in a child\n", 300.0, None),
+        Status.TIMEOUT,
+        ["no answer within 300 s"],
+        "timeout",
+        id="probe-timed-out",
+    ),
+    pytest.param(
+        parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5),
+        Status.CRASHED,
+        ["probe printed no JSON report"],
+        None,
+        id="probe-printed-nothing",
+    ),
+    pytest.param(
+        parse_output(1, '{"probe_version": 1, "python": {', "Traceback ...\nKilled\n", 0.5),
+        Status.CRASHED,
+        ["probe printed no JSON report"],
+        None,
+        id="probe-printed-half-a-report",
+    ),
+    pytest.param(
+        parse_output(0, "[1, 2]", "", 0.5), Status.CRASHED, ["not an object"], None, id="probe-printed-a-list"
+    ),
 ]
 
 
@@ -346,11 +507,16 @@ def test_probe_verdicts(ran: ProbeRun, status: Status, in_reason: list[str], in_
 @pytest.mark.parametrize(
     ("ran", "expected_evidence"),
     [
-        pytest.param(_edited(_missing_openblas),
-                     "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory",
-                     id="missing-library-line"),
-        pytest.param(parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5),
-                     "Segmentation fault (core dumped)", id="no-json-stderr"),
+        pytest.param(
+            _edited(_missing_openblas),
+            "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory",
+            id="missing-library-line",
+        ),
+        pytest.param(
+            parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5),
+            "Segmentation fault (core dumped)",
+            id="no-json-stderr",
+        ),
         pytest.param(_edited(_abi_mismatch), "ImportError: numpy.core.multiarray failed to import", id="abi"),
     ],
 )

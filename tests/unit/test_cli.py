@@ -36,8 +36,9 @@ def _names(output: str) -> list[str]:
 
 
 def npmatrix(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "npmatrix", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "npmatrix", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 # --- in process ------------------------------------------------------------------------------------------

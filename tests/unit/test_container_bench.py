@@ -28,8 +28,13 @@ def bench() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def report() -> Any:
-    proc = subprocess.run([sys.executable, str(BENCH), "--sizes", "64,128", "--repeats", "4"],
-                          capture_output=True, text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--sizes", "64,128", "--repeats", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 

@@ -37,8 +37,9 @@ def run_probe(*args: str, pythonpath: Path | None = None) -> tuple[subprocess.Co
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-    proc = subprocess.run([sys.executable, str(PROBE), *args], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(PROBE), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     return proc, json.loads(proc.stdout)
 
 
@@ -212,15 +213,20 @@ def test_parse_pip_debug(probe_module: ModuleType) -> None:
         "Other: x\n"
     )
     assert probe_module.parse_pip_debug(text) == (
-        "23.0.1", ["cp311-cp311-manylinux_2_36_armv7l", "cp311-abi3-linux_armv7l", "py3-none-any"], 3)
+        "23.0.1",
+        ["cp311-cp311-manylinux_2_36_armv7l", "cp311-abi3-linux_armv7l", "py3-none-any"],
+        3,
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "missing"),
     [
         ("\tlibopenblas.so.0 => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n", ["libopenblas.so.0"]),
-        ("Error loading shared library libopenblas.so.3: No such file or directory (needed by x.so)\n",
-         ["libopenblas.so.3"]),
+        (
+            "Error loading shared library libopenblas.so.3: No such file or directory (needed by x.so)\n",
+            ["libopenblas.so.3"],
+        ),
         ("\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n", []),
     ],
 )
@@ -252,23 +258,47 @@ def test_debian_style_egg_info(probe_module: ModuleType, tmp_path: Path) -> None
 
 
 def test_json_safe(probe_module: ModuleType) -> None:
-    assert probe_module.json_safe({1: (float("nan"), {"b"}), "x": np.float32(1.5)}) == {
-        "1": [None, ["b"]], "x": 1.5}
+    assert probe_module.json_safe({1: (float("nan"), {"b"}), "x": np.float32(1.5)}) == {"1": [None, ["b"]], "x": 1.5}
 
 
 # --- saved outputs used by the host-side parser's tests ---------------------------------------------------
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 NUMPY_KEYS = {
-    "found", "location", "import_ok", "returncode", "signal", "timed_out", "stderr_tail", "duration_s",
-    "version", "install", "config", "config_text", "cpu_baseline", "cpu_dispatch", "cpu_features_found",
-    "threadpoolctl", "core_extension", "ldd",
+    "found",
+    "location",
+    "import_ok",
+    "returncode",
+    "signal",
+    "timed_out",
+    "stderr_tail",
+    "duration_s",
+    "version",
+    "install",
+    "config",
+    "config_text",
+    "cpu_baseline",
+    "cpu_dispatch",
+    "cpu_features_found",
+    "threadpoolctl",
+    "core_extension",
+    "ldd",
 }
 INSTALL_KEYS = {"source", "dist_info", "installer", "wheel_tags", "debian_package", "debian_version"}
 RUN_KEYS = {"threads", "returncode", "signal", "timed_out", "stderr_tail", "results"}
 RESULT_KEYS = {
-    "dtype", "n", "repeats", "times_s", "gflops_median", "gflops_q1", "gflops_q3", "gflops_iqr",
-    "max_rel_error", "tolerance", "ok", "fp_warnings",
+    "dtype",
+    "n",
+    "repeats",
+    "times_s",
+    "gflops_median",
+    "gflops_q1",
+    "gflops_q3",
+    "gflops_iqr",
+    "max_rel_error",
+    "tolerance",
+    "ok",
+    "fp_warnings",
 }
 
 

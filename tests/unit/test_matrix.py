@@ -56,8 +56,11 @@ AXES_CASES = [
         id="product",
     ),
     pytest.param(
-        {"platform": ["amd64", "arm64"], "numpy": ["1.26.4", "2.3.5"],
-         "exclude": [{"platform": "arm64", "numpy": "1.26.4"}]},
+        {
+            "platform": ["amd64", "arm64"],
+            "numpy": ["1.26.4", "2.3.5"],
+            "exclude": [{"platform": "arm64", "numpy": "1.26.4"}],
+        },
         {"np1.26.4-amd64": {}, "np2.3.5-amd64": {}, "np2.3.5-arm64": {}},
         id="exclude-one-combo",
     ),
@@ -67,17 +70,30 @@ AXES_CASES = [
         id="exclude-partial-key-drops-all-matches",
     ),
     pytest.param(
-        {"platform": ["amd64", "arm64"], "numpy": ["2.3.5"],
-         "include": [{"platform": "arm64", "cpu": "pi4", "expect": "crashed"}]},
-        {"np2.3.5-amd64": {"cpu": None, "expect": Status.OK},
-         "np2.3.5-arm64": {"cpu": "pi4", "expect": Status.CRASHED}},
+        {
+            "platform": ["amd64", "arm64"],
+            "numpy": ["2.3.5"],
+            "include": [{"platform": "arm64", "cpu": "pi4", "expect": "crashed"}],
+        },
+        {
+            "np2.3.5-amd64": {"cpu": None, "expect": Status.OK},
+            "np2.3.5-arm64": {"cpu": "pi4", "expect": Status.CRASHED},
+        },
         id="include-extends-matching-combo",
     ),
     pytest.param(
-        {"platform": ["amd64", "arm64"], "numpy": ["1.26.4", "2.3.5"],
-         "include": [{"platform": "arm/v7", "numpy": "1.26.4", "expect": "no-wheel"}]},
-        {"np1.26.4-amd64": {}, "np2.3.5-amd64": {}, "np1.26.4-arm64": {}, "np2.3.5-arm64": {},
-         "np1.26.4-arm-v7": {"platform": "arm/v7", "expect": Status.NO_WHEEL}},
+        {
+            "platform": ["amd64", "arm64"],
+            "numpy": ["1.26.4", "2.3.5"],
+            "include": [{"platform": "arm/v7", "numpy": "1.26.4", "expect": "no-wheel"}],
+        },
+        {
+            "np1.26.4-amd64": {},
+            "np2.3.5-amd64": {},
+            "np1.26.4-arm64": {},
+            "np2.3.5-arm64": {},
+            "np1.26.4-arm-v7": {"platform": "arm/v7", "expect": Status.NO_WHEEL},
+        },
         id="include-adds-new-cell",
     ),
     pytest.param(
@@ -124,11 +140,13 @@ def test_axes_without_a_name_template() -> None:
 
 
 def test_cells_and_axes_combine_with_defaults() -> None:
-    m = matrix.parse({
-        "defaults": {"suite": "trixie"},
-        "cell": [_pip("explicit")],
-        "axes": {"name": "ax-{platform}", "platform": ["arm64"], "numpy": "2.3.5"},
-    })
+    m = matrix.parse(
+        {
+            "defaults": {"suite": "trixie"},
+            "cell": [_pip("explicit")],
+            "axes": {"name": "ax-{platform}", "platform": ["arm64"], "numpy": "2.3.5"},
+        }
+    )
     assert [(c.name, c.platform, c.suite) for c in m.cells] == [
         ("explicit", "amd64", "trixie"),
         ("ax-arm64", "arm64", "trixie"),
@@ -140,23 +158,49 @@ def test_cells_and_axes_combine_with_defaults() -> None:
 
 UNKNOWN_KEY_CASES = [
     pytest.param({"cel": [_pip()]}, "'cel'", "'cell'", "m.toml:", id="top-level"),
-    pytest.param({"defaults": {"siute": "bookworm"}, "cell": [_pip()]}, "'siute'", "'suite'",
-                 "m.toml: defaults:", id="defaults"),
-    pytest.param({"cell": [_pip("first"), _pip("second", numpyy="2.3.5")]}, "'numpyy'", "'numpy'",
-                 "m.toml: cell[1] (second):", id="cell"),
-    pytest.param({"cell": [_pip("x", expected="ok")]}, "'expected'", "'expect'",
-                 "m.toml: cell[0] (x):", id="cell-expected-vs-expect"),
-    pytest.param({"axes": {"name": "n{platform}", "platform": ["amd64"], "numpy": "2.3.5", "exclud": []}},
-                 "'exclud'", "'exclude'", "m.toml: axes:", id="axes"),
-    pytest.param({"axes": {"name": "n{platform}", "platform": ["amd64"], "numpy": "2.3.5",
-                           "include": [{"platform": "amd64", "cpuu": "colab"}]}},
-                 "'cpuu'", "'cpu'", "m.toml: axes.include[0]:", id="axes-include-entry"),
+    pytest.param(
+        {"defaults": {"siute": "bookworm"}, "cell": [_pip()]}, "'siute'", "'suite'", "m.toml: defaults:", id="defaults"
+    ),
+    pytest.param(
+        {"cell": [_pip("first"), _pip("second", numpyy="2.3.5")]},
+        "'numpyy'",
+        "'numpy'",
+        "m.toml: cell[1] (second):",
+        id="cell",
+    ),
+    pytest.param(
+        {"cell": [_pip("x", expected="ok")]},
+        "'expected'",
+        "'expect'",
+        "m.toml: cell[0] (x):",
+        id="cell-expected-vs-expect",
+    ),
+    pytest.param(
+        {"axes": {"name": "n{platform}", "platform": ["amd64"], "numpy": "2.3.5", "exclud": []}},
+        "'exclud'",
+        "'exclude'",
+        "m.toml: axes:",
+        id="axes",
+    ),
+    pytest.param(
+        {
+            "axes": {
+                "name": "n{platform}",
+                "platform": ["amd64"],
+                "numpy": "2.3.5",
+                "include": [{"platform": "amd64", "cpuu": "colab"}],
+            }
+        },
+        "'cpuu'",
+        "'cpu'",
+        "m.toml: axes.include[0]:",
+        id="axes-include-entry",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("raw", "key", "suggestion", "where"), UNKNOWN_KEY_CASES)
-def test_unknown_key_gets_did_you_mean_and_location(raw: dict[str, Any], key: str, suggestion: str,
-                                                    where: str) -> None:
+def test_unknown_key_gets_did_you_mean_and_location(raw: dict[str, Any], key: str, suggestion: str, where: str) -> None:
     err = _config_error(raw)
     message = str(err)
     assert message.startswith(where), message
@@ -178,8 +222,16 @@ def test_name_is_not_a_default() -> None:
 
 
 def test_typo_in_exclude_entry_is_an_error() -> None:
-    err = _config_error({"axes": {"name": "np{numpy}-{platform}", "platform": ["amd64", "arm64"],
-                                  "numpy": ["2.3.5"], "exclude": [{"platfrom": "arm64"}]}})
+    err = _config_error(
+        {
+            "axes": {
+                "name": "np{numpy}-{platform}",
+                "platform": ["amd64", "arm64"],
+                "numpy": ["2.3.5"],
+                "exclude": [{"platfrom": "arm64"}],
+            }
+        }
+    )
     assert "did you mean 'platform'?" in str(err)
 
 
@@ -187,38 +239,94 @@ def test_typo_in_exclude_entry_is_an_error() -> None:
 
 
 INVALID_CASES = [
-    pytest.param({"cell": [_pip("same"), _pip("same", platform="arm64")]}, "m.toml",
-                 r"two cells are named 'same'", id="duplicate-names"),
-    pytest.param({"axes": {"name": "fixed", "platform": ["amd64", "arm64"], "numpy": "2.3.5"}}, "m.toml",
-                 r"two cells are named 'fixed'", id="duplicate-names-from-axes"),
-    pytest.param({"cell": [{"name": "p", "platform": "amd64"}]}, "m.toml: cell[0] (p).numpy",
-                 r"pip cell needs a NumPy pin", id="pip-without-numpy"),
-    pytest.param({"cell": [{"name": "a", "platform": "arm/v7", "install": "apt", "numpy": "1.24.2"}]},
-                 "m.toml: cell[0] (a).numpy", r"apt cells take the suite's python3-numpy", id="apt-with-numpy"),
-    pytest.param({"cell": [_pip("c", platform="arm64", cpu="pi2")]}, "m.toml: cell[0] (c).cpu",
-                 r"CPU model 'pi2' is for arm/v7, not arm64", id="cpu-for-another-platform"),
-    pytest.param({"cell": [_pip("c", platform="arm/v7", cpu="colab")]}, "m.toml: cell[0] (c).cpu",
-                 r"CPU model 'colab' is for amd64, not arm/v7", id="amd64-cpu-on-arm"),
-    pytest.param({"cell": [_pip("c", cpu="pi9")]}, "m.toml: cell[0] (c).cpu",
-                 r"unknown CPU model 'pi9' \(did you mean 'pi\d'\?\)", id="unknown-cpu"),
-    pytest.param({"cell": [_pip("c", expect="nowheel")]}, "m.toml: cell[0] (c).expect",
-                 r"unknown status 'nowheel' \(did you mean 'no-wheel'\?\)", id="expect-typo"),
-    pytest.param({"cell": [_pip("c", expect="engine-error")]}, "m.toml: cell[0] (c).expect",
-                 r"unknown status 'engine-error'", id="expect-engine-error-is-never-expected"),
-    pytest.param({"cell": [_pip("c", platform="arm64v8")]}, "m.toml: cell[0] (c).platform",
-                 r"unknown platform 'arm64v8' \(did you mean 'arm64'\?\)", id="unknown-platform"),
-    pytest.param({"cell": [_pip("c", suite="bookwrom")]}, "m.toml: cell[0] (c).suite",
-                 r"did you mean 'bookworm'\?", id="unknown-suite"),
-    pytest.param({"cell": [{"name": "c", "numpy": "2.3.5"}]}, "m.toml: cell[0] (c)",
-                 r"missing required key 'platform'", id="missing-platform"),
-    pytest.param({"cell": [_pip("c", timeout=0)]}, "m.toml: cell[0] (c).timeout",
-                 r"whole seconds", id="zero-timeout"),
-    pytest.param({"cell": [_pip("c", only_binary="yes")]}, "m.toml: cell[0] (c).only_binary",
-                 r"expected true or false", id="string-bool"),
-    pytest.param({"cell": [_pip("Bad Name")]}, "m.toml: cell[0] (Bad Name).name",
-                 r"not a valid cell name", id="bad-cell-name"),
-    pytest.param({"cell": [_pip("c", numpy="2.3.5; rm -rf /")]}, "m.toml: cell[0] (c).numpy",
-                 r"not a version specifier", id="injection-in-numpy"),
+    pytest.param(
+        {"cell": [_pip("same"), _pip("same", platform="arm64")]},
+        "m.toml",
+        r"two cells are named 'same'",
+        id="duplicate-names",
+    ),
+    pytest.param(
+        {"axes": {"name": "fixed", "platform": ["amd64", "arm64"], "numpy": "2.3.5"}},
+        "m.toml",
+        r"two cells are named 'fixed'",
+        id="duplicate-names-from-axes",
+    ),
+    pytest.param(
+        {"cell": [{"name": "p", "platform": "amd64"}]},
+        "m.toml: cell[0] (p).numpy",
+        r"pip cell needs a NumPy pin",
+        id="pip-without-numpy",
+    ),
+    pytest.param(
+        {"cell": [{"name": "a", "platform": "arm/v7", "install": "apt", "numpy": "1.24.2"}]},
+        "m.toml: cell[0] (a).numpy",
+        r"apt cells take the suite's python3-numpy",
+        id="apt-with-numpy",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", platform="arm64", cpu="pi2")]},
+        "m.toml: cell[0] (c).cpu",
+        r"CPU model 'pi2' is for arm/v7, not arm64",
+        id="cpu-for-another-platform",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", platform="arm/v7", cpu="colab")]},
+        "m.toml: cell[0] (c).cpu",
+        r"CPU model 'colab' is for amd64, not arm/v7",
+        id="amd64-cpu-on-arm",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", cpu="pi9")]},
+        "m.toml: cell[0] (c).cpu",
+        r"unknown CPU model 'pi9' \(did you mean 'pi\d'\?\)",
+        id="unknown-cpu",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", expect="nowheel")]},
+        "m.toml: cell[0] (c).expect",
+        r"unknown status 'nowheel' \(did you mean 'no-wheel'\?\)",
+        id="expect-typo",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", expect="engine-error")]},
+        "m.toml: cell[0] (c).expect",
+        r"unknown status 'engine-error'",
+        id="expect-engine-error-is-never-expected",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", platform="arm64v8")]},
+        "m.toml: cell[0] (c).platform",
+        r"unknown platform 'arm64v8' \(did you mean 'arm64'\?\)",
+        id="unknown-platform",
+    ),
+    pytest.param(
+        {"cell": [_pip("c", suite="bookwrom")]},
+        "m.toml: cell[0] (c).suite",
+        r"did you mean 'bookworm'\?",
+        id="unknown-suite",
+    ),
+    pytest.param(
+        {"cell": [{"name": "c", "numpy": "2.3.5"}]},
+        "m.toml: cell[0] (c)",
+        r"missing required key 'platform'",
+        id="missing-platform",
+    ),
+    pytest.param({"cell": [_pip("c", timeout=0)]}, "m.toml: cell[0] (c).timeout", r"whole seconds", id="zero-timeout"),
+    pytest.param(
+        {"cell": [_pip("c", only_binary="yes")]},
+        "m.toml: cell[0] (c).only_binary",
+        r"expected true or false",
+        id="string-bool",
+    ),
+    pytest.param(
+        {"cell": [_pip("Bad Name")]}, "m.toml: cell[0] (Bad Name).name", r"not a valid cell name", id="bad-cell-name"
+    ),
+    pytest.param(
+        {"cell": [_pip("c", numpy="2.3.5; rm -rf /")]},
+        "m.toml: cell[0] (c).numpy",
+        r"not a version specifier",
+        id="injection-in-numpy",
+    ),
     pytest.param({"defaults": {"suite": "bookworm"}}, "m.toml", r"no cells", id="no-cells"),
     pytest.param({"cell": {"name": "c"}}, "m.toml: cell", r"expected an array of tables", id="cell-not-array"),
 ]
@@ -289,17 +397,27 @@ def test_select(default: matrix.Matrix, filters: dict[str, list[str]], expected:
 @pytest.mark.parametrize(
     ("filters", "where", "pattern"),
     [
-        pytest.param({"arches": ["arm/v8"]}, "--arch", r"unknown platform 'arm/v8' \(did you mean 'arm/v7'\?\)",
-                     id="unknown-arch"),
-        pytest.param({"arches": ["x86_64"]}, "--arch", r"unknown platform 'x86_64'.*one of amd64, arm64",
-                     id="machine-name-is-not-a-platform"),
-        pytest.param({"names": ["pi32"]}, str(DEFAULT_MATRIX), r"no cell named 'pi32' \(did you mean 'pi32-p",
-                     id="unknown-cell"),
+        pytest.param(
+            {"arches": ["arm/v8"]},
+            "--arch",
+            r"unknown platform 'arm/v8' \(did you mean 'arm/v7'\?\)",
+            id="unknown-arch",
+        ),
+        pytest.param(
+            {"arches": ["x86_64"]},
+            "--arch",
+            r"unknown platform 'x86_64'.*one of amd64, arm64",
+            id="machine-name-is-not-a-platform",
+        ),
+        pytest.param(
+            {"names": ["pi32"]}, str(DEFAULT_MATRIX), r"no cell named 'pi32' \(did you mean 'pi32-p", id="unknown-cell"
+        ),
         pytest.param({"names": ["colab"]}, str(DEFAULT_MATRIX), r"did you mean 'colab-like'\?", id="cell-prefix"),
     ],
 )
-def test_select_rejects_unknowns(default: matrix.Matrix, filters: dict[str, list[str]], where: str,
-                                 pattern: str) -> None:
+def test_select_rejects_unknowns(
+    default: matrix.Matrix, filters: dict[str, list[str]], where: str, pattern: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         default.select(**filters)
     assert info.value.where == where

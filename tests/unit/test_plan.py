@@ -102,15 +102,21 @@ def test_bases_needed_dedups_in_first_use_order() -> None:
     plans = plan(DEFAULT)
     bases = bases_needed(plans)
     # four cells, three platforms: the two arm/v7 cells share one base
-    assert [(b.suite, b.platform.name) for b in bases] == [("bookworm", "amd64"), ("bookworm", "arm64"),
-                                                           ("bookworm", "arm/v7")]
+    assert [(b.suite, b.platform.name) for b in bases] == [
+        ("bookworm", "amd64"),
+        ("bookworm", "arm64"),
+        ("bookworm", "arm/v7"),
+    ]
     assert len({b.tag for b in bases}) == 3
     assert [p.base.tag for p in plans if p.base] == [bases[0].tag, bases[1].tag, bases[2].tag, bases[2].tag]
 
 
 def test_bases_needed_skips_cells_with_a_pinned_base() -> None:
-    plans = (plan_cell(cell("a", base_image="debian@sha256:" + "c" * 64)), plan_cell(cell("b", suite="trixie")),
-             plan_cell(cell("c", suite="trixie", numpy="1.26.4")))
+    plans = (
+        plan_cell(cell("a", base_image="debian@sha256:" + "c" * 64)),
+        plan_cell(cell("b", suite="trixie")),
+        plan_cell(cell("c", suite="trixie", numpy="1.26.4")),
+    )
     assert [(b.suite, b.platform.name) for b in bases_needed(plans)] == [("trixie", "amd64")]
 
 
@@ -133,8 +139,9 @@ def test_base_tag_differs_per_suite_and_platform() -> None:
         (None, "amd64", True, EMULATED_SIZES),  # an unknown host machine: everything is emulated
     ],
 )
-def test_emulated_cells_get_small_sizes(host: Any, host_name: str | None, platform: str, emulated: bool,
-                                        sizes: tuple[int, ...]) -> None:
+def test_emulated_cells_get_small_sizes(
+    host: Any, host_name: str | None, platform: str, emulated: bool, sizes: tuple[int, ...]
+) -> None:
     host(host_name)
     p = plan_cell(cell(platform=platform))
     assert p.emulated is emulated
@@ -175,8 +182,9 @@ def test_default_plan_on_an_x86_64_host(host: Any) -> None:
         ("amd64", None, {}),
     ],
 )
-def test_qemu_cpu_environment_for_emulated_cells(host: Any, platform: str, cpu: str | None,
-                                                 environment: dict[str, str]) -> None:
+def test_qemu_cpu_environment_for_emulated_cells(
+    host: Any, platform: str, cpu: str | None, environment: dict[str, str]
+) -> None:
     host("amd64")
     extra = {"cpu": cpu} if cpu else {}
     p = plan_cell(cell(platform=platform, **extra))
@@ -217,7 +225,7 @@ def test_amd64_cpu_model_on_a_foreign_host_needs_no_exec_prefix(host: Any) -> No
 )
 def test_probe_argv_imports(imports: tuple[str, ...], expected: list[str]) -> None:
     argv = plan_cell(cell(imports=list(imports))).probe_argv()
-    pairs = [argv[i:i + 2] for i, a in enumerate(argv) if a == "--import"]
+    pairs = [argv[i : i + 2] for i, a in enumerate(argv) if a == "--import"]
     assert [x for pair in pairs for x in pair] == expected
 
 

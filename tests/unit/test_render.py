@@ -61,13 +61,22 @@ def test_golden_directory_has_exactly_the_default_cells() -> None:
 @pytest.mark.parametrize(
     ("name", "from_pattern", "install_pattern"),
     [
-        ("colab-like", r"^FROM npmatrix-base:bookworm-amd64-[0-9a-f]{12}$",
-         r'pip install --only-binary=:all: "numpy==2\.3\.5"'),
-        ("pi64", r"^FROM npmatrix-base:bookworm-arm64-[0-9a-f]{12}$",
-         r'pip install --only-binary=:all: "numpy==2\.3\.5"'),
+        (
+            "colab-like",
+            r"^FROM npmatrix-base:bookworm-amd64-[0-9a-f]{12}$",
+            r'pip install --only-binary=:all: "numpy==2\.3\.5"',
+        ),
+        (
+            "pi64",
+            r"^FROM npmatrix-base:bookworm-arm64-[0-9a-f]{12}$",
+            r'pip install --only-binary=:all: "numpy==2\.3\.5"',
+        ),
         ("pi32-pip", r"^FROM npmatrix-base:bookworm-arm-v7-[0-9a-f]{12}$", r'"numpy==2\.3\.5"'),
-        ("pi32-apt", r"^FROM npmatrix-base:bookworm-arm-v7-[0-9a-f]{12}$",
-         r"apt-get install -y --no-install-recommends python3-numpy"),
+        (
+            "pi32-apt",
+            r"^FROM npmatrix-base:bookworm-arm-v7-[0-9a-f]{12}$",
+            r"apt-get install -y --no-install-recommends python3-numpy",
+        ),
     ],
 )
 def test_rendered_dockerfile_content(name: str, from_pattern: str, install_pattern: str) -> None:
@@ -121,12 +130,23 @@ SECRET_WORDS = re.compile(r"pipconf|pipcert|cert|secrets", re.IGNORECASE)
 
 
 def _secret_cells() -> list[matrix.Cell]:
-    extra = matrix.parse({"cell": [
-        {"name": "pip-all", "platform": "arm/v7", "numpy": "1.26.4", "pip": "==23.3",
-         "packages": ["scipy==1.11.4"], "apt": ["libopenblas0"],
-         "index_url": "https://pypi.example.org/simple", "extra_index_url": ["https://www.piwheels.org/simple"]},
-        {"name": "apt-packages", "platform": "arm/v7", "install": "apt", "packages": ["scipy==1.10.1"]},
-    ]}).cells
+    extra = matrix.parse(
+        {
+            "cell": [
+                {
+                    "name": "pip-all",
+                    "platform": "arm/v7",
+                    "numpy": "1.26.4",
+                    "pip": "==23.3",
+                    "packages": ["scipy==1.11.4"],
+                    "apt": ["libopenblas0"],
+                    "index_url": "https://pypi.example.org/simple",
+                    "extra_index_url": ["https://www.piwheels.org/simple"],
+                },
+                {"name": "apt-packages", "platform": "arm/v7", "install": "apt", "packages": ["scipy==1.10.1"]},
+            ]
+        }
+    ).cells
     return [*DEFAULT.cells, *extra]
 
 
@@ -152,6 +172,13 @@ def test_pip_settings_and_ca_reach_builds_only_as_secret_mounts(cell: matrix.Cel
 def test_every_pip_option_reaches_the_dockerfile() -> None:
     (cell,) = [c for c in _secret_cells() if c.name == "pip-all"]
     text = " ".join(_instructions(plan_cell(cell).dockerfile))
-    for fragment in ('"pip==23.3"', '"numpy==1.26.4"', '"scipy==1.11.4"', "--index-url https://pypi.example.org/simple",
-                     "--extra-index-url https://www.piwheels.org/simple", "--only-binary=:all:", "libopenblas0"):
+    for fragment in (
+        '"pip==23.3"',
+        '"numpy==1.26.4"',
+        '"scipy==1.11.4"',
+        "--index-url https://pypi.example.org/simple",
+        "--extra-index-url https://www.piwheels.org/simple",
+        "--only-binary=:all:",
+        "libopenblas0",
+    ):
         assert fragment in text, fragment

@@ -22,25 +22,46 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 OK_REPORT = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
 
 
-def _result(name: str, status: Status, *, expect: str = "ok", platform: str = "amd64", reason: str = "because",
-            report_: dict[str, Any] | None = None, **extra: Any) -> CellResult:
+def _result(
+    name: str,
+    status: Status,
+    *,
+    expect: str = "ok",
+    platform: str = "amd64",
+    reason: str = "because",
+    report_: dict[str, Any] | None = None,
+    **extra: Any,
+) -> CellResult:
     raw = {"name": name, "platform": platform, "numpy": "2.3.5", "expect": expect, **extra}
     (cell,) = matrix.parse({"cell": [raw]}).cells
     p = plan_cell(cell)
     return CellResult(
         # emulated as on an x86_64 host, whatever this host is
-        cell=cell, platform=p.platform.docker, emulated=platform != "amd64", qemu_cpu=p.qemu_cpu,
-        verdict=Verdict(status, reason, "a fix", ("evidence line",)), image_tag=p.image_tag,
-        image_id="sha256:abc" if report_ else None, base_image=p.base_image, build_cached=False,
-        durations={"build": 12.3456, "probe": 1.0}, logs={"build": f"results/logs/{name}.build.log"},
-        probe=report_, summary=summarize(report_) if report_ else None,
+        cell=cell,
+        platform=p.platform.docker,
+        emulated=platform != "amd64",
+        qemu_cpu=p.qemu_cpu,
+        verdict=Verdict(status, reason, "a fix", ("evidence line",)),
+        image_tag=p.image_tag,
+        image_id="sha256:abc" if report_ else None,
+        base_image=p.base_image,
+        build_cached=False,
+        durations={"build": 12.3456, "probe": 1.0},
+        logs={"build": f"results/logs/{name}.build.log"},
+        probe=report_,
+        summary=summarize(report_) if report_ else None,
     )
 
 
 RESULTS = [
     _result("colab-like", Status.OK, reason="NumPy 2.4.6 imports", report_=OK_REPORT),
-    _result("pi32-pip", Status.NO_WHEEL, expect="no-wheel", platform="arm/v7",
-            reason="PyPI has no NumPy==2.3.5 wheel for linux_armv7l"),
+    _result(
+        "pi32-pip",
+        Status.NO_WHEEL,
+        expect="no-wheel",
+        platform="arm/v7",
+        reason="PyPI has no NumPy==2.3.5 wheel for linux_armv7l",
+    ),
     _result("pi64", Status.CRASHED, platform="arm64", reason="`import numpy` died with SIGSEGV"),
     _result("pi32-fixed", Status.OK, expect="no-wheel", platform="arm/v7", reason="works now"),
 ]
@@ -58,8 +79,7 @@ def _line(table: str, name: str) -> str:
     ("name", "present", "absent"),
     [
         ("colab-like", ["ok", "3.11.7", "2.4.6", "wheel manylinux_2_27_x86_64", "scipy-openblas"], ["expected"]),
-        ("pi32-pip", ["no-wheel: PyPI has no NumPy==2.3.5 wheel for linux_armv7l", "arm/v7", "2.3.5"],
-         ["expected"]),
+        ("pi32-pip", ["no-wheel: PyPI has no NumPy==2.3.5 wheel for linux_armv7l", "arm/v7", "2.3.5"], ["expected"]),
         ("pi64", ["crashed (expected ok): `import numpy` died with SIGSEGV", "arm64"], []),
         ("pi32-fixed", ["ok (expected no-wheel)"], ["works now"]),
     ],
@@ -216,17 +236,29 @@ def test_results_file_unserialisable_document_keeps_the_old_file(tmp_path: Path)
         pytest.param({}, False, "[global]\n", id="empty"),
         pytest.param({}, True, "[global]\ncert = /run/secrets/pipcert\n", id="cert-only"),
         pytest.param({"PIP_INDEX_URL": "file:///opt/pypi/simple"}, False, "[global]\n", id="file-index-dropped"),
-        pytest.param({"PIP_INDEX_URL": "https://pypi.example.org/simple"}, True,
-                     "[global]\ncert = /run/secrets/pipcert\nindex-url = https://pypi.example.org/simple\n",
-                     id="https-index"),
-        pytest.param({"PIP_INDEX_URL": "http://10.0.0.5:3141/root/pypi/+simple/",
-                      "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple https://www.piwheels.org/simple /srv/wheels",
-                      "PIP_TRUSTED_HOST": "10.0.0.5 www.piwheels.org"}, False,
-                     "[global]\nindex-url = http://10.0.0.5:3141/root/pypi/+simple/\n"
-                     "extra-index-url = https://www.piwheels.org/simple\ntrusted-host = 10.0.0.5 www.piwheels.org\n",
-                     id="mixed-extra-indexes"),
-        pytest.param({"PIP_FIND_LINKS": "/srv/wheels", "PIP_NO_INDEX": "1", "HOME": "/root"}, False, "[global]\n",
-                     id="other-variables-ignored"),
+        pytest.param(
+            {"PIP_INDEX_URL": "https://pypi.example.org/simple"},
+            True,
+            "[global]\ncert = /run/secrets/pipcert\nindex-url = https://pypi.example.org/simple\n",
+            id="https-index",
+        ),
+        pytest.param(
+            {
+                "PIP_INDEX_URL": "http://10.0.0.5:3141/root/pypi/+simple/",
+                "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple https://www.piwheels.org/simple /srv/wheels",
+                "PIP_TRUSTED_HOST": "10.0.0.5 www.piwheels.org",
+            },
+            False,
+            "[global]\nindex-url = http://10.0.0.5:3141/root/pypi/+simple/\n"
+            "extra-index-url = https://www.piwheels.org/simple\ntrusted-host = 10.0.0.5 www.piwheels.org\n",
+            id="mixed-extra-indexes",
+        ),
+        pytest.param(
+            {"PIP_FIND_LINKS": "/srv/wheels", "PIP_NO_INDEX": "1", "HOME": "/root"},
+            False,
+            "[global]\n",
+            id="other-variables-ignored",
+        ),
     ],
 )
 def test_pip_config(environ: dict[str, str], has_cert: bool, expected: str) -> None:
