@@ -253,7 +253,7 @@ def classify_bench(s: Summary) -> Verdict:
             Status.WRONG_RESULT,
             f"{g.dtype} GEMM n={g.n} ({g.threads} threads): {detail}",
             "the BLAS kernel is wrong for this CPU: try OPENBLAS_CORETYPE or another NumPy build",
-            tuple(_gemm_line(w) for w in wrong[:6]),
+            tuple(_gemm_line(w) for w in wrong[:6]) + ((f"OpenBLAS kernel: {s.blas_core}",) if s.blas_core else ()),
         )
     if not s.bench_requested:
         return Verdict(Status.OK, f"NumPy {s.numpy_version} imports (GEMM not checked: add --bench to check it)")

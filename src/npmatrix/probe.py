@@ -138,6 +138,7 @@ class Summary:
     install_source: str | None  # wheel, debian, other, unknown
     wheel_tag: str | None
     blas: str | None
+    blas_core: str | None  # the kernel OpenBLAS picked for the CPU it saw ("cortexa72", "Haswell", ...)
     import_ok: bool
     import_signal: str | None
     import_timed_out: bool
@@ -174,6 +175,7 @@ def summarize(report: dict[str, Any]) -> Summary:
         install_source=install.get("source"),
         wheel_tag=(install.get("wheel_tags") or [None])[0],
         blas=blas_name(numpy),
+        blas_core=((numpy.get("blas_runtime") or {}).get("openblas") or {}).get("corename") or None,
         import_ok=bool(numpy.get("import_ok")),
         import_signal=numpy.get("signal"),
         import_timed_out=bool(numpy.get("timed_out")),

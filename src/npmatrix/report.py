@@ -28,7 +28,7 @@ def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
         (s.python_version if s else None) or "-",
         (s.numpy_version if s else None) or (r.cell.numpy or "-").lstrip("="),
         _installed(r),
-        (s.blas if s else None) or "-",
+        _blas(r),
         status,
         _gflops(s.best_gflops("float64") if s else None),
         _gflops(s.best_gflops("float32") if s else None),
@@ -42,6 +42,13 @@ def _installed(r: CellResult) -> str:
     if s and s.install_source:
         return s.install_source
     return "pip" if r.cell.install == "pip" else "apt"
+
+
+def _blas(r: CellResult) -> str:
+    s = r.summary
+    if not s or not s.blas:
+        return "-"
+    return f"{s.blas} ({s.blas_core})" if s.blas_core else s.blas
 
 
 def _gflops(value: float | None) -> str:

@@ -483,6 +483,7 @@ def import_numpy_in_child(timeout: float) -> dict:
             "cpu_dispatch": details.get("cpu_dispatch"),
             "cpu_features_found": details.get("cpu_features_found"),
             "threadpoolctl": details.get("threadpoolctl"),
+            "blas_runtime": details.get("blas_runtime"),
             "detail_errors": details.get("errors") or None,
         }
     )
@@ -636,12 +637,70 @@ def numpy_threadpools(np: object) -> dict:
     return {"threadpoolctl": threadpoolctl.threadpool_info()}
 
 
+_BLAS_LIBRARY = re.compile(r"\S*/lib\w*(openblas|blas|lapack|blis|mkl|flexiblas)\S*\.so[\w.]*$")
+
+
+def numpy_blas_runtime(np: object) -> dict:
+    """Which BLAS libraries are loaded, and for OpenBLAS the kernel it picked for this CPU.
+
+    The kernel (openblas_get_corename: "Haswell", "cortexa72", "neoversev1", ...) is what the BLAS
+    actually saw of the CPU; under QEMU it follows the emulated model, which is why cells name one.
+    """
+    importlib.import_module("numpy.linalg")  # loads LAPACK, and with it the BLAS of Debian's NumPy
+    libraries = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            found = _BLAS_LIBRARY.search(line.strip())
+            if found and found.group(0) not in libraries:
+                libraries.append(found.group(0))
+    return {"blas_runtime": {"libraries": libraries, "openblas": openblas_facts(libraries)}}
+
+
+def openblas_facts(libraries: list) -> dict | None:
+    import ctypes
+
+    for path in libraries:
+        if "openblas" not in path and "libblas" not in path:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        # scipy-openblas (NumPy's wheels) prefixes and suffixes its symbols; Debian's does neither.
+        for prefix, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", "64_"),
+            ("openblas", ""),
+        ):
+            corename = getattr(lib, prefix + "_get_corename" + suffix, None)
+            if corename is None:
+                continue
+            corename.restype = ctypes.c_char_p
+            config = getattr(lib, prefix + "_get_config" + suffix, None)
+            if config is not None:
+                config.restype = ctypes.c_char_p
+            threads = getattr(lib, prefix + "_get_num_threads" + suffix, None)
+            return {
+                "library": path,
+                "corename": (corename() or b"").decode(errors="replace"),
+                "config": (config() or b"").decode(errors="replace") if config is not None else None,
+                "num_threads": int(threads()) if threads is not None else None,
+            }
+    return None
+
+
 def child_numpy() -> None:
     import numpy
 
     emit({"stage": "imported", "version": numpy.__version__, "file": numpy.__file__})
     details = {"stage": "details", "errors": {}}
-    for name, collect in (("config", numpy_config), ("cpu", numpy_cpu), ("threadpoolctl", numpy_threadpools)):
+    for name, collect in (
+        ("config", numpy_config),
+        ("cpu", numpy_cpu),
+        ("threadpoolctl", numpy_threadpools),
+        ("blas_runtime", numpy_blas_runtime),
+    ):
         try:
             details.update(collect(numpy))
         except Exception as exc:  # one failing detail must not hide the others
