@@ -177,7 +177,7 @@ def classify_probe(s: Summary) -> Verdict:
         return classify_import(s)
     for module in s.imports:
         if not module.get("ok"):
-            return classify_extension(module)
+            return classify_extension(module, numpy_version=s.numpy_version)
     return classify_bench(s)
 
 
@@ -211,19 +211,32 @@ def classify_import(s: Summary) -> Verdict:
     return Verdict(Status.IMPORT_FAILED, f"`import numpy` failed: {_last_line(s.import_stderr)}", None, evidence)
 
 
-def classify_extension(module: dict[str, object]) -> Verdict:
+# An extension built for NumPy 1.x under NumPy 2.x, and the reverse (built for a newer NumPy than installed).
+_BUILT_FOR_1X = re.compile(r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.core\.multiarray failed to import")
+_BUILT_FOR_NEWER = re.compile(r"numpy\.dtype size changed|numpy\.ufunc size changed")
+
+
+def classify_extension(module: dict[str, object], *, numpy_version: str | None = None) -> Verdict:
     stderr = str(module.get("stderr_tail") or "")
     name = module.get("module")
-    if re.search(
-        r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.dtype size changed|"
-        r"numpy\.core\.multiarray failed to import",
-        stderr,
-    ):
+    running = f"NumPy {numpy_version}" if numpy_version else "the installed NumPy"
+    evidence = tuple(
+        line for line in stderr.splitlines() if _BUILT_FOR_1X.search(line) or _BUILT_FOR_NEWER.search(line)
+    )
+    if _BUILT_FOR_1X.search(stderr):
         return Verdict(
             Status.ABI_MISMATCH,
-            f"{name} was built against another NumPy major version",
-            f"pin numpy to the major version {name} was built for, or upgrade {name}",
-            _tail(stderr, 6),
+            f"{name} was compiled against NumPy 1.x and cannot run with {running}",
+            f'pin numpy<2 (e.g. numpy = "1.26.4") while {name} is this old, or upgrade {name} to a release '
+            "built for NumPy 2",
+            evidence[:3] + _tail(stderr, 3),
+        )
+    if _BUILT_FOR_NEWER.search(stderr):
+        return Verdict(
+            Status.ABI_MISMATCH,
+            f"{name} was compiled against a newer NumPy than {running} (binary incompatibility)",
+            f"upgrade numpy to the version {name} was built with, or pin an older {name}",
+            evidence[:3] + _tail(stderr, 3),
         )
     return Verdict(Status.IMPORT_FAILED, f"`import {name}` failed: {_last_line(stderr)}", None, _tail(stderr, 6))
 

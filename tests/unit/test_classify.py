@@ -308,6 +308,17 @@ AttributeError: _ARRAY_API not found
 ImportError: numpy.core.multiarray failed to import"""
 
 
+def _abi_reverse(r: dict[str, Any]) -> None:
+    # An extension built against a newer NumPy than the one installed (e.g. pandas 2 wheels on NumPy 1.21).
+    _abi_mismatch(r)
+    r["imports"][0]["module"] = "pandas"
+    r["imports"][0]["stderr_tail"] = (
+        '  File "pandas/_libs/interval.pyx", line 1, in init pandas._libs.interval\n'
+        "ValueError: numpy.dtype size changed, may indicate binary incompatibility. "
+        "Expected 96 from C header, got 88 from PyObject\n"
+    )
+
+
 def _abi_mismatch(r: dict[str, Any]) -> None:
     r["imports"] = [
         {
@@ -416,9 +427,16 @@ PROBE_CASES = [
     pytest.param(
         _edited(_abi_mismatch),
         Status.ABI_MISMATCH,
-        ["scipy", "another NumPy major version"],
-        "pin numpy to the major version scipy was built for",
+        ["scipy", "compiled against NumPy 1.x", "NumPy 2.4.6"],
+        "pin numpy<2",
         id="abi-mismatch",
+    ),
+    pytest.param(
+        _edited(_abi_reverse),
+        Status.ABI_MISMATCH,
+        ["pandas", "newer NumPy than NumPy 2.4.6"],
+        "upgrade numpy",
+        id="abi-mismatch-reverse",
     ),
     pytest.param(
         _edited(_extension_other),
