@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -83,6 +84,7 @@ def build_cell(
     secrets: Mapping[str, Path],
     log_path: Path,
     rebuild: bool = False,
+    progress: Progress | None = None,
 ) -> BuildOutcome:
     existing = engine.image_id(docker, plan.image_tag)
     if existing and not rebuild:
@@ -95,7 +97,9 @@ def build_cell(
         argv = builder.build_argv(
             context=Path(context), tag=plan.image_tag, platform=plan.platform.docker, secrets=secrets, no_cache=rebuild
         )
-        done = engine.run(argv, env=builder.env, timeout=plan.cell.build_timeout, log_path=log_path)
+        done = engine.run(
+            argv, env=builder.env, timeout=plan.cell.build_timeout, log_path=log_path, on_line=_build_steps(progress)
+        )
     image = engine.image_id(docker, plan.image_tag) if done.ok else None
     return BuildOutcome(
         plan.image_tag,
@@ -108,6 +112,33 @@ def build_cell(
         log_path,
         done.output,
     )
+
+
+# BuildKit's plain progress announces each Dockerfile step once: "#7 [3/4] RUN python3 -m pip install ...".
+_BUILDKIT_STEP = re.compile(r"^#\d+ \[(?:[\w-]+ )?(\d+)/(\d+)\] (.+)$")
+
+
+def _build_steps(progress: Progress | None) -> Callable[[str], None] | None:
+    """Progress for a build: its Dockerfile steps as they start (emulated builds run minutes in silence)."""
+    if progress is None:
+        return None
+    seen: set[str] = set()
+
+    def on_line(line: str) -> None:
+        step = _BUILDKIT_STEP.match(line)
+        if step and step.group(0) not in seen:
+            seen.add(step.group(0))
+            progress(f"step {step.group(1)}/{step.group(2)}: {step.group(3)[:90]}")
+
+    return on_line
+
+
+def _mmdebstrap_steps(recipe: BaseRecipe, progress: Progress) -> Callable[[str], None]:
+    def on_line(line: str) -> None:
+        if line.startswith("I: ") and "chosen" not in line:
+            progress(f"base {recipe.platform.name}: {line[3:].rstrip('.')}")
+
+    return on_line
 
 
 def ensure_base(
@@ -128,7 +159,12 @@ def ensure_base(
     )
     with tempfile.TemporaryDirectory(prefix="npmatrix-base-") as context:
         tarball = Path(context, "rootfs.tar")
-        strap = engine.run(recipe.mmdebstrap_argv(str(tarball)), timeout=1800, log_path=log_path)
+        strap = engine.run(
+            recipe.mmdebstrap_argv(str(tarball)),
+            timeout=1800,
+            log_path=log_path,
+            on_line=_mmdebstrap_steps(recipe, progress),
+        )
         if not strap.ok:
             return BuildOutcome(
                 recipe.tag,

@@ -14,9 +14,10 @@ import signal
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -46,29 +47,61 @@ def run(
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
     log_path: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> Completed:
-    """Run a command to completion, its output going to `log_path` (when given) as it is written.
+    """Run a command to completion; each line of its output goes to `log_path` (when given) as it is
+    written, and to `on_line`, which long builds use to report progress.
 
-    The command gets its own process group so a timeout kills it and everything it started.
+    The command gets its own process group so a timeout or Ctrl-C kills it and everything it started.
     """
-    full_env = {**os.environ, **(env or {})}
     started = time.monotonic()
     with _output_file(log_path) as out:
         try:
             proc = subprocess.Popen(
                 list(argv),
-                stdout=out,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=full_env,
+                env={**os.environ, **(env or {})},
                 start_new_session=True,
             )
         except FileNotFoundError as exc:
             return Completed(tuple(argv), 127, f"{argv[0]}: {exc.strerror}", 0.0)
-        timed_out = _wait(proc, timeout)
+        timed_out = _pump(proc, out, timeout=timeout, on_line=on_line)
         out.seek(0)
         output = out.read().decode(errors="replace")
     return Completed(tuple(argv), proc.returncode, output, time.monotonic() - started, timed_out)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes], out: IO[bytes], *, timeout: float | None, on_line: Callable[[str], None] | None
+) -> bool:
+    """Copy the output until the command ends; True if the timeout killed it."""
+    fired = threading.Event()
+
+    def expire() -> None:
+        fired.set()
+        _kill_group(proc)
+
+    timer = threading.Timer(timeout, expire) if timeout else None
+    try:
+        if timer:
+            timer.start()
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            out.write(raw)
+            out.flush()
+            if on_line:
+                on_line(raw.decode(errors="replace").rstrip())
+        proc.wait()
+    except BaseException:  # Ctrl-C: take the whole process group down with us
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        if timer:
+            timer.cancel()
+    return fired.is_set()
 
 
 def _output_file(log_path: Path | None) -> IO[bytes]:
@@ -78,22 +111,9 @@ def _output_file(log_path: Path | None) -> IO[bytes]:
     return open(log_path, "w+b")
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
-    try:
-        proc.wait(timeout=timeout)
-        return False
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        return True
-    except BaseException:  # Ctrl-C: take the whole process group down with us
-        _kill_group(proc)
-        raise
-
-
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -115,7 +115,13 @@ def _run_cell(
         return _result(plan, verdict, base, None, logs, {"build": base.duration_s})
     progress(f"building {plan.image_tag} (log: {logs['build']})")
     built = build.build_cell(
-        plan, builder=builder, docker=docker, secrets=secrets, log_path=Path(logs["build"]), rebuild=options.rebuild
+        plan,
+        builder=builder,
+        docker=docker,
+        secrets=secrets,
+        log_path=Path(logs["build"]),
+        rebuild=options.rebuild,
+        progress=progress,
     )
     durations = {"build": built.duration_s}
     ran: probe.ProbeRun | None = None
