@@ -20,7 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from npmatrix import results
-from npmatrix.classify import Verdict
+from npmatrix.classify import Verdict, classify_probe
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
 from npmatrix.probe import SCHEMA_VERSION, ProbeRun, summarize
@@ -188,6 +188,12 @@ def load_subject(spec: str) -> Subject:
             raise ConfigError(f"a probe file has no cells, so ':{cell}' means nothing", where=str(path))
         _check_schema(document, path, SCHEMA_VERSION)
         return subject_from_probe_document(document, label=path.stem, source=str(path))
+    if "probe_version" in document:
+        # The bare output of container/probe.py run by hand (`python3 probe.py --bench > my-pi.json`), e.g. on a
+        # Pi where installing npmatrix is a chore: judge it here as `npmatrix probe` would have.
+        verdict = classify_probe(summarize(document))
+        wrapped = probe_document(ProbeRun(0, "", "", 0.0, document), verdict, created_at="")
+        return subject_from_probe_document(wrapped, label=path.stem, source=str(path))
     if isinstance(document.get("cells"), list):
         _check_schema(document, path, results.SCHEMA_VERSION)
         record = pick_cell(document["cells"], cell, where=str(path))

@@ -293,3 +293,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_a: Callable[[Path
     assert line.startswith("npmatrix: error: ")
     assert fragment in line
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [("probe-host-amd64-numpy-ok.json", Status.OK), ("probe-host-numpy-segv.json", Status.CRASHED)],
+)
+def test_bare_probe_script_output_is_accepted_and_judged(raw: str, status: Status) -> None:
+    # What a Pi user gets from `python3 probe.py --bench > my-pi.json` without installing npmatrix.
+    subject = explain.load_subject(str(REPO / "tests" / "data" / raw))
+    assert subject.status is status
+    assert subject.machine == "x86_64"
+    assert "architecture" in keys(subject, cell("pi32-apt"))
