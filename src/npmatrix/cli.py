@@ -161,6 +161,32 @@ def base_build(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)
 
 
+@cli.command("clean")
+@_matrix_options
+@click.option("--all", "everything", is_flag=True, help="Remove every npmatrix image, base images included.")
+def clean(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], everything: bool) -> None:
+    """Remove leftover npmatrix containers and the cell images earlier Dockerfiles of these cells left.
+
+    Cell images are tagged by the hash of their Dockerfile, so every template or pin change leaves the old
+    image behind; a nightly job runs `npmatrix clean` after `npmatrix run`. Images of cells that are not in
+    the matrix are kept unless --all.
+    """
+    from npmatrix import engine
+
+    docker = engine.client()
+    for name in engine.remove_leftover_containers(docker):
+        click.echo(f"removed container {name}")
+    cell_tags = engine.image_tags(docker, plan.CELL_REPOSITORY)
+    if everything:
+        doomed = cell_tags + engine.image_tags(docker, "npmatrix-base")
+    else:
+        doomed = plan.superseded(plan.plan(_load(matrix_path, arches, cells)), cell_tags)
+    for tag in doomed:
+        engine.remove_image(docker, tag)
+        click.echo(f"removed image {tag}")
+    click.echo(f"{len(doomed)} image(s) removed")
+
+
 @cli.command("doctor")
 @_matrix_options
 def doctor_command(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:

@@ -308,5 +308,29 @@ def _tar_of(files: Mapping[str, bytes], directory: str) -> bytes:
     return buffer.getvalue()
 
 
+def image_tags(engine: Any, repository: str) -> list[str]:
+    return sorted(
+        t for image in engine.images.list(name=repository) for t in image.tags if t.startswith(f"{repository}:")
+    )
+
+
+def remove_image(engine: Any, tag: str) -> None:
+    from docker.errors import ImageNotFound
+
+    with contextlib.suppress(ImageNotFound):
+        engine.images.remove(tag, force=True)
+
+
+def remove_leftover_containers(engine: Any) -> list[str]:
+    from docker.errors import NotFound
+
+    removed = []
+    for box in engine.containers.list(all=True, filters={"label": LABEL}):
+        with contextlib.suppress(NotFound):
+            box.remove(force=True)
+            removed.append(str(box.name))
+    return removed
+
+
 def leftover_containers(engine: Any) -> list[str]:
     return [str(c.name) for c in engine.containers.list(all=True, filters={"label": LABEL})]

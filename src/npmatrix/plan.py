@@ -111,6 +111,18 @@ def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
     )
 
 
+def superseded(plans: tuple[CellPlan, ...], existing_tags: list[str]) -> list[str]:
+    """Cell images left from earlier Dockerfiles of these cells: same cell name, another content hash."""
+    current = {p.image_tag for p in plans}
+    prefixes = tuple(f"{CELL_REPOSITORY}:{p.cell.name}-" for p in plans)
+    return [t for t in existing_tags if t.startswith(prefixes) and t not in current and _is_hashed(t, prefixes)]
+
+
+def _is_hashed(tag: str, prefixes: tuple[str, ...]) -> bool:
+    # "pi32-apt-<hash>" must not count as an old "pi32-<hash>": the rest after the prefix is exactly a hash.
+    return any(tag.startswith(p) and len(tag) - len(p) == 12 and "-" not in tag[len(p) :] for p in prefixes)
+
+
 def bases_needed(plans: tuple[CellPlan, ...]) -> list[BaseRecipe]:
     """Each base image once, in the order cells first need it."""
     seen: dict[str, BaseRecipe] = {}

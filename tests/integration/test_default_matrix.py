@@ -128,3 +128,14 @@ def test_rendered_dockerfiles_match_what_was_built(default_run: CliRun, tmp_path
         dockerfile = (tmp_path / f"{cell['name']}.Dockerfile").read_bytes()
         digest = hashlib.sha256(dockerfile).hexdigest()[:12]
         assert cell["image"]["tag"] == f"npmatrix-cell:{cell['name']}-{digest}"
+
+
+def test_clean_removes_superseded_cell_images_and_keeps_current_ones(default_run: CliRun, docker_client: Any) -> None:
+    current = default_run.cell("colab-like")["image"]["tag"]
+    stale = "npmatrix-cell:colab-like-000000000000"
+    docker_client.images.get(current).tag(stale)
+    cleaned = npmatrix("clean", "--cell", "colab-like", out_dir=default_run.out_dir)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"removed image {stale}" in cleaned.stdout
+    assert engine.image_id(docker_client, stale) is None
+    assert engine.image_id(docker_client, current) is not None

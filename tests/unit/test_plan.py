@@ -18,6 +18,7 @@ from npmatrix.plan import (
     bases_needed,
     plan,
     plan_cell,
+    superseded,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -267,3 +268,16 @@ def test_plan_is_frozen() -> None:
     assert isinstance(p, CellPlan)
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.dockerfile = "FROM scratch"  # type: ignore[misc]
+
+
+def test_superseded_images_are_old_hashes_of_these_cells_only() -> None:
+    plans = plan(DEFAULT)
+    current = {p.cell.name: p.image_tag for p in plans}
+    existing = [
+        current["pi32-apt"],  # current: kept
+        "npmatrix-cell:pi32-apt-000000000000",  # an earlier Dockerfile of pi32-apt: superseded
+        "npmatrix-cell:pi32-apt-extra-000000000000",  # another cell whose name starts alike: kept
+        "npmatrix-cell:gallery-cell-000000000000",  # a cell of another matrix: kept
+        "npmatrix-cell:pi32-apt-latest",  # not one of our hashes: kept
+    ]
+    assert superseded(plans, existing) == ["npmatrix-cell:pi32-apt-000000000000"]
