@@ -9,7 +9,7 @@ from typing import Any
 
 from npmatrix import engine
 from npmatrix.errors import EngineUnavailable
-from npmatrix.plan import CellPlan, bases_needed
+from npmatrix.plan import X86_QEMU_HOST_PATH, CellPlan, bases_needed
 from npmatrix.platforms import Platform
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
@@ -33,12 +33,22 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
         return [Check("engine", False, str(exc), "make engine   # or: sudo scripts/engine-up")]
     checks.append(_builder_check())
     platforms = {p.platform.name: p.platform for p in plans}
-    checks += [_qemu_check(p, docker, plans) for p in platforms.values() if p.emulated]
+    checks += [_qemu_check(p) for p in platforms.values() if p.emulated]
+    if any(p.runs_x86_emulator for p in plans):
+        present = Path(X86_QEMU_HOST_PATH).is_file()
+        checks.append(
+            Check(
+                "qemu-x86_64 (CPU models)",
+                present,
+                X86_QEMU_HOST_PATH + ("" if present else " missing"),
+                None if present else "make engine   # or: apt-get install qemu-user-static",
+            )
+        )
     for recipe in bases_needed(tuple(plans)):
         present = engine.image_id(docker, recipe.tag) is not None
         checks.append(
             Check(
-                f"base {recipe.platform.name}",
+                f"base {recipe.suite} {recipe.platform.name}",
                 present,
                 recipe.tag if present else f"{recipe.tag} missing",
                 None if present else f"npmatrix base build --arch {recipe.platform.name}",
@@ -63,7 +73,7 @@ def _builder_check() -> Check:
         return Check("BuildKit", False, str(exc), "apt-get install docker-buildx   # or Debian's docker.io")
 
 
-def _qemu_check(platform: Platform, docker: Any, plans: Sequence[CellPlan]) -> Check:
+def _qemu_check(platform: Platform) -> Check:
     handler = BINFMT / platform.qemu
     if handler.exists() and "enabled" in handler.read_text():
         flags = next((line for line in handler.read_text().splitlines() if line.startswith("flags")), "")
@@ -79,7 +89,7 @@ def _qemu_check(platform: Platform, docker: Any, plans: Sequence[CellPlan]) -> C
 def render(checks: Sequence[Check]) -> str:
     lines = []
     for c in checks:
-        lines.append(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<22} {c.detail}")
+        lines.append(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<26} {c.detail}")
         if c.fix:
-            lines.append(f"      {'':<22} fix: {c.fix}")
+            lines.append(f"      {'':<26} fix: {c.fix}")
     return "\n".join(lines)

@@ -117,7 +117,7 @@ def test_second_run_reuses_base_and_cell_images(default_run: CliRun, tmp_path: A
 def test_doctor_passes_once_the_matrix_ran(default_run: CliRun, tmp_path: Any) -> None:
     checked = npmatrix("doctor", out_dir=tmp_path)
     assert checked.returncode == 0, checked.stdout
-    for line in ("engine", "BuildKit", "QEMU arm64", "QEMU arm/v7", "base amd64", "base arm/v7"):
+    for line in ("engine", "BuildKit", "QEMU arm64", "QEMU arm/v7", "base bookworm amd64", "base bookworm arm/v7"):
         assert any(row.startswith("ok") and line in row for row in checked.stdout.splitlines()), line
 
 
