@@ -4,7 +4,6 @@ side effects; each step's failure becomes the cell's result, and results.json is
 from __future__ import annotations
 
 import platform as host_platform
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -167,5 +166,4 @@ def _host_facts(builder: engine.Builder, run_id: str) -> dict[str, Any]:
         "python": host_platform.python_version(),
         "builder": builder.describe(),
         "run_id": run_id,
-        "started_monotonic": time.monotonic(),
     }
