@@ -211,9 +211,10 @@ def classify_import(s: Summary) -> Verdict:
     return Verdict(Status.IMPORT_FAILED, f"`import numpy` failed: {_last_line(s.import_stderr)}", None, evidence)
 
 
-# An extension built for NumPy 1.x under NumPy 2.x, and the reverse (built for a newer NumPy than installed).
+# NumPy 2's own message for an extension built against NumPy 1.x.
 _BUILT_FOR_1X = re.compile(r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.core\.multiarray failed to import")
-_BUILT_FOR_NEWER = re.compile(r"numpy\.dtype size changed|numpy\.ufunc size changed")
+# Cython's struct-size check; it fires both ways, so the running NumPy's major version says which way.
+_SIZE_CHANGED = re.compile(r"numpy\.(?:dtype|ufunc|ndarray) size changed")
 
 
 def classify_extension(module: dict[str, object], *, numpy_version: str | None = None) -> Verdict:
@@ -221,24 +222,34 @@ def classify_extension(module: dict[str, object], *, numpy_version: str | None =
     name = module.get("module")
     running = f"NumPy {numpy_version}" if numpy_version else "the installed NumPy"
     evidence = tuple(
-        line for line in stderr.splitlines() if _BUILT_FOR_1X.search(line) or _BUILT_FOR_NEWER.search(line)
+        dict.fromkeys(
+            line.strip() for line in stderr.splitlines() if _BUILT_FOR_1X.search(line) or _SIZE_CHANGED.search(line)
+        )
     )
-    if _BUILT_FOR_1X.search(stderr):
+    running_2x = _major(numpy_version) >= 2
+    if _BUILT_FOR_1X.search(stderr) or (_SIZE_CHANGED.search(stderr) and running_2x):
         return Verdict(
             Status.ABI_MISMATCH,
             f"{name} was compiled against NumPy 1.x and cannot run with {running}",
             f'pin numpy<2 (e.g. numpy = "1.26.4") while {name} is this old, or upgrade {name} to a release '
             "built for NumPy 2",
-            evidence[:3] + _tail(stderr, 3),
+            tuple(dict.fromkeys(evidence[:3] + _tail(stderr, 2))),
         )
-    if _BUILT_FOR_NEWER.search(stderr):
+    if _SIZE_CHANGED.search(stderr):
         return Verdict(
             Status.ABI_MISMATCH,
             f"{name} was compiled against a newer NumPy than {running} (binary incompatibility)",
             f"upgrade numpy to the version {name} was built with, or pin an older {name}",
-            evidence[:3] + _tail(stderr, 3),
+            tuple(dict.fromkeys(evidence[:3] + _tail(stderr, 2))),
         )
     return Verdict(Status.IMPORT_FAILED, f"`import {name}` failed: {_last_line(stderr)}", None, _tail(stderr, 6))
+
+
+def _major(version: str | None) -> int:
+    try:
+        return int((version or "").split(".")[0])
+    except ValueError:
+        return 0
 
 
 def classify_bench(s: Summary) -> Verdict:

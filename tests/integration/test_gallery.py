@@ -23,7 +23,7 @@ def test_every_gallery_cell_ends_as_expected(gallery_run: CliRun) -> None:
     ("cell", "in_reason", "in_fix"),
     [
         ("pi32-blas-missing", ["libblas.so.3"], ["apt-get install libblas3"]),
-        ("numpy2-old-pandas", ["pandas"], ["pin numpy"]),
+        ("numpy2-old-pandas", ["pandas", "compiled against NumPy 1.x", "NumPy 2.3.5"], ["pin numpy<2"]),
         ("py313-numpy126", ["cp313", "1.26.4"], ["numpy=="]),
         ("old-pip", ["pip 20.2", "PEP 600", "platform is not the problem"], ["upgrade pip"]),
         ("pi-zero-armhf", ["ARMv6", "ARMv7", "30 s"], ["timeout"]),

@@ -308,8 +308,8 @@ AttributeError: _ARRAY_API not found
 ImportError: numpy.core.multiarray failed to import"""
 
 
-def _abi_reverse(r: dict[str, Any]) -> None:
-    # An extension built against a newer NumPy than the one installed (e.g. pandas 2 wheels on NumPy 1.21).
+def _abi_size_changed(r: dict[str, Any]) -> None:
+    # Cython's struct-size check, as pandas 1.5.3 (built for NumPy 1.x) prints it under NumPy 2.
     _abi_mismatch(r)
     r["imports"][0]["module"] = "pandas"
     r["imports"][0]["stderr_tail"] = (
@@ -317,6 +317,12 @@ def _abi_reverse(r: dict[str, Any]) -> None:
         "ValueError: numpy.dtype size changed, may indicate binary incompatibility. "
         "Expected 96 from C header, got 88 from PyObject\n"
     )
+
+
+def _abi_reverse(r: dict[str, Any]) -> None:
+    # The same check under NumPy 1.x: the extension was built against a newer NumPy than the one installed.
+    _abi_size_changed(r)
+    r["numpy"]["version"] = "1.21.6"
 
 
 def _abi_mismatch(r: dict[str, Any]) -> None:
@@ -434,9 +440,16 @@ PROBE_CASES = [
     pytest.param(
         _edited(_abi_reverse),
         Status.ABI_MISMATCH,
-        ["pandas", "newer NumPy than NumPy 2.4.6"],
+        ["pandas", "newer NumPy than NumPy 1.21.6"],
         "upgrade numpy",
         id="abi-mismatch-reverse",
+    ),
+    pytest.param(
+        _edited(_abi_size_changed),
+        Status.ABI_MISMATCH,
+        ["pandas", "compiled against NumPy 1.x", "NumPy 2.4.6"],
+        "pin numpy<2",
+        id="abi-mismatch-size-changed-under-2x",
     ),
     pytest.param(
         _edited(_extension_other),
