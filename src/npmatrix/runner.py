@@ -15,6 +15,7 @@ from npmatrix import build, engine, probe
 from npmatrix.base import BaseRecipe
 from npmatrix.build import BuildOutcome
 from npmatrix.classify import Verdict, classify
+from npmatrix.errors import EngineUnavailable
 from npmatrix.plan import CellPlan, bases_needed
 from npmatrix.results import CellResult, ResultsFile
 from npmatrix.status import Status
@@ -47,7 +48,7 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
             step = (
                 f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.docker}{', qemu' if plan.emulated else ''})"
             )
-            result = _run_cell(
+            result = _run_cell_safely(
                 plan,
                 bases,
                 builder=builder,
@@ -89,6 +90,20 @@ def ensure_bases(
             for r in recipes
         }
         return {tag: future.result() for tag, future in futures.items()}
+
+
+def _run_cell_safely(plan: CellPlan, bases: dict[str, BuildOutcome], **kwargs: Any) -> CellResult:
+    """One cell's engine trouble (an API error, a vanished container, a missing emulator) is that cell's
+    result, `engine-error`, and the run goes on: the cells before and after it are kept."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    try:
+        return _run_cell(plan, bases, **kwargs)
+    except (DockerException, RequestException, OSError, EngineUnavailable) as exc:
+        verdict = Verdict(Status.ENGINE_ERROR, f"{type(exc).__name__}: {exc}", "run `npmatrix doctor`")
+        failed = BuildOutcome(plan.image_tag, False, None, False, None, False, 0.0, None, str(exc))
+        return _result(plan, verdict, failed, None, {}, {})
 
 
 def _run_cell(
