@@ -23,6 +23,7 @@ Exit codes:
   1  some cell did not (a regression, or a fix: read the table)
   2  bad input: matrix file, option or value
   3  no container engine, BuildKit or QEMU where one is needed
+  130  interrupted (Ctrl-C, SIGTERM); finished cells are kept
 """
 
 DEFAULT_MATRIX = Path("matrix/default.toml")
