@@ -183,9 +183,8 @@ def classify_probe(s: Summary) -> Verdict:
 
 def classify_import(s: Summary) -> Verdict:
     evidence = _crash_evidence(s.import_stderr)
-    missing = re.search(r"(lib[\w.+-]+\.so[\w.]*): cannot open shared object file", s.import_stderr)
-    if missing or s.missing_libraries:
-        lib = missing.group(1) if missing else s.missing_libraries[0]
+    if s.missing_libraries:
+        lib = s.missing_libraries[0]
         package = LIBRARY_PACKAGES.get(lib)
         fix = f"apt-get install {package}" if package else f"install the package that ships {lib}"
         return Verdict(Status.MISSING_SHARED_LIBRARY, f"NumPy needs {lib}, which is not installed", fix, evidence)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +103,7 @@ def _with_probe_facts(subject: Subject, report: dict[str, Any]) -> Subject:
         install_source=s.install_source,
         wheel_tag=s.wheel_tag,
         blas=s.blas,
-        missing_libraries=_missing_libraries(s.missing_libraries, s.import_stderr),
+        missing_libraries=s.missing_libraries,
         cpu_model=s.cpu_model,
         cpu_baseline=s.cpu_baseline,
         cpu_features=tuple(numpy.get("cpu_features_found") or ()),
@@ -112,13 +111,6 @@ def _with_probe_facts(subject: Subject, report: dict[str, Any]) -> Subject:
         gflops=s.best_gflops("float64"),
         gflops_f32=s.best_gflops("float32"),
     )
-
-
-def _missing_libraries(from_ldd: tuple[str, ...], import_stderr: str) -> tuple[str, ...]:
-    # ldd sees nothing when NumPy's extension itself is missing or never found; the import error names the
-    # library the dynamic loader could not open, so count that one too.
-    named = re.findall(r"(lib[\w.+-]+\.so[\w.]*): cannot open shared object file", import_stderr)
-    return tuple(dict.fromkeys([*from_ldd, *named]))
 
 
 def subject_from_probe_document(document: dict[str, Any], *, label: str, source: str) -> Subject:

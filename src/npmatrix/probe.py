@@ -180,7 +180,7 @@ def summarize(report: dict[str, Any]) -> Summary:
         import_signal=numpy.get("signal"),
         import_timed_out=bool(numpy.get("timed_out")),
         import_stderr=numpy.get("stderr_tail") or "",
-        missing_libraries=tuple((numpy.get("ldd") or {}).get("not_found") or ()),
+        missing_libraries=missing_libraries(numpy),
         cpu_model=(report.get("cpu") or {}).get("model_name"),
         cpu_baseline=tuple(numpy.get("cpu_baseline") or ()),
         gemm=tuple(_gemm_rows(bench)),
@@ -210,6 +210,17 @@ def _gemm_rows(bench: dict[str, Any]) -> list[GemmResult]:
                 )
             )
     return rows
+
+
+_CANNOT_OPEN = re.compile(r"(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")
+
+
+def missing_libraries(numpy: dict[str, Any]) -> tuple[str, ...]:
+    """Libraries NumPy needs and cannot load: the one the import error names first (that is the one that
+    failed), then what ldd reports not found (ldd sees nothing when the extension itself never loaded)."""
+    named = _CANNOT_OPEN.findall(numpy.get("stderr_tail") or "")
+    not_found = (numpy.get("ldd") or {}).get("not_found") or []
+    return tuple(dict.fromkeys([*named, *not_found]))
 
 
 def _float_or_inf(value: Any) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from npmatrix import explain
+from npmatrix import explain, probe
 from npmatrix.cli import cli
 from npmatrix.errors import ConfigError
 from npmatrix.explain import Subject
@@ -90,10 +90,19 @@ def test_probe_facts_come_from_the_report() -> None:
     assert s.gflops == pytest.approx(94.36, abs=0.01)  # float64, all threads, n=1024
 
 
-def test_missing_library_named_only_by_the_import_error_is_counted() -> None:
+@pytest.mark.parametrize(
+    ("not_found", "expected"),
+    [
+        ([], ("libopenblas.so.0",)),  # ldd saw nothing: the extension never loaded
+        (["libopenblas.so.0"], ("libopenblas.so.0",)),  # both name it: once
+        (["libgfortran.so.5"], ("libopenblas.so.0", "libgfortran.so.5")),  # the one that failed comes first
+    ],
+)
+def test_missing_library_named_only_by_the_import_error_is_counted(
+    not_found: list[str], expected: tuple[str, ...]
+) -> None:
     stderr = "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory"
-    assert explain._missing_libraries((), stderr) == ("libopenblas.so.0",)
-    assert explain._missing_libraries(("libopenblas.so.0",), stderr) == ("libopenblas.so.0",)
+    assert probe.missing_libraries({"stderr_tail": stderr, "ldd": {"not_found": not_found}}) == expected
 
 
 # --- differences ------------------------------------------------------------------------------------------
