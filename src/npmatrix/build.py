@@ -115,7 +115,7 @@ def build_cell(
 
 
 # BuildKit's plain progress announces each Dockerfile step once: "#7 [3/4] RUN python3 -m pip install ...".
-_BUILDKIT_STEP = re.compile(r"^#\d+ \[(?:[\w-]+ )?(\d+)/(\d+)\] (.+)$")
+_BUILDKIT_STEP = re.compile(r"^#\d+ \[(?:[\w/.-]+ )?(\d+)/(\d+)\] (.+)$")
 
 
 def _build_steps(progress: Progress | None) -> Callable[[str], None] | None:
