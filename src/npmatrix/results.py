@@ -111,17 +111,3 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def load(path: Path) -> dict[str, Any]:
-    from npmatrix.errors import ConfigError
-
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read results: {exc}", where=str(path)) from None
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise ConfigError(
-            f"schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=str(path)
-        )
-    return dict(document)
