@@ -93,8 +93,9 @@ def list_cells(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...
 )
 def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path) -> None:
     """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes."""
+    plans = plan.plan(_load(matrix_path, arches, cells))  # a bad matrix leaves no empty directory behind
     out_dir.mkdir(parents=True, exist_ok=True)
-    for p in plan.plan(_load(matrix_path, arches, cells)):
+    for p in plans:
         path = out_dir / f"{p.cell.name}.Dockerfile"
         path.write_text(p.dockerfile)
         click.echo(str(path))
