@@ -53,6 +53,7 @@ class Subject:
     install_source: str | None = None  # wheel, debian, other, unknown; "pip"/"apt" when only inputs are known
     wheel_tag: str | None = None
     blas: str | None = None
+    blas_kernel: str | None = None  # the kernel OpenBLAS picked for the CPU it saw
     missing_libraries: tuple[str, ...] = ()
     cpu_model: str | None = None
     cpu_baseline: tuple[str, ...] = ()
@@ -103,6 +104,7 @@ def _with_probe_facts(subject: Subject, report: dict[str, Any]) -> Subject:
         install_source=s.install_source,
         wheel_tag=s.wheel_tag,
         blas=s.blas,
+        blas_kernel=s.blas_core,
         missing_libraries=s.missing_libraries,
         cpu_model=s.cpu_model,
         cpu_baseline=s.cpu_baseline,
@@ -300,6 +302,13 @@ ASPECTS: tuple[Aspect, ...] = (
     ),
     Aspect("BLAS", 70, lambda s: s.blas, "BLAS does the matrix products: it decides speed, and on odd CPUs results"),
     Aspect(
+        "BLAS kernel",
+        68,
+        lambda s: s.blas_kernel,
+        "the kernel OpenBLAS picked for the CPU it saw; one chosen for the wrong CPU computes fast and wrong",
+        needs_numpy=True,
+    ),
+    Aspect(
         "NumPy",
         60,
         lambda s: s.numpy_version,
@@ -348,8 +357,8 @@ CAUSES: dict[Status, tuple[str, ...]] = {
     Status.MISSING_SHARED_LIBRARY: ("missing libraries", "installed from", "BLAS"),
     Status.ABI_MISMATCH: ("failing imports", "NumPy"),
     Status.CPU_UNSUPPORTED: ("CPU baseline", "CPU features", "CPU", "NumPy"),
-    Status.WRONG_RESULT: ("BLAS", "CPU features", "CPU"),
-    Status.CRASHED: ("BLAS", "CPU", "CPU features", "NumPy"),
+    Status.WRONG_RESULT: ("BLAS kernel", "BLAS", "CPU features", "CPU"),
+    Status.CRASHED: ("BLAS", "BLAS kernel", "CPU", "CPU features", "NumPy"),
     Status.TIMEOUT: ("CPU", "architecture"),
     Status.IMPORT_FAILED: ("installed from", "NumPy", "Python"),
 }

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from npmatrix import explain, probe
+from npmatrix.classify import classify_probe
 from npmatrix.cli import cli
 from npmatrix.errors import ConfigError
 from npmatrix.explain import Subject
@@ -71,7 +72,7 @@ def test_a_cell_that_never_built_keeps_its_inputs_and_verdict() -> None:
     assert s.numpy_requested == "==2.3.5"
     assert "linux_armv7l" in s.reason
     assert s.fix is not None and "piwheels" in s.fix
-    assert s.evidence == ("No matching distribution found for numpy==2.3.5",)
+    assert s.evidence[0] == "No matching distribution found for numpy==2.3.5"
     assert (s.python_version, s.libc, s.wheel_tag, s.gflops) == (None, None, None, None)
 
 
@@ -87,7 +88,15 @@ def test_probe_facts_come_from_the_report() -> None:
     assert (s.python_version, s.libc, s.pip_version) == ("3.11.2", "glibc 2.36", "23.0.1")
     assert s.cpu_baseline == ("SSE", "SSE2", "SSE3")
     assert "AVX2" in s.cpu_features
-    assert s.gflops == pytest.approx(94.36, abs=0.01)  # float64, all threads, n=1024
+    record = json.loads(RESULTS.read_text())["cells"][0]
+    expected = next(
+        r["gflops_median"]
+        for run in record["probe"]["bench"]["runs"]
+        if run["threads"] == "all"
+        for r in run["results"]
+        if (r["dtype"], r["n"]) == ("float64", 1024)
+    )
+    assert s.gflops == pytest.approx(expected)  # float64, all threads, the largest n
 
 
 @pytest.mark.parametrize(
@@ -314,3 +323,17 @@ def test_bare_probe_script_output_is_accepted_and_judged(raw: str, status: Statu
     assert subject.status is status
     assert subject.machine == "x86_64"
     assert "architecture" in keys(subject, cell("pi32-apt"))
+
+
+def test_wrong_result_on_qemu_max_is_blamed_on_the_blas_kernel() -> None:
+    # Captured from the gallery: the arm64 wheel's OpenBLAS picks its SVE kernel on QEMU's "max" CPU and
+    # returns non-finite float32 products; on a Cortex-A72 it picks cortexa57 and is right.
+    captured = json.loads((REPO / "tests" / "data" / "gallery" / "pi64-qemu-max.json").read_text())
+    report = captured["probe"]
+    verdict = classify_probe(probe.summarize(report))
+    assert verdict.status is Status.WRONG_RESULT
+    bad = explain.subject_from_probe(report, verdict, label="pi64-qemu-max", source="captured", platform="arm64")
+    diffs = explain.differences(bad, cell("pi64"))
+    assert diffs[0].key == "BLAS kernel"
+    assert (diffs[0].a_value, diffs[0].b_value) == ("armv8sve", "cortexa57")
+    assert "BLAS kernel" in explain.verdict(bad, cell("pi64"))
