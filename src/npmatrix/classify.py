@@ -38,12 +38,13 @@ class Verdict:
 
 
 def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Verdict:
-    return _with_cpu_context(plan, _classify(plan, build, probe))
-
-
-def _classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Verdict:
     if not build.ok:
+        # Builds run on QEMU's default CPU whatever the cell's model: the model only matters from here on.
         return classify_build(plan, build)
+    return _with_cpu_context(plan, _classify_run(plan, probe))
+
+
+def _classify_run(plan: CellPlan, probe: ProbeRun | None) -> Verdict:
     if probe is None:
         return Verdict(Status.ENGINE_ERROR, "the probe did not run")
     if probe.timed_out:
@@ -62,12 +63,9 @@ def _classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ve
     return classify_probe(summarize(probe.report))
 
 
-_BEFORE_RUNNING = (Status.OK, Status.NO_WHEEL, Status.BUILD_FAILED, Status.ENGINE_ERROR)
-
-
 def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
     """A failure at run time on an emulated CPU says which CPU, and what that CPU is known to mean."""
-    if verdict.status in _BEFORE_RUNNING:
+    if verdict.status in (Status.OK, Status.ENGINE_ERROR):
         return verdict
     if plan.cell.cpu:
         cpu = presets().cpus[plan.cell.cpu]

@@ -571,3 +571,15 @@ def test_a_failed_build_is_judged_without_the_probe() -> None:
     # Even if a stale probe run is passed along, the build failure decides.
     verdict = classify(_plan("arm/v7"), _failed(APT_LOG), _ran(OK_REPORT))
     assert verdict.status is Status.BUILD_FAILED
+
+
+def test_cpu_context_is_added_to_run_failures_only() -> None:
+    # Builds run on QEMU's default CPU whatever the cell's model; only what ran on the model names it.
+    pi = plan_cell(matrix.Cell(name="pi", platform="arm/v7", install="apt", cpu="pi1", timeout=30))
+    build_timeout = BuildOutcome("t", False, None, False, None, True, 1800.0, None, "#5 1.0 Reading package lists")
+    assert "ARMv6" not in classify(pi, build_timeout, None).reason
+    built = BuildOutcome("t", True, "sha256:1", True, 0, False, 0.0, None, "")
+    hung = ProbeRun(None, "", "", 30.0, None)
+    verdict = classify(pi, built, hung)
+    assert verdict.status is Status.TIMEOUT
+    assert "ARMv6" in verdict.reason and "30 s" in verdict.reason
