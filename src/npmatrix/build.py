@@ -8,13 +8,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from npmatrix import engine
-from npmatrix.base import BaseRecipe
+from npmatrix import process
+from npmatrix.base_image import BaseRecipe
+from npmatrix.engine import Builder, Engine
 from npmatrix.errors import EngineUnavailable
+from npmatrix.outcomes import BuildOutcome
 from npmatrix.plan import CellPlan
 from npmatrix.render import base_dockerfile
 
@@ -24,23 +24,6 @@ _PIP_ENV = {"PIP_INDEX_URL": "index-url", "PIP_EXTRA_INDEX_URL": "extra-index-ur
 _CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class BuildOutcome:
-    tag: str
-    ok: bool
-    image_id: str | None
-    cached: bool  # the image existed under its content tag and was reused
-    returncode: int | None
-    timed_out: bool
-    duration_s: float
-    log_path: Path | None
-    output: str  # the build log's text, for classification
-
-    @property
-    def log_tail(self) -> str:
-        return "\n".join(self.output.splitlines()[-40:])
 
 
 def host_ca_bundle(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -79,38 +62,42 @@ def build_secrets(environ: Mapping[str, str] = os.environ) -> Iterator[dict[str,
 def build_cell(
     plan: CellPlan,
     *,
-    builder: engine.Builder,
-    docker: Any,
+    builder: Builder,
+    engine: Engine,
     secrets: Mapping[str, Path],
     log_path: Path,
     rebuild: bool = False,
     progress: Progress | None = None,
 ) -> BuildOutcome:
-    existing = engine.image_id(docker, plan.image_tag)
+    existing = engine.image_id(plan.image_tag)
     if existing and not rebuild:
         note = f"reused {plan.image_tag} ({existing}): built earlier from the same Dockerfile\n"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(note)
-        return BuildOutcome(plan.image_tag, True, existing, True, 0, False, 0.0, log_path, note)
+        return BuildOutcome.reused(plan.image_tag, existing, log_path=log_path, note=note)
     with tempfile.TemporaryDirectory(prefix="npmatrix-ctx-") as context:
         Path(context, "Dockerfile").write_text(plan.dockerfile)
         argv = builder.build_argv(
-            context=Path(context), tag=plan.image_tag, platform=plan.platform.docker, secrets=secrets, no_cache=rebuild
+            context=Path(context),
+            tag=plan.image_tag,
+            oci_platform=plan.platform.oci,
+            secrets=secrets,
+            no_cache=rebuild,
         )
-        done = engine.run(
+        done = process.run(
             argv, env=builder.env, timeout=plan.cell.build_timeout, log_path=log_path, on_line=_build_steps(progress)
         )
-    image = engine.image_id(docker, plan.image_tag) if done.ok else None
+    image = engine.image_id(plan.image_tag) if done.ok else None
     return BuildOutcome(
-        plan.image_tag,
-        done.ok and image is not None,
-        image,
-        False,
-        None if done.timed_out else done.returncode,
-        done.timed_out,
-        done.duration_s,
-        log_path,
-        done.output,
+        tag=plan.image_tag,
+        ok=done.ok and image is not None,
+        image_id=image,
+        cached=False,
+        returncode=None if done.timed_out else done.returncode,
+        timed_out=done.timed_out,
+        duration_s=done.duration_s,
+        log_path=log_path,
+        output=done.output,
     )
 
 
@@ -142,12 +129,12 @@ def _mmdebstrap_steps(recipe: BaseRecipe, progress: Progress) -> Callable[[str],
 
 
 def ensure_base(
-    recipe: BaseRecipe, *, builder: engine.Builder, docker: Any, log_path: Path, progress: Progress
+    recipe: BaseRecipe, *, builder: Builder, engine: Engine, log_path: Path, progress: Progress
 ) -> BuildOutcome:
     """The base image for `recipe`: reused when its content tag exists, else made with mmdebstrap."""
-    existing = engine.image_id(docker, recipe.tag)
+    existing = engine.image_id(recipe.tag)
     if existing:
-        return BuildOutcome(recipe.tag, True, existing, True, 0, False, 0.0, None, "")
+        return BuildOutcome.reused(recipe.tag, existing)
     if shutil.which("mmdebstrap") is None:
         raise EngineUnavailable(
             f"base image {recipe.tag} is missing and mmdebstrap is not installed: "
@@ -159,7 +146,7 @@ def ensure_base(
     )
     with tempfile.TemporaryDirectory(prefix="npmatrix-base-") as context:
         tarball = Path(context, "rootfs.tar")
-        strap = engine.run(
+        strap = process.run(
             recipe.mmdebstrap_argv(str(tarball)),
             timeout=1800,
             log_path=log_path,
@@ -167,28 +154,28 @@ def ensure_base(
         )
         if not strap.ok:
             return BuildOutcome(
-                recipe.tag,
-                False,
-                None,
-                False,
-                strap.returncode,
-                strap.timed_out,
-                strap.duration_s,
-                log_path,
-                strap.output,
+                tag=recipe.tag,
+                ok=False,
+                image_id=None,
+                cached=False,
+                returncode=strap.returncode,
+                timed_out=strap.timed_out,
+                duration_s=strap.duration_s,
+                log_path=log_path,
+                output=strap.output,
             )
         Path(context, "Dockerfile").write_text(base_dockerfile(recipe))
-        argv = builder.build_argv(context=Path(context), tag=recipe.tag, platform=recipe.platform.docker)
-        load = engine.run(argv, env=builder.env, timeout=1800, log_path=log_path.with_suffix(".build.log"))
-    image = engine.image_id(docker, recipe.tag) if load.ok else None
+        argv = builder.build_argv(context=Path(context), tag=recipe.tag, oci_platform=recipe.platform.oci)
+        load = process.run(argv, env=builder.env, timeout=1800, log_path=log_path.with_suffix(".build.log"))
+    image = engine.image_id(recipe.tag) if load.ok else None
     return BuildOutcome(
-        recipe.tag,
-        image is not None,
-        image,
-        False,
-        load.returncode,
-        load.timed_out,
-        strap.duration_s + load.duration_s,
-        log_path,
-        strap.output + load.output,
+        tag=recipe.tag,
+        ok=image is not None,
+        image_id=image,
+        cached=False,
+        returncode=load.returncode,
+        timed_out=load.timed_out,
+        duration_s=strap.duration_s + load.duration_s,
+        log_path=log_path,
+        output=strap.output + load.output,
     )

@@ -1,4 +1,4 @@
-"""Verdicts: a pure function from what a cell left behind (build log, probe report) to status, reason, fix.
+"""Verdicts: a pure function from what a cell left behind (build log, probe facts) to status, reason, fix.
 
 Rules are tried in order, most specific first; each one quotes the line it was read from as evidence.
 """
@@ -6,13 +6,13 @@ Rules are tried in order, most specific first; each one quotes the line it was r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from npmatrix.build import BuildOutcome
+from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan
 from npmatrix.platforms import presets
-from npmatrix.probe import GemmResult, ProbeRun, Summary, summarize
-from npmatrix.status import Status
+from npmatrix.summary import GemmResult, ProbeSummary, summarize
+from npmatrix.verdict import Status, Verdict
 
 # Shared libraries NumPy's extensions link to, and the Debian package that ships each.
 LIBRARY_PACKAGES = {
@@ -29,14 +29,6 @@ LIBRARY_PACKAGES = {
 }
 
 
-@dataclass(frozen=True)
-class Verdict:
-    status: Status
-    reason: str
-    fix: str | None = None
-    evidence: tuple[str, ...] = ()
-
-
 def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Verdict:
     if not build.ok:
         # Builds run on QEMU's default CPU whatever the cell's model: the model only matters from here on.
@@ -46,21 +38,21 @@ def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ver
 
 def _classify_run(plan: CellPlan, probe: ProbeRun | None) -> Verdict:
     if probe is None:
-        return Verdict(Status.ENGINE_ERROR, "the probe did not run")
+        return Verdict(status=Status.ENGINE_ERROR, reason="the probe did not run")
     if probe.timed_out:
         return Verdict(
-            Status.TIMEOUT,
-            f"no answer within {plan.cell.timeout} s; the container was stopped and removed",
-            "raise the cell's timeout, or pick another CPU model: some emulated ones hang",
-            _tail(probe.stderr),
+            status=Status.TIMEOUT,
+            reason=f"no answer within {plan.cell.timeout} s; the container was stopped and removed",
+            fix="raise the cell's timeout, or pick another CPU model: some emulated ones hang",
+            evidence=_tail(probe.stderr),
         )
-    if probe.report is None:
+    if probe.facts is None:
         return Verdict(
-            Status.CRASHED,
-            probe.parse_error or "the probe printed nothing",
+            status=Status.CRASHED,
+            reason=probe.parse_error or "the probe printed nothing",
             evidence=_tail(probe.stderr or probe.stdout),
         )
-    return classify_probe(summarize(probe.report))
+    return classify_probe(summarize(probe.facts))
 
 
 def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
@@ -80,10 +72,10 @@ def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
 def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
     if build.timed_out:
         return Verdict(
-            Status.TIMEOUT,
-            f"the image build took longer than {plan.cell.build_timeout} s",
-            "raise build_timeout; under QEMU a source build of NumPy takes hours",
-            _tail(build.output),
+            status=Status.TIMEOUT,
+            reason=f"the image build took longer than {plan.cell.build_timeout} s",
+            fix="raise build_timeout; under QEMU a source build of NumPy takes hours",
+            evidence=_tail(build.output),
         )
     line = _first(
         build.output,
@@ -94,7 +86,10 @@ def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
         return _no_wheel(plan, build.output, _strip_step(line))
     key = _first(build.output, r"^(?:#\d+ [\d.]+ )?(?:ERROR|E): .*", r"error: .*") or _last_line(build.output)
     return Verdict(
-        Status.BUILD_FAILED, f"image build failed: {_strip_step(key)}", f"read the build log: {build.log_path}", (key,)
+        status=Status.BUILD_FAILED,
+        reason=f"image build failed: {_strip_step(key)}",
+        fix=f"read the build log: {build.log_path}",
+        evidence=(key,),
     )
 
 
@@ -119,30 +114,30 @@ def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
     )
     if pip and pip < PEP600_PIP:
         return Verdict(
-            Status.NO_WHEEL,
-            f"pip {'.'.join(map(str, pip))} is too old to know the manylinux_2_x wheel tags (PEP 600, pip >= 20.3) "
-            f"that NumPy{spec} ships; the platform is not the problem",
-            "upgrade pip first: python -m pip install --upgrade pip",
-            evidence,
+            status=Status.NO_WHEEL,
+            reason=f"pip {'.'.join(map(str, pip))} is too old to know the manylinux_2_x wheel tags "
+            f"(PEP 600, pip >= 20.3) that NumPy{spec} ships; the platform is not the problem",
+            fix="upgrade pip first: python -m pip install --upgrade pip",
+            evidence=evidence,
         )
     if others:
         return Verdict(
-            Status.NO_WHEEL,
-            f"NumPy{spec} has no wheel for {python_tag or 'this Python'} on linux_{plan.platform.wheel_arch}; "
+            status=Status.NO_WHEEL,
+            reason=f"NumPy{spec} has no wheel for {python_tag or 'this Python'} on linux_{plan.platform.wheel_arch}; "
             f"releases that have one: {others[0]} ... {others[-1]}",
-            f"pin a NumPy release with a wheel for {python_tag or 'this Python'} (e.g. numpy=={others[-1]}), "
+            fix=f"pin a NumPy release with a wheel for {python_tag or 'this Python'} (e.g. numpy=={others[-1]}), "
             "or use a Python that the pinned release supports",
-            evidence,
+            evidence=evidence,
         )
     tag = f"linux_{plan.platform.wheel_arch}"
-    reason = f"PyPI has no NumPy{spec} wheel for {tag} ({plan.platform.docker}); pip would build from source"
+    reason = f"PyPI has no NumPy{spec} wheel for {tag} ({plan.platform.oci}); pip would build from source"
     fix = (
         'use Debian\'s python3-numpy (install = "apt"), pin a NumPy that has a wheel for this platform, '
         'or on Raspberry Pi OS add piwheels (extra_index_url = "https://www.piwheels.org/simple")'
     )
     if plan.cell.platform in ("amd64", "arm64"):
         fix = "pin a NumPy release that has a wheel for this Python, or upgrade pip so it knows newer wheel tags"
-    return Verdict(Status.NO_WHEEL, reason, fix, evidence)
+    return Verdict(status=Status.NO_WHEEL, reason=reason, fix=fix, evidence=evidence)
 
 
 def _pip_version(log: str) -> tuple[int, ...] | None:
@@ -167,10 +162,10 @@ def _offered_versions(log: str) -> list[str]:
     return [v.strip() for v in found.group(1).split(",") if v.strip()]
 
 
-def classify_probe(s: Summary) -> Verdict:
-    """The verdict on a probe report alone: also what `npmatrix probe` says of the host."""
+def classify_probe(s: ProbeSummary) -> Verdict:
+    """The verdict on the probe facts alone: also what `npmatrix probe` says of the host."""
     if not s.numpy_found:
-        return Verdict(Status.IMPORT_FAILED, "NumPy is not installed in the image", None, ())
+        return Verdict(status=Status.IMPORT_FAILED, reason="NumPy is not installed in the image")
     if not s.import_ok:
         return classify_import(s)
     for module in s.imports:
@@ -179,33 +174,45 @@ def classify_probe(s: Summary) -> Verdict:
     return classify_bench(s)
 
 
-def classify_import(s: Summary) -> Verdict:
+def classify_import(s: ProbeSummary) -> Verdict:
     evidence = _crash_evidence(s.import_stderr)
     if s.missing_libraries:
         lib = s.missing_libraries[0]
         package = LIBRARY_PACKAGES.get(lib)
         fix = f"apt-get install {package}" if package else f"install the package that ships {lib}"
-        return Verdict(Status.MISSING_SHARED_LIBRARY, f"NumPy needs {lib}, which is not installed", fix, evidence)
+        return Verdict(
+            status=Status.MISSING_SHARED_LIBRARY,
+            reason=f"NumPy needs {lib}, which is not installed",
+            fix=fix,
+            evidence=evidence,
+        )
     if s.import_timed_out:
-        return Verdict(Status.TIMEOUT, "`import numpy` did not finish", "try another CPU model", evidence)
+        return Verdict(
+            status=Status.TIMEOUT,
+            reason="`import numpy` did not finish",
+            fix="try another CPU model",
+            evidence=evidence,
+        )
     if s.import_signal == "SIGILL" or "baseline optimizations" in s.import_stderr:
         missing = re.search(r"doesn't support:\s*\(([^)]*)\)", s.import_stderr)
         if missing:
             return Verdict(
-                Status.CPU_UNSUPPORTED,
-                f"NumPy {s.numpy_version or ''} needs {missing.group(1).strip()}, which this CPU lacks",
-                "use an older NumPy (< 2.4 for x86-64-v1 CPUs) or a build for this CPU's baseline",
-                evidence,
+                status=Status.CPU_UNSUPPORTED,
+                reason=f"NumPy {s.numpy_version or ''} needs {missing.group(1).strip()}, which this CPU lacks",
+                fix="use an older NumPy (< 2.4 for x86-64-v1 CPUs) or a build for this CPU's baseline",
+                evidence=evidence,
             )
         return Verdict(
-            Status.CPU_UNSUPPORTED,
-            f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
-            "install a NumPy built for this CPU's baseline (an older release or the distribution's)",
-            evidence,
+            status=Status.CPU_UNSUPPORTED,
+            reason=f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
+            fix="install a NumPy built for this CPU's baseline (an older release or the distribution's)",
+            evidence=evidence,
         )
     if s.import_signal:
-        return Verdict(Status.CRASHED, f"`import numpy` died with {s.import_signal}", None, evidence)
-    return Verdict(Status.IMPORT_FAILED, f"`import numpy` failed: {_last_line(s.import_stderr)}", None, evidence)
+        return Verdict(status=Status.CRASHED, reason=f"`import numpy` died with {s.import_signal}", evidence=evidence)
+    return Verdict(
+        status=Status.IMPORT_FAILED, reason=f"`import numpy` failed: {_last_line(s.import_stderr)}", evidence=evidence
+    )
 
 
 # NumPy 2's own message for an extension built against NumPy 1.x.
@@ -226,20 +233,22 @@ def classify_extension(module: dict[str, object], *, numpy_version: str | None =
     running_2x = _major(numpy_version) >= 2
     if _BUILT_FOR_1X.search(stderr) or (_SIZE_CHANGED.search(stderr) and running_2x):
         return Verdict(
-            Status.ABI_MISMATCH,
-            f"{name} was compiled against NumPy 1.x and cannot run with {running}",
-            f'pin numpy<2 (e.g. numpy = "1.26.4") while {name} is this old, or upgrade {name} to a release '
+            status=Status.ABI_MISMATCH,
+            reason=f"{name} was compiled against NumPy 1.x and cannot run with {running}",
+            fix=f'pin numpy<2 (e.g. numpy = "1.26.4") while {name} is this old, or upgrade {name} to a release '
             "built for NumPy 2",
-            tuple(dict.fromkeys(evidence[:3] + _tail(stderr, 2))),
+            evidence=tuple(dict.fromkeys(evidence[:3] + _tail(stderr, 2))),
         )
     if _SIZE_CHANGED.search(stderr):
         return Verdict(
-            Status.ABI_MISMATCH,
-            f"{name} was compiled against a newer NumPy than {running} (binary incompatibility)",
-            f"upgrade numpy to the version {name} was built with, or pin an older {name}",
-            tuple(dict.fromkeys(evidence[:3] + _tail(stderr, 2))),
+            status=Status.ABI_MISMATCH,
+            reason=f"{name} was compiled against a newer NumPy than {running} (binary incompatibility)",
+            fix=f"upgrade numpy to the version {name} was built with, or pin an older {name}",
+            evidence=tuple(dict.fromkeys(evidence[:3] + _tail(stderr, 2))),
         )
-    return Verdict(Status.IMPORT_FAILED, f"`import {name}` failed: {_last_line(stderr)}", None, _tail(stderr, 6))
+    return Verdict(
+        status=Status.IMPORT_FAILED, reason=f"`import {name}` failed: {_last_line(stderr)}", evidence=_tail(stderr, 6)
+    )
 
 
 def _major(version: str | None) -> int:
@@ -249,18 +258,19 @@ def _major(version: str | None) -> int:
         return 0
 
 
-def classify_bench(s: Summary) -> Verdict:
+def classify_bench(s: ProbeSummary) -> Verdict:
     for run in s.bench_runs:
         if run.timed_out:
             return Verdict(
-                Status.TIMEOUT, f"GEMM benchmark ({run.threads} threads) did not finish", None, _tail(run.stderr_tail)
+                status=Status.TIMEOUT,
+                reason=f"GEMM benchmark ({run.threads} threads) did not finish",
+                evidence=_tail(run.stderr_tail),
             )
         if run.signal:
             return Verdict(
-                Status.CRASHED,
-                f"GEMM benchmark ({run.threads} threads) died with {run.signal}",
-                None,
-                _tail(run.stderr_tail),
+                status=Status.CRASHED,
+                reason=f"GEMM benchmark ({run.threads} threads) died with {run.signal}",
+                evidence=_tail(run.stderr_tail),
             )
     wrong = [g for g in s.gemm if not g.ok or g.fp_warnings]
     if wrong:
@@ -271,21 +281,23 @@ def classify_bench(s: Summary) -> Verdict:
             else (f"relative error {g.max_rel_error:.2e} > tolerance {g.tolerance:.2e}")
         )
         return Verdict(
-            Status.WRONG_RESULT,
-            f"{g.dtype} GEMM n={g.n} ({g.threads} threads): {detail}",
-            "the BLAS kernel is wrong for this CPU: try OPENBLAS_CORETYPE or another NumPy build",
-            tuple(_gemm_line(w) for w in wrong[:6]) + ((f"OpenBLAS kernel: {s.blas_core}",) if s.blas_core else ()),
+            status=Status.WRONG_RESULT,
+            reason=f"{g.dtype} GEMM n={g.n} ({g.threads} threads): {detail}",
+            fix="the BLAS kernel is wrong for this CPU: try OPENBLAS_CORETYPE or another NumPy build",
+            evidence=tuple(_gemm_line(w) for w in wrong[:6])
+            + ((f"OpenBLAS kernel: {s.openblas_core}",) if s.openblas_core else ()),
         )
     if not s.bench_requested:
-        return Verdict(Status.OK, f"NumPy {s.numpy_version} imports (GEMM not checked: add --bench to check it)")
+        return Verdict(
+            status=Status.OK, reason=f"NumPy {s.numpy_version} imports (GEMM not checked: add --bench to check it)"
+        )
     if not s.gemm:
         return Verdict(
-            Status.CRASHED,
-            f"the benchmark produced no results: {s.bench_skipped or 'unknown'}",
-            None,
-            _tail(s.bench_runs[0].stderr_tail) if s.bench_runs else (),
+            status=Status.CRASHED,
+            reason=f"the benchmark produced no results: {s.bench_skipped or 'unknown'}",
+            evidence=_tail(s.bench_runs[0].stderr_tail) if s.bench_runs else (),
         )
-    return Verdict(Status.OK, f"NumPy {s.numpy_version} imports and GEMM is numerically right")
+    return Verdict(status=Status.OK, reason=f"NumPy {s.numpy_version} imports and GEMM is numerically right")
 
 
 def _gemm_line(g: GemmResult) -> str:

@@ -12,10 +12,11 @@ from types import FrameType
 
 import click
 
-from npmatrix import __version__, classify, doctor, matrix, plan, probe, report
+from npmatrix import __version__, classify, doctor, matrix, plan, probe, probe_file, table
 from npmatrix.errors import ExitCode, FatalError
-from npmatrix.results import write_atomic
-from npmatrix.status import Status
+from npmatrix.outcomes import ProbeRun
+from npmatrix.summary import summarize
+from npmatrix.verdict import Status, Verdict
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -134,8 +135,8 @@ def run(
         out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=str(matrix_path)
     )
     results = runner.run(plans, options, progress=_progress)
-    click.echo(report.table(results))
-    click.echo(report.summary_line(results))
+    click.echo(table.table(results))
+    click.echo(table.summary_line(results))
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
     sys.exit(ExitCode.OK if all(r.as_expected for r in results) else ExitCode.UNEXPECTED)
 
@@ -150,11 +151,12 @@ def base() -> None:
 @click.option("--log-dir", type=click.Path(path_type=Path), default=Path("results/logs"), show_default=True)
 def base_build(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], log_dir: Path) -> None:
     """Make the base images the selected cells need; existing ones are kept."""
-    from npmatrix import engine, runner
+    from npmatrix import runner
+    from npmatrix.engine import Engine, detect_builder
 
     recipes = plan.bases_needed(plan.plan(_load(matrix_path, arches, cells)))
     outcomes = runner.ensure_bases(
-        recipes, builder=engine.detect_builder(), docker=engine.client(), log_dir=log_dir, progress=_progress
+        recipes, builder=detect_builder(), engine=Engine.connect(), log_dir=log_dir, progress=_progress
     )
     for tag, outcome in outcomes.items():
         state = "present" if outcome.cached else ("built" if outcome.ok else f"FAILED (log: {outcome.log_path})")
@@ -173,18 +175,19 @@ def clean(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], ev
     image behind; a nightly job runs `npmatrix clean` after `npmatrix run`. Images of cells that are not in
     the matrix are kept unless --all.
     """
-    from npmatrix import engine
+    from npmatrix.base_image import REPOSITORY as BASE_REPOSITORY
+    from npmatrix.engine import Engine
 
-    docker = engine.client()
-    for name in engine.remove_leftover_containers(docker):
+    engine = Engine.connect()
+    for name in engine.remove_containers():
         click.echo(f"removed container {name}")
-    cell_tags = engine.image_tags(docker, plan.CELL_REPOSITORY)
+    cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
     if everything:
-        doomed = cell_tags + engine.image_tags(docker, "npmatrix-base")
+        doomed = cell_tags + engine.image_tags(BASE_REPOSITORY)
     else:
         doomed = plan.superseded(plan.plan(_load(matrix_path, arches, cells)), cell_tags)
     for tag in doomed:
-        engine.remove_image(docker, tag)
+        engine.remove_image(tag)
         click.echo(f"removed image {tag}")
     click.echo(f"{len(doomed)} image(s) removed")
 
@@ -226,14 +229,16 @@ def probe_command(bench: bool, sizes: tuple[int, ...], out_file: Path | None, fm
 
     _progress(f"probing {sys.executable}{' with the GEMM benchmark' if bench else ''}")
     run, verdict = _probe_host(bench=bench, sizes=sizes)
-    document = explain.probe_document(run, verdict, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    kept = probe_file.ProbeFile(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"), facts=run.facts, verdict=verdict
+    )
     if out_file is not None:
-        write_atomic(out_file, json.dumps(document, indent=2) + "\n")
+        probe_file.write(out_file, kept)
         _progress(f"probe file: {out_file}")
     if fmt == "json":
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(kept.to_json(), indent=2))
     else:
-        subject = explain.subject_from_probe_document(document, label="this machine", source="host")
+        subject = explain.subject_from_probe_file(kept, label="this machine", source="host")
         click.echo(explain.host_summary(subject))
     sys.exit(ExitCode.OK if verdict.status.works else ExitCode.UNEXPECTED)
 
@@ -248,14 +253,16 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _probe_host(*, bench: bool, sizes: tuple[int, ...]) -> tuple[probe.ProbeRun, classify.Verdict]:
+def _probe_host(*, bench: bool, sizes: tuple[int, ...]) -> tuple[ProbeRun, Verdict]:
     run = probe.run_on_host(bench=bench, sizes=sizes)
     if run.timed_out:
-        return run, classify.Verdict(Status.TIMEOUT, f"the probe did not finish within {run.duration_s:.0f} s")
-    if run.report is None:
+        return run, Verdict(status=Status.TIMEOUT, reason=f"the probe did not finish within {run.duration_s:.0f} s")
+    if run.facts is None:
         evidence = tuple((run.stderr or run.stdout).strip().splitlines()[-10:])
-        return run, classify.Verdict(Status.CRASHED, run.parse_error or "the probe printed nothing", None, evidence)
-    return run, classify.classify_probe(probe.summarize(run.report))
+        return run, Verdict(
+            status=Status.CRASHED, reason=run.parse_error or "the probe printed nothing", evidence=evidence
+        )
+    return run, classify.classify_probe(summarize(run.facts))
 
 
 @cli.command("explain")

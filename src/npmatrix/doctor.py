@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmatrix import engine
-from npmatrix.errors import EngineUnavailable
-from npmatrix.plan import X86_QEMU_HOST_PATH, CellPlan, bases_needed
+from npmatrix import engine as engine_module
+from npmatrix.engine import Engine
+from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.plan import CellPlan, bases_needed
 from npmatrix.platforms import Platform
+from npmatrix.protocol import X86_QEMU_HOST_PATH
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 
@@ -25,10 +27,10 @@ class Check:
 def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
     checks: list[Check] = []
     try:
-        docker = engine.client()
-        version = docker.version()
-        checks.append(Check("engine", True, f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"))
-    except EngineUnavailable as exc:
+        engine = Engine.connect()
+        version = engine.version()
+        checks.append(Check("engine", True, f"Docker {version['version']} (API {version['api_version']})"))
+    except (EngineUnavailable, EngineError) as exc:
         return [Check("engine", False, str(exc), "make engine   # or: sudo scripts/engine-up")]
     checks.append(_builder_check())
     platforms = {p.platform.name: p.platform for p in plans}
@@ -44,7 +46,7 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
             )
         )
     for recipe in bases_needed(tuple(plans)):
-        present = engine.image_id(docker, recipe.tag) is not None
+        present = engine.image_id(recipe.tag) is not None
         checks.append(
             Check(
                 f"base {recipe.suite} {recipe.platform.name}",
@@ -53,7 +55,7 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
                 None if present else f"npmatrix base build --arch {recipe.platform.name}",
             )
         )
-    leftovers = engine.leftover_containers(docker)
+    leftovers = engine.container_names()
     checks.append(
         Check(
             "leftover containers",
@@ -67,7 +69,7 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
 
 def _builder_check() -> Check:
     try:
-        return Check("BuildKit", True, engine.detect_builder().describe())
+        return Check("BuildKit", True, engine_module.detect_builder().describe())
     except EngineUnavailable as exc:
         return Check("BuildKit", False, str(exc), "apt-get install docker-buildx   # or Debian's docker.io")
 

@@ -1,7 +1,8 @@
-"""The one boundary to the container engine: external commands, BuildKit detection, containers.
+"""The one boundary to the container engine: BuildKit detection, and the daemon through the Docker SDK.
 
-Everything that starts a process or talks to the Docker daemon goes through here, so tests can swap
-this module's pieces for fakes and the rest of npmatrix stays pure.
+`Engine` wraps the SDK client; every SDK or transport error leaves it as our own `EngineError`, so callers
+never import docker or requests. External commands (BuildKit builds, mmdebstrap) go through
+npmatrix.process. Unit tests use the hand-written fake in tests/unit/fakes.py instead of this.
 """
 
 from __future__ import annotations
@@ -10,110 +11,24 @@ import contextlib
 import io
 import os
 import shutil
-import signal
-import subprocess
 import tarfile
-import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import Literal
 
-from npmatrix.errors import EngineUnavailable
+import docker
+import docker.errors
+import requests.exceptions
+from docker.models.containers import Container as SdkContainer
+
+from npmatrix import process
+from npmatrix.errors import EngineError, EngineUnavailable
 
 LABEL = "org.npmatrix"  # every container we start carries it, so leftovers can be found and removed
-
-
-@dataclass(frozen=True)
-class Completed:
-    argv: tuple[str, ...]
-    returncode: int
-    output: str  # stdout and stderr, interleaved as the command wrote them
-    duration_s: float
-    timed_out: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
-
-
-def run(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout: float | None = None,
-    log_path: Path | None = None,
-    on_line: Callable[[str], None] | None = None,
-) -> Completed:
-    """Run a command to completion; each line of its output goes to `log_path` (when given) as it is
-    written, and to `on_line`, which long builds use to report progress.
-
-    The command gets its own process group so a timeout or Ctrl-C kills it and everything it started.
-    """
-    started = time.monotonic()
-    with _output_file(log_path) as out:
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
-                start_new_session=True,
-            )
-        except FileNotFoundError as exc:
-            return Completed(tuple(argv), 127, f"{argv[0]}: {exc.strerror}", 0.0)
-        timed_out = _pump(proc, out, timeout=timeout, on_line=on_line)
-        out.seek(0)
-        output = out.read().decode(errors="replace")
-    return Completed(tuple(argv), proc.returncode, output, time.monotonic() - started, timed_out)
-
-
-def _pump(
-    proc: subprocess.Popen[bytes], out: IO[bytes], *, timeout: float | None, on_line: Callable[[str], None] | None
-) -> bool:
-    """Copy the output until the command ends; True if the timeout killed it."""
-    fired = threading.Event()
-
-    def expire() -> None:
-        fired.set()
-        _kill_group(proc)
-
-    timer = threading.Timer(timeout, expire) if timeout else None
-    try:
-        if timer:
-            timer.start()
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            out.write(raw)
-            out.flush()
-            if on_line:
-                on_line(raw.decode(errors="replace").rstrip())
-        proc.wait()
-    except BaseException:  # Ctrl-C: take the whole process group down with us
-        _kill_group(proc)
-        proc.wait()
-        raise
-    finally:
-        if timer:
-            timer.cancel()
-    return fired.is_set()
-
-
-def _output_file(log_path: Path | None) -> IO[bytes]:
-    if log_path is None:
-        return tempfile.TemporaryFile()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    return open(log_path, "w+b")
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -122,10 +37,10 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 BuilderKind = Literal["buildx", "buildkit"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Builder:
     kind: BuilderKind
-    docker: str  # path of the docker CLI that builds
+    cli: str  # path of the docker CLI that builds
 
     @property
     def env(self) -> dict[str, str]:
@@ -133,20 +48,20 @@ class Builder:
 
     def describe(self) -> str:
         how = "docker buildx build --load" if self.kind == "buildx" else "DOCKER_BUILDKIT=1 docker build"
-        return f"{how} ({self.docker})"
+        return f"{how} ({self.cli})"
 
     def build_argv(
         self,
         *,
         context: Path,
         tag: str,
-        platform: str,
-        secrets: Mapping[str, Path] = {},
+        oci_platform: str,
+        secrets: Mapping[str, Path] | None = None,
         no_cache: bool = False,
     ) -> list[str]:
-        argv = [self.docker, "buildx", "build", "--load"] if self.kind == "buildx" else [self.docker, "build"]
-        argv += ["--platform", platform, "--network", "host", "--progress", "plain", "--tag", tag]
-        for name, path in sorted(secrets.items()):
+        argv = [self.cli, "buildx", "build", "--load"] if self.kind == "buildx" else [self.cli, "build"]
+        argv += ["--platform", oci_platform, "--network", "host", "--progress", "plain", "--tag", tag]
+        for name, path in sorted((secrets or {}).items()):
             argv += ["--secret", f"id={name},src={path}"]
         if no_cache:
             argv.append("--no-cache")
@@ -157,12 +72,12 @@ def detect_builder() -> Builder:
     """Find a BuildKit path; detect, don't hard-code: CLIs differ between our machines and runners."""
     candidates = _docker_clis()
     for cli in candidates:
-        if run([cli, "buildx", "version"], timeout=30).ok:
-            return Builder("buildx", cli)
+        if process.run([cli, "buildx", "version"], timeout=30).ok:
+            return Builder(kind="buildx", cli=cli)
     for cli in candidates:
-        probe = run([cli, "build", "--help"], env={"DOCKER_BUILDKIT": "1"}, timeout=30)
+        probe = process.run([cli, "build", "--help"], env={"DOCKER_BUILDKIT": "1"}, timeout=30)
         if probe.ok and "--secret" in probe.output:
-            return Builder("buildkit", cli)
+            return Builder(kind="buildkit", cli=cli)
     tried = ", ".join(candidates) or "no docker CLI on PATH"
     raise EngineUnavailable(
         f"no BuildKit found (tried {tried}): install the buildx plugin (apt-get install docker-buildx) "
@@ -183,32 +98,91 @@ def _docker_clis() -> list[str]:
 # The daemon, through the Docker SDK.
 
 
-def client() -> Any:
-    """A Docker SDK client that has answered a ping, or EngineUnavailable saying how to get one."""
-    import docker
-    from docker.errors import DockerException
-
+@contextlib.contextmanager
+def _engine_errors(action: str) -> Iterator[None]:
+    """SDK and transport failures become EngineError, one line saying what we were doing."""
     try:
-        engine = docker.from_env(timeout=120)
-        engine.ping()
-    except DockerException as exc:
-        raise EngineUnavailable(
-            f"no container engine answers ({exc.__class__.__name__}): run `make engine` (scripts/engine-up) "
-            "as root on Debian/Ubuntu, or start Docker"
-        ) from None
-    return engine
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise EngineError(f"{action}: {type(exc).__name__}: {detail}") from exc
 
 
-def image_id(engine: Any, tag: str) -> str | None:
-    from docker.errors import ImageNotFound
+class Engine:
+    """A Docker daemon that has answered a ping."""
 
-    try:
-        return str(engine.images.get(tag).id)
-    except ImageNotFound:
-        return None
+    def __init__(self, client: docker.DockerClient) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(cls, *, timeout: int = 120) -> Engine:
+        """The engine DOCKER_HOST (or the default socket) names, or EngineUnavailable saying how to get one."""
+        try:
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise EngineUnavailable(
+                f"no container engine answers ({exc.__class__.__name__}): run `make engine` (scripts/engine-up) "
+                "as root on Debian/Ubuntu, or start Docker"
+            ) from None
+        return cls(client)
+
+    def version(self) -> dict[str, str]:
+        with _engine_errors("asking the engine its version"):
+            info = self._client.version()
+        return {"version": str(info.get("Version")), "api_version": str(info.get("ApiVersion"))}
+
+    def image_id(self, tag: str) -> str | None:
+        with _engine_errors(f"looking up image {tag}"):
+            try:
+                return str(self._client.images.get(tag).id)
+            except docker.errors.ImageNotFound:
+                return None
+
+    def image_tags(self, repository: str) -> list[str]:
+        with _engine_errors(f"listing images of {repository}"):
+            images = self._client.images.list(name=repository)
+        return sorted(t for image in images for t in image.tags if t.startswith(f"{repository}:"))
+
+    def remove_image(self, tag: str) -> None:
+        with _engine_errors(f"removing image {tag}"), contextlib.suppress(docker.errors.ImageNotFound):
+            self._client.images.remove(tag, force=True)
+
+    def container_names(self, *, label: str = LABEL) -> list[str]:
+        with _engine_errors("listing containers"):
+            return [str(c.name) for c in self._client.containers.list(all=True, filters={"label": label})]
+
+    def remove_containers(self, *, label: str = LABEL) -> list[str]:
+        removed = []
+        with _engine_errors("removing containers"):
+            for box in self._client.containers.list(all=True, filters={"label": label}):
+                with contextlib.suppress(docker.errors.NotFound):
+                    box.remove(force=True)
+                    removed.append(str(box.name))
+        return removed
+
+    def container(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        oci_platform: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        keep: bool = False,
+    ) -> Container:
+        return Container(
+            self._client,
+            image,
+            command,
+            oci_platform=oci_platform,
+            environment=environment or {},
+            labels=labels or {},
+            keep=keep,
+        )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CallResult:
     exit_code: int | None  # None when the call timed out
     stdout: str
@@ -220,80 +194,94 @@ class CallResult:
         return self.exit_code is None
 
 
-@dataclass
 class Container:
-    """A container for one command, removed on exit whatever happens (set `keep` to debug).
+    """One container for one command, created on entering and removed on leaving, whatever happens.
 
-    with Container(engine, image, platform="linux/arm/v7", labels=...) as box:
-        box.copy_into({"probe.py": data}, "/npmatrix")
-        result = box.call(["python3", "/npmatrix/probe.py"], timeout=300)
+        with engine.container(image, ["python3", "/npmatrix/probe.py"], oci_platform="linux/arm/v7") as box:
+            box.copy_into({"probe.py": data}, "/npmatrix")
+            result = box.run(timeout=300)
+
+    Each Container creates exactly one engine container, under a unique name: entering it twice is an error,
+    so no second container can be made (and leaked) under the same name. `keep` leaves it for debugging.
     """
 
-    engine: Any
-    image: str
-    platform: str | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    keep: bool = False
-    name: str = field(default_factory=lambda: f"npmatrix-{uuid.uuid4().hex[:12]}")
-    _box: Any = None
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        image: str,
+        command: Sequence[str],
+        *,
+        oci_platform: str | None,
+        environment: Mapping[str, str],
+        labels: Mapping[str, str],
+        keep: bool,
+    ) -> None:
+        self._client = client
+        self.image = image
+        self.command = list(command)
+        self.oci_platform = oci_platform
+        self.environment = dict(environment)
+        self.labels = {LABEL: "1", **labels}
+        self.keep = keep
+        self.name = f"npmatrix-{uuid.uuid4().hex[:12]}"
+        self._box: SdkContainer | None = None
+        self._entered = False
 
     def __enter__(self) -> Container:
+        if self._entered:
+            raise EngineError(f"container {self.name} was already created; make a new Container for a new command")
+        self._entered = True
+        with _engine_errors(f"creating a container of {self.image}"):
+            self._box = self._client.containers.create(
+                self.image,
+                command=self.command,
+                name=self.name,
+                platform=self.oci_platform,
+                environment=self.environment,
+                labels=self.labels,
+                network_mode="none",  # probes need no network; our machines have no bridge anyway
+                detach=True,
+            )
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.remove()
 
-    def call(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float,
-        files: Mapping[str, bytes] = {},
-        files_dir: str = "/npmatrix",
-    ) -> CallResult:
-        """Create the container, copy `files` into `files_dir`, run `argv` and collect its output.
+    def _created(self) -> SdkContainer:
+        if self._box is None:
+            raise EngineError(f"container {self.name} is not created: use it in a `with` block")
+        return self._box
 
-        A timeout on the client does not stop the container, so on timeout we kill it ourselves.
-        """
-        self._create(argv)
-        if files:
-            self._box.put_archive("/", _tar_of(files, files_dir))
-        started = time.monotonic()
-        self._box.start()
-        exit_code = self._wait(timeout)
-        duration = time.monotonic() - started
-        stdout = self._box.logs(stdout=True, stderr=False).decode(errors="replace")
-        stderr = self._box.logs(stdout=False, stderr=True).decode(errors="replace")
-        return CallResult(exit_code, stdout, stderr, duration)
+    def copy_into(self, files: Mapping[str, bytes], directory: str) -> None:
+        with _engine_errors(f"copying files into {self.name}"):
+            self._created().put_archive("/", _tar_of(files, directory))
 
-    def _create(self, argv: Sequence[str]) -> None:
-        self._box = self.engine.containers.create(
-            self.image,
-            command=list(argv),
-            name=self.name,
-            platform=self.platform,
-            environment=dict(self.environment),
-            labels={LABEL: "1", **self.labels},
-            network_mode="none",  # probes need no network; our machines have no bridge anyway
-            detach=True,
-        )
+    def run(self, *, timeout: float) -> CallResult:
+        """Start the command and collect its output. A timeout on the client does not stop the container,
+        so on timeout we kill it ourselves (shared/ENGINE.md)."""
+        box = self._created()
+        with _engine_errors(f"running {self.name}"):
+            started = time.monotonic()
+            box.start()
+            exit_code = self._wait(box, timeout)
+            duration = time.monotonic() - started
+            stdout = box.logs(stdout=True, stderr=False).decode(errors="replace")
+            stderr = box.logs(stdout=False, stderr=True).decode(errors="replace")
+        return CallResult(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration)
 
-    def _wait(self, timeout: float) -> int | None:
-        from requests.exceptions import ConnectionError, ReadTimeout
-
+    @staticmethod
+    def _wait(box: SdkContainer, timeout: float) -> int | None:
         try:
-            return int(self._box.wait(timeout=timeout)["StatusCode"])
-        except (ReadTimeout, ConnectionError):  # over a unix socket a read timeout arrives as ConnectionError
-            self._box.kill()
+            return int(box.wait(timeout=timeout)["StatusCode"])
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            # over a unix socket a read timeout arrives as ConnectionError
+            box.kill()
             return None
 
     def remove(self) -> None:
         if self._box is None or self.keep:
             return
-        from docker.errors import NotFound
-
-        with contextlib.suppress(NotFound):
+        with _engine_errors(f"removing {self.name}"), contextlib.suppress(docker.errors.NotFound):
             self._box.remove(force=True)
         self._box = None
 
@@ -306,31 +294,3 @@ def _tar_of(files: Mapping[str, bytes], directory: str) -> bytes:
             info.size, info.mode, info.mtime = len(data), 0o755, 0
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-def image_tags(engine: Any, repository: str) -> list[str]:
-    return sorted(
-        t for image in engine.images.list(name=repository) for t in image.tags if t.startswith(f"{repository}:")
-    )
-
-
-def remove_image(engine: Any, tag: str) -> None:
-    from docker.errors import ImageNotFound
-
-    with contextlib.suppress(ImageNotFound):
-        engine.images.remove(tag, force=True)
-
-
-def remove_leftover_containers(engine: Any) -> list[str]:
-    from docker.errors import NotFound
-
-    removed = []
-    for box in engine.containers.list(all=True, filters={"label": LABEL}):
-        with contextlib.suppress(NotFound):
-            box.remove(force=True)
-            removed.append(str(box.name))
-    return removed
-
-
-def leftover_containers(engine: Any) -> list[str]:
-    return [str(c.name) for c in engine.containers.list(all=True, filters={"label": LABEL})]

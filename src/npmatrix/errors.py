@@ -37,12 +37,8 @@ class EngineUnavailable(FatalError):
     exit_code = ExitCode.ENGINE_UNAVAILABLE
 
 
-class CommandFailed(Exception):
-    """An external command failed. Not fatal by itself: a failed build is a result for its cell."""
+class EngineError(FatalError):
+    """The engine failed a request (an API error, a dropped connection, a vanished container). Inside a run
+    it is the cell's `engine-error` result and the run goes on; anywhere else it ends the command."""
 
-    def __init__(self, argv: list[str], returncode: int, output: str) -> None:
-        self.argv = argv
-        self.returncode = returncode
-        self.output = output
-        tail = output.strip().splitlines()[-1:] or ["<no output>"]
-        super().__init__(f"{argv[0]} exited with {returncode}: {tail[0]}")
+    exit_code = ExitCode.ENGINE_UNAVAILABLE

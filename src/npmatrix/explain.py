@@ -9,8 +9,6 @@ the file a command-line argument names.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +16,13 @@ from typing import Any
 
 from tabulate import tabulate
 
-from npmatrix import results
-from npmatrix.classify import Verdict, classify_probe
+from npmatrix import fileio, probe_file, results
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
-from npmatrix.probe import SCHEMA_VERSION, ProbeRun, summarize
-from npmatrix.status import Status
-
-PROBE_KIND = "probe"
+from npmatrix.probe_file import ProbeFile
+from npmatrix.results import CellResult
+from npmatrix.summary import summarize
+from npmatrix.verdict import Status, Verdict
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Subject:
     install_source: str | None = None  # wheel, debian, other, unknown; "pip"/"apt" when only inputs are known
     wheel_tag: str | None = None
     blas: str | None = None
-    blas_kernel: str | None = None  # the kernel OpenBLAS picked for the CPU it saw
+    openblas_core: str | None = None  # the kernel OpenBLAS picked for the CPU it saw
     missing_libraries: tuple[str, ...] = ()
     cpu_model: str | None = None
     cpu_baseline: tuple[str, ...] = ()
@@ -72,9 +69,9 @@ class Subject:
 
 
 def subject_from_probe(
-    report: dict[str, Any] | None, verdict: Verdict, *, label: str, source: str, platform: str | None = None
+    facts: dict[str, Any] | None, verdict: Verdict, *, label: str, source: str, platform: str | None = None
 ) -> Subject:
-    """A subject from a probe report (None: the probe produced none) and the verdict on it."""
+    """A subject from the probe's facts (None: the probe produced none) and the verdict on them."""
     base = Subject(
         label=label,
         source=source,
@@ -82,21 +79,21 @@ def subject_from_probe(
         reason=verdict.reason,
         fix=verdict.fix,
         evidence=tuple(verdict.evidence),
-        probed=report is not None,
+        probed=facts is not None,
         platform=platform,
     )
-    return _with_probe_facts(base, report) if report is not None else base
+    return _with_probe_facts(base, facts) if facts is not None else base
 
 
-def _with_probe_facts(subject: Subject, report: dict[str, Any]) -> Subject:
-    s = summarize(report)
-    numpy = report.get("numpy") or {}
+def _with_probe_facts(subject: Subject, facts: dict[str, Any]) -> Subject:
+    s = summarize(facts)
+    numpy = facts.get("numpy") or {}
     return dataclasses.replace(
         subject,
         machine=s.machine,
         numpy_imports=s.import_ok,
         python_version=s.python_version,
-        python_executable=(report.get("python") or {}).get("executable"),
+        python_executable=(facts.get("python") or {}).get("executable"),
         libc=s.libc,
         pip_version=s.pip_version,
         pip_top_tag=s.pip_top_tag,
@@ -104,7 +101,7 @@ def _with_probe_facts(subject: Subject, report: dict[str, Any]) -> Subject:
         install_source=s.install_source,
         wheel_tag=s.wheel_tag,
         blas=s.blas,
-        blas_kernel=s.blas_core,
+        openblas_core=s.openblas_core,
         missing_libraries=s.missing_libraries,
         cpu_model=s.cpu_model,
         cpu_baseline=s.cpu_baseline,
@@ -115,58 +112,30 @@ def _with_probe_facts(subject: Subject, report: dict[str, Any]) -> Subject:
     )
 
 
-def subject_from_probe_document(document: dict[str, Any], *, label: str, source: str) -> Subject:
-    """A subject from what `npmatrix probe --out` wrote."""
-    verdict = _verdict_from_json(document.get("verdict") or {}, where=source)
-    return subject_from_probe(document.get("probe"), verdict, label=label, source=source)
+def subject_from_probe_file(kept: ProbeFile, *, label: str, source: str) -> Subject:
+    """A subject from a probe file, or from the bare output of probe.py read as one."""
+    return subject_from_probe(kept.facts, kept.verdict, label=label, source=source)
 
 
-def subject_from_cell(cell: dict[str, Any], *, label: str | None = None, source: str = "") -> Subject:
+def subject_from_result(result: CellResult, *, label: str | None = None, source: str = "") -> Subject:
     """A subject from one cell of results.json; a cell whose build failed keeps only its inputs."""
-    inputs = cell.get("inputs") or {}
-    verdict = _verdict_from_json(cell, where=source)
     subject = subject_from_probe(
-        cell.get("probe"), verdict, label=label or str(cell.get("name")), source=source, platform=cell.get("platform")
+        result.facts, result.verdict, label=label or result.name, source=source, platform=result.oci_platform
     )
-    if cell.get("emulated") and cell.get("qemu_cpu"):
+    if result.emulated and result.qemu_cpu:
         # Under qemu-user /proc/cpuinfo describes the host's CPU, not the one QEMU emulates.
-        subject = dataclasses.replace(subject, cpu_model=f"QEMU {cell['qemu_cpu']}")
-    requested_install = f"{inputs['install']} (not installed)" if inputs.get("install") else None
+        subject = dataclasses.replace(subject, cpu_model=f"QEMU {result.qemu_cpu}")
     return dataclasses.replace(
         subject,
-        numpy_requested=inputs.get("numpy"),
-        machine=subject.machine or _preset_machine(inputs.get("platform")),
-        install_source=subject.install_source if subject.probed else requested_install,
+        numpy_requested=result.cell.numpy,
+        machine=subject.machine or _preset_machine(result.cell.platform),
+        install_source=subject.install_source if subject.probed else f"{result.cell.install} (not installed)",
     )
 
 
 def _preset_machine(platform_name: str | None) -> str | None:
     preset = presets().platforms.get(platform_name or "")
     return preset.machine if preset else None
-
-
-def _verdict_from_json(record: dict[str, Any], *, where: str) -> Verdict:
-    try:
-        status = Status(str(record.get("status")))
-    except ValueError:
-        raise ConfigError(f"unknown status {record.get('status')!r}", where=where) from None
-    return Verdict(status, str(record.get("reason") or ""), record.get("fix"), tuple(record.get("evidence") or ()))
-
-
-def probe_document(run: ProbeRun, verdict: Verdict, *, created_at: str) -> dict[str, Any]:
-    """What `npmatrix probe --out` writes: the raw report and the verdict on it."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": PROBE_KIND,
-        "created_at": created_at,
-        "probe": run.report,
-        "verdict": {
-            "status": verdict.status.value,
-            "reason": verdict.reason,
-            "fix": verdict.fix,
-            "evidence": list(verdict.evidence),
-        },
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -176,22 +145,15 @@ def probe_document(run: ProbeRun, verdict: Verdict, *, created_at: str) -> dict[
 def load_subject(spec: str) -> Subject:
     """`probe.json`, `results.json:CELL`, or `results.json` when it holds a single cell."""
     path, cell = _split_spec(spec)
-    document = _read_json(path)
-    if document.get("kind") == PROBE_KIND:
+    document = fileio.read_json(path)
+    if results.is_results_document(document):
+        result = results.from_json(document, where=str(path)).cell(cell)
+        return subject_from_result(result, source=f"{path}:{result.name}")
+    if probe_file.is_probe_document(document):
         if cell is not None:
             raise ConfigError(f"a probe file has no cells, so ':{cell}' means nothing", where=str(path))
-        _check_schema(document, path, SCHEMA_VERSION)
-        return subject_from_probe_document(document, label=path.stem, source=str(path))
-    if "probe_version" in document:
-        # The bare output of container/probe.py run by hand (`python3 probe.py --bench > my-pi.json`), e.g. on a
-        # Pi where installing npmatrix is a chore: judge it here as `npmatrix probe` would have.
-        verdict = classify_probe(summarize(document))
-        wrapped = probe_document(ProbeRun(0, "", "", 0.0, document), verdict, created_at="")
-        return subject_from_probe_document(wrapped, label=path.stem, source=str(path))
-    if isinstance(document.get("cells"), list):
-        _check_schema(document, path, results.SCHEMA_VERSION)
-        record = pick_cell(document["cells"], cell, where=str(path))
-        return subject_from_cell(record, source=f"{path}:{record.get('name')}")
+        kept = probe_file.from_json(document, where=str(path))
+        return subject_from_probe_file(kept, label=path.stem, source=str(path))
     raise ConfigError(
         "neither a probe file (from `npmatrix probe --out`) nor a results file (from `npmatrix run`)", where=str(path)
     )
@@ -207,35 +169,6 @@ def _split_spec(spec: str) -> tuple[Path, str | None]:
     raise ConfigError(
         "no such file; give a probe file (`npmatrix probe --out FILE`) or RESULTS.json:CELL", where=missing
     )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read it as JSON: {exc}", where=str(path)) from None
-    if not isinstance(document, dict):
-        raise ConfigError("expected a JSON object", where=str(path))
-    return document
-
-
-def _check_schema(document: dict[str, Any], path: Path, expected: int) -> None:
-    if document.get("schema_version") != expected:
-        raise ConfigError(f"schema_version {document.get('schema_version')!r}, expected {expected}", where=str(path))
-
-
-def pick_cell(cells: list[dict[str, Any]], name: str | None, *, where: str) -> dict[str, Any]:
-    names = [str(c.get("name")) for c in cells]
-    if name is None:
-        if len(cells) == 1:
-            return cells[0]
-        raise ConfigError(f"holds {len(cells)} cells, name one as FILE:CELL ({', '.join(names)})", where=where)
-    for cell in cells:
-        if cell.get("name") == name:
-            return cell
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"no cell {name!r}{hint} (cells: {', '.join(names)})", where=where)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -304,7 +237,7 @@ ASPECTS: tuple[Aspect, ...] = (
     Aspect(
         "BLAS kernel",
         68,
-        lambda s: s.blas_kernel,
+        lambda s: s.openblas_core,
         "the kernel OpenBLAS picked for the CPU it saw; one chosen for the wrong CPU computes fast and wrong",
         needs_numpy=True,
     ),

@@ -33,10 +33,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from npmatrix import values
+from npmatrix import validators
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
-from npmatrix.status import Status
+from npmatrix.verdict import Status
 
 Install = Literal["pip", "apt"]
 
@@ -121,22 +121,22 @@ def _expect(value: Any) -> Status:
 
 
 _CHECKS: dict[str, Checker] = {
-    "name": _str(values.cell_name),
+    "name": _str(validators.cell_name),
     "platform": _choice(lambda: presets().platforms, "platform"),
     "suite": _choice(lambda: presets().suites, "Debian suite"),
     "install": _choice(lambda: ("pip", "apt"), "install method"),
-    "numpy": _str(values.version_spec),
+    "numpy": _str(validators.version_spec),
     "only_binary": _bool,
-    "pip": _str(values.version_spec),
-    "packages": _str_list(values.requirement),
-    "apt": _str_list(values.apt_package),
-    "apt_remove": _str_list(values.apt_package),
-    "index_url": _str(values.index_url),
-    "extra_index_url": _str_list(values.index_url),
+    "pip": _str(validators.version_spec),
+    "packages": _str_list(validators.requirement),
+    "apt": _str_list(validators.apt_package),
+    "apt_remove": _str_list(validators.apt_package),
+    "index_url": _str(validators.index_url),
+    "extra_index_url": _str_list(validators.index_url),
     "system_site_packages": _bool,
-    "base_image": _str(values.image_by_digest),
+    "base_image": _str(validators.image_by_digest),
     "cpu": _choice(lambda: presets().cpus, "CPU model"),
-    "imports": _str_list(values.module_name),
+    "imports": _str_list(validators.module_name),
     "expect": _expect,
     "timeout": _seconds,
     "build_timeout": _seconds,

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmatrix.base import BaseRecipe
+from npmatrix import protocol
+from npmatrix.base_image import BaseRecipe
 from npmatrix.matrix import Cell, Matrix
 from npmatrix.platforms import Platform, presets
 from npmatrix.render import cell_dockerfile
@@ -15,15 +16,10 @@ from npmatrix.render import cell_dockerfile
 NATIVE_SIZES = (256, 512, 1024)
 EMULATED_SIZES = (64, 128, 256)
 REPEATS = 5
-PROBE_DIR = "/npmatrix"  # where the probe scripts are copied in each container
 CELL_REPOSITORY = "npmatrix-cell"
-# An amd64 cell with a CPU model runs its probe under this emulator, copied into the container: binfmt only
-# applies to foreign binaries, so native ones need an explicit `qemu-x86_64 -cpu MODEL` (shared/ENGINE.md).
-X86_QEMU_HOST_PATH = "/usr/bin/qemu-x86_64-static"
-X86_QEMU = f"{PROBE_DIR}/qemu-x86_64-static"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CellPlan:
     cell: Cell
     platform: Platform
@@ -61,7 +57,7 @@ class CellPlan:
             return {}
         if self.runs_x86_emulator:
             # The probe's children (import, benchmark) must run under the same emulator.
-            return {"QEMU_CPU": self.qemu_cpu, "NPMATRIX_EXEC_PREFIX": X86_QEMU}
+            return {"QEMU_CPU": self.qemu_cpu, protocol.EXEC_PREFIX_VAR: protocol.X86_QEMU}
         return {"QEMU_CPU": self.qemu_cpu}
 
     @property
@@ -71,26 +67,18 @@ class CellPlan:
             return self.qemu_cpu
         return "max (QEMU default)" if self.emulated else None
 
-    def probe_argv(self) -> list[str]:
-        sizes = ",".join(str(n) for n in self.bench_sizes)
+    def probe_command(self) -> protocol.ProbeCommand:
         # Per child: the import, then each of the two benchmark runs; the container's own limit is the whole.
-        child_timeout = str(max(20, self.cell.timeout // 3))
-        argv = [
-            self.python,
-            f"{PROBE_DIR}/probe.py",
-            "--bench",
-            "--sizes",
-            sizes,
-            "--repeats",
-            str(REPEATS),
-            "--timeout",
-            child_timeout,
-            "--bench-timeout",
-            child_timeout,
-        ]
-        for module in self.cell.imports:
-            argv += ["--import", module]
-        return argv
+        child_timeout = max(20, self.cell.timeout // 3)
+        return protocol.ProbeCommand(
+            python=self.python,
+            bench=True,
+            sizes=self.bench_sizes,
+            repeats=REPEATS,
+            child_timeout=child_timeout,
+            bench_timeout=child_timeout,
+            imports=self.cell.imports,
+        )
 
 
 def plan(matrix: Matrix, *, template_dir: Path | None = None) -> tuple[CellPlan, ...]:

@@ -15,7 +15,7 @@ _HOST_MACHINES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm6
 @dataclass(frozen=True)
 class Platform:
     name: str
-    docker: str
+    oci: str  # the OCI platform string, e.g. linux/arm/v7
     debian_arch: str
     machine: str
     wheel_arch: str

@@ -5,16 +5,22 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
-
-from npmatrix.base import BaseRecipe
+from npmatrix.base_image import BaseRecipe
 from npmatrix.matrix import Cell
 from npmatrix.platforms import Platform
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @functools.cache
 def _environment(template_dir: Path | None) -> jinja2.Environment:
+    # Imported here, not at the top: plan (and through it classify, results, explain) imports this module,
+    # and those pure stages must load without Jinja2 (tests/unit/test_import_contract.py).
+    import jinja2
+
     loader: jinja2.BaseLoader
     if template_dir is not None:
         loader = jinja2.FileSystemLoader(str(template_dir))

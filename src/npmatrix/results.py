@@ -1,40 +1,54 @@
-"""Cell results and results.json, rewritten atomically after every cell so an interrupted run keeps its cells."""
+"""results.json: the one writer and the one typed reader (data/results.schema.json, schema_version 1).
+
+A run rewrites the file atomically after every cell (`ResultsFile.add`), so an interrupted run keeps the
+cells it finished. Everything that reads results (explain, reports, diff, capture-fixtures) reads them
+through `load`, which checks the shipped schema and gives back the same `CellResult`s the run wrote.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import json
-import os
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from npmatrix import __version__
-from npmatrix.classify import Verdict
+from npmatrix import __version__, fileio, schemas
+from npmatrix.errors import ConfigError
 from npmatrix.matrix import Cell
-from npmatrix.probe import Summary
-from npmatrix.status import Status
+from npmatrix.summary import ProbeSummary, summarize
+from npmatrix.verdict import Status, Verdict
 
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class ImageRecord:
+    tag: str
+    id: str | None  # None when no image was built
+    base: str
+    reused: bool  # it existed under its content tag and was not rebuilt
+
+
+@dataclass(frozen=True, kw_only=True)
 class CellResult:
     cell: Cell
-    platform: str  # the Docker platform, e.g. linux/arm/v7
+    oci_platform: str  # e.g. linux/arm/v7
     emulated: bool
-    qemu_cpu: str | None
+    qemu_cpu: str | None  # the CPU model the cell ran as, e.g. "cortex-a72"; "max (QEMU default)"
     verdict: Verdict
-    image_tag: str
-    image_id: str | None
-    base_image: str
-    build_cached: bool
-    durations: dict[str, float]
-    logs: dict[str, str]
-    probe: dict[str, Any] | None
-    summary: Summary | None
+    image: ImageRecord
+    durations: Mapping[str, float]
+    logs: Mapping[str, str]
+    facts: dict[str, Any] | None  # what the probe printed; None when it did not run or printed nothing
+
+    @property
+    def name(self) -> str:
+        return self.cell.name
 
     @property
     def status(self) -> Status:
@@ -44,48 +58,133 @@ class CellResult:
     def as_expected(self) -> bool:
         return self.verdict.status is self.cell.expect
 
+    @functools.cached_property
+    def summary(self) -> ProbeSummary | None:
+        return summarize(self.facts) if self.facts is not None else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.cell.name,
             "inputs": _jsonable(dataclasses.asdict(self.cell)),
-            "platform": self.platform,
+            "platform": self.oci_platform,
             "emulated": self.emulated,
             "qemu_cpu": self.qemu_cpu,
-            "status": self.status.value,
+            **self.verdict.to_json(),
             "expected": self.cell.expect.value,
             "as_expected": self.as_expected,
-            "reason": self.verdict.reason,
-            "fix": self.verdict.fix,
-            "evidence": list(self.verdict.evidence),
-            "image": {"tag": self.image_tag, "id": self.image_id, "base": self.base_image, "reused": self.build_cached},
+            "image": dataclasses.asdict(self.image),
             "durations_s": {k: round(v, 3) for k, v in self.durations.items()},
-            "logs": self.logs,
+            "logs": dict(self.logs),
+            # A digest for readers without npmatrix (jq in CI); `from_json` recomputes it from "probe".
             "summary": _jsonable(dataclasses.asdict(self.summary)) if self.summary else None,
-            "probe": self.probe,
+            "probe": self.facts,
         }
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> CellResult:
+        """From what `to_json` wrote; `load` has checked the record against the schema first."""
+        return cls(
+            cell=cell_from_json(record["inputs"]),
+            oci_platform=record["platform"],
+            emulated=record["emulated"],
+            qemu_cpu=record["qemu_cpu"],
+            verdict=Verdict.from_json(record),
+            image=ImageRecord(**record["image"]),
+            durations=dict(record["durations_s"]),
+            logs=dict(record["logs"]),
+            facts=record["probe"],
+        )
+
+
+def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
+    """A Cell from its `inputs` record: lists back to tuples, the expected status back to a Status.
+    Keys this version does not know (a newer npmatrix wrote them) are left out rather than refused."""
+    known = {f.name: f for f in dataclasses.fields(Cell)}
+    values: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if key in known:
+            values[key] = tuple(value) if isinstance(value, list) else value
+    values["expect"] = Status(inputs["expect"])
+    return Cell(**values)
 
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Results:
+    """One results.json, read back."""
+
+    source: str  # where it was read from, for messages
+    matrix: str
+    npmatrix_version: str
+    started_at: str
+    finished_at: str | None
+    complete: bool
+    host: Mapping[str, Any]
+    cells: tuple[CellResult, ...]
+
+    def cell(self, name: str | None) -> CellResult:
+        """The cell called `name`; None means the only cell. A one-line ConfigError otherwise."""
+        names = [c.name for c in self.cells]
+        if name is None:
+            if len(self.cells) == 1:
+                return self.cells[0]
+            raise ConfigError(
+                f"holds {len(self.cells)} cells, name one as FILE:CELL ({', '.join(names)})", where=self.source
+            )
+        for result in self.cells:
+            if result.name == name:
+                return result
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"no cell {name!r}{hint} (cells: {', '.join(names)})", where=self.source)
+
+
+def is_results_document(document: Mapping[str, Any]) -> bool:
+    return isinstance(document.get("cells"), list)
+
+
+def load(path: Path) -> Results:
+    return from_json(fileio.read_json(path), where=str(path))
+
+
+def from_json(document: Mapping[str, Any], *, where: str) -> Results:
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise ConfigError(
+            f"results schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
+        )
+    schemas.validate("results", document, where=where)
+    return Results(
+        source=where,
+        matrix=document["matrix"],
+        npmatrix_version=document["npmatrix_version"],
+        started_at=document["started_at"],
+        finished_at=document["finished_at"],
+        complete=document["complete"],
+        host=document["host"],
+        cells=tuple(CellResult.from_json(record) for record in document["cells"]),
+    )
+
+
 @dataclass
 class ResultsFile:
-    """results.json for one run. `add` rewrites the whole file through a rename, so a reader or a crash
-    never sees half a file."""
+    """The results.json of a run under way. `add` rewrites the whole file through a rename, so a reader or
+    a crash never sees half a file."""
 
     path: Path
     matrix: str
     host: dict[str, Any]
-    cells: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[CellResult] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def add(self, result: CellResult) -> None:
-        self.cells.append(result.to_json())
+        self.cells.append(result)
         self.write(complete=False)
 
-    def write(self, *, complete: bool) -> None:
-        document = {
+    def to_json(self, *, complete: bool) -> dict[str, Any]:
+        return {
             "schema_version": SCHEMA_VERSION,
             "npmatrix_version": __version__,
             "matrix": self.matrix,
@@ -93,21 +192,8 @@ class ResultsFile:
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds") if complete else None,
             "complete": complete,
             "host": self.host,
-            "cells": self.cells,
+            "cells": [c.to_json() for c in self.cells],
         }
-        write_atomic(self.path, json.dumps(document, indent=2, sort_keys=False) + "\n")
 
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; results are for everyone who can read the directory
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write(self, *, complete: bool) -> None:
+        fileio.write_json(self.path, self.to_json(complete=complete))

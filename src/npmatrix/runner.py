@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, engine, probe
-from npmatrix.base import BaseRecipe
-from npmatrix.build import BuildOutcome
-from npmatrix.classify import Verdict, classify
-from npmatrix.errors import EngineUnavailable
+from npmatrix import build, fileio, probe
+from npmatrix.base_image import BaseRecipe
+from npmatrix.classify import classify
+from npmatrix.engine import Builder, Engine, detect_builder
+from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, bases_needed
-from npmatrix.results import CellResult, ResultsFile
-from npmatrix.status import Status
+from npmatrix.results import CellResult, ImageRecord, ResultsFile
+from npmatrix.verdict import Status, Verdict
 
 Progress = Callable[[str], None]
 
@@ -32,27 +33,25 @@ class RunOptions:
 
 
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:
-    docker = engine.client()
-    builder = engine.detect_builder()
+    engine = Engine.connect()
+    builder = detect_builder()
     run_id = uuid.uuid4().hex[:12]
     results_file = ResultsFile(
         options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(builder, run_id)
     )
     results_file.write(complete=False)
     bases = ensure_bases(
-        bases_needed(tuple(plans)), builder=builder, docker=docker, log_dir=options.out_dir / "logs", progress=progress
+        bases_needed(tuple(plans)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
     )
     results: list[CellResult] = []
     with build.build_secrets() as secrets:
         for index, plan in enumerate(plans, start=1):
-            step = (
-                f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.docker}{', qemu' if plan.emulated else ''})"
-            )
+            step = f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.oci}{', qemu' if plan.emulated else ''})"
             result = _run_cell_safely(
                 plan,
                 bases,
                 builder=builder,
-                docker=docker,
+                engine=engine,
                 secrets=secrets,
                 options=options,
                 labels={"org.npmatrix.run": run_id, "org.npmatrix.cell": plan.cell.name},
@@ -71,7 +70,7 @@ def _prefixed(progress: Progress, prefix: str) -> Progress:
 
 
 def ensure_bases(
-    recipes: list[BaseRecipe], *, builder: engine.Builder, docker: Any, log_dir: Path, progress: Progress
+    recipes: list[BaseRecipe], *, builder: Builder, engine: Engine, log_dir: Path, progress: Progress
 ) -> dict[str, BuildOutcome]:
     """Missing base images are made concurrently: mmdebstrap spends most of its time waiting on
     downloads and emulated maintainer scripts, so three at once take about as long as the slowest."""
@@ -83,7 +82,7 @@ def ensure_bases(
                 build.ensure_base,
                 r,
                 builder=builder,
-                docker=docker,
+                engine=engine,
                 log_path=log_dir / f"base-{r.suite}-{r.platform.slug}.log",
                 progress=progress,
             )
@@ -95,14 +94,13 @@ def ensure_bases(
 def _run_cell_safely(plan: CellPlan, bases: dict[str, BuildOutcome], **kwargs: Any) -> CellResult:
     """One cell's engine trouble (an API error, a vanished container, a missing emulator) is that cell's
     result, `engine-error`, and the run goes on: the cells before and after it are kept."""
-    from docker.errors import DockerException
-    from requests.exceptions import RequestException
-
     try:
         return _run_cell(plan, bases, **kwargs)
-    except (DockerException, RequestException, OSError, EngineUnavailable) as exc:
-        verdict = Verdict(Status.ENGINE_ERROR, f"{type(exc).__name__}: {exc}", "run `npmatrix doctor`")
-        failed = BuildOutcome(plan.image_tag, False, None, False, None, False, 0.0, None, str(exc))
+    except (EngineError, EngineUnavailable, OSError) as exc:
+        verdict = Verdict(
+            status=Status.ENGINE_ERROR, reason=f"{type(exc).__name__}: {exc}", fix="run `npmatrix doctor`"
+        )
+        failed = BuildOutcome.failed(plan.image_tag, str(exc))
         return _result(plan, verdict, failed, None, {}, {})
 
 
@@ -110,8 +108,8 @@ def _run_cell(
     plan: CellPlan,
     bases: dict[str, BuildOutcome],
     *,
-    builder: engine.Builder,
-    docker: Any,
+    builder: Builder,
+    engine: Engine,
     secrets: dict[str, Path],
     options: RunOptions,
     labels: dict[str, str],
@@ -121,30 +119,30 @@ def _run_cell(
     base = bases.get(plan.base.tag) if plan.base else None
     if base is not None and not base.ok:
         verdict = Verdict(
-            Status.BUILD_FAILED,
-            f"base image {base.tag} could not be built",
-            f"read {base.log_path}",
-            tuple(base.log_tail.splitlines()[-3:]),
+            status=Status.BUILD_FAILED,
+            reason=f"base image {base.tag} could not be built",
+            fix=f"read {base.log_path}",
+            evidence=tuple(base.log_tail.splitlines()[-3:]),
         )
         return _result(plan, verdict, base, None, logs, {"build": base.duration_s})
     progress(f"building {plan.image_tag} (log: {logs['build']})")
     built = build.build_cell(
         plan,
         builder=builder,
-        docker=docker,
+        engine=engine,
         secrets=secrets,
         log_path=Path(logs["build"]),
         rebuild=options.rebuild,
         progress=progress,
     )
     durations = {"build": built.duration_s}
-    ran: probe.ProbeRun | None = None
+    ran: ProbeRun | None = None
     if built.ok:
         progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
-        ran = probe.run_in_container(plan, docker, labels=labels, keep=options.keep_containers)
+        ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers)
         durations["probe"] = ran.duration_s
         logs["probe_stderr"] = str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")
-        Path(logs["probe_stderr"]).write_text(ran.stderr)
+        fileio.write_atomic(Path(logs["probe_stderr"]), ran.stderr)
     return _result(plan, classify(plan, built, ran), built, ran, logs, durations)
 
 
@@ -152,29 +150,29 @@ def _result(
     plan: CellPlan,
     verdict: Verdict,
     built: BuildOutcome,
-    ran: probe.ProbeRun | None,
+    ran: ProbeRun | None,
     logs: dict[str, str],
     durations: dict[str, float],
 ) -> CellResult:
-    report = ran.report if ran else None
     return CellResult(
         cell=plan.cell,
-        platform=plan.platform.docker,
+        oci_platform=plan.platform.oci,
         emulated=plan.emulated,
         qemu_cpu=plan.cpu_label,
         verdict=verdict,
-        image_tag=plan.image_tag,
-        image_id=built.image_id if built.ok else None,
-        base_image=plan.base_image,
-        build_cached=built.cached,
+        image=ImageRecord(
+            tag=plan.image_tag,
+            id=built.image_id if built.ok else None,
+            base=plan.base_image,
+            reused=built.cached,
+        ),
         durations=durations,
         logs=logs,
-        probe=report,
-        summary=probe.summarize(report) if report else None,
+        facts=ran.facts if ran else None,
     )
 
 
-def _host_facts(builder: engine.Builder, run_id: str) -> dict[str, Any]:
+def _host_facts(builder: Builder, run_id: str) -> dict[str, Any]:
     return {
         "machine": host_platform.machine(),
         "system": host_platform.platform(),

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from npmatrix.engine import Engine
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -49,10 +51,16 @@ def npmatrix(*args: str, out_dir: Path, timeout: float = 1800) -> CliRun:
 
 
 @pytest.fixture(scope="session")
-def docker_client() -> Any:
-    from npmatrix import engine
+def engine() -> Engine:
+    return Engine.connect()  # raises EngineUnavailable (a failure, not a skip) when no engine answers
 
-    return engine.client()  # raises EngineUnavailable (a failure, not a skip) when no engine answers
+
+@pytest.fixture(scope="session")
+def docker_client(engine: Engine) -> Any:
+    """The Docker SDK itself, for checking from outside what npmatrix did (image history, labels)."""
+    import docker
+
+    return docker.from_env()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 
 from conftest import CliRun, npmatrix
 
-from npmatrix import engine
+from npmatrix.engine import LABEL, Engine
 
 
 def _gemm(cell: dict[str, Any]) -> list[dict[str, Any]]:
@@ -81,8 +81,8 @@ def test_pi32_pip_fails_for_want_of_an_armv7l_wheel(default_run: CliRun) -> None
     assert "armv7l" in log  # pip's compatible tags, printed by the Dockerfile
 
 
-def test_no_container_is_left_behind(default_run: CliRun, docker_client: Any) -> None:
-    assert engine.leftover_containers(docker_client) == []
+def test_no_container_is_left_behind(default_run: CliRun, engine: Engine) -> None:
+    assert engine.container_names() == []
 
 
 def test_ca_and_pip_config_reach_no_layer(default_run: CliRun, docker_client: Any) -> None:
@@ -99,7 +99,7 @@ def test_ca_and_pip_config_reach_no_layer(default_run: CliRun, docker_client: An
         ["sh", "-c", "ls -A /run/secrets 2>/dev/null | wc -l"],
         network_mode="none",
         remove=True,
-        labels={engine.LABEL: "1"},
+        labels={LABEL: "1"},
     )
     assert listing.decode().strip() == "0"
 
@@ -130,12 +130,14 @@ def test_rendered_dockerfiles_match_what_was_built(default_run: CliRun, tmp_path
         assert cell["image"]["tag"] == f"npmatrix-cell:{cell['name']}-{digest}"
 
 
-def test_clean_removes_superseded_cell_images_and_keeps_current_ones(default_run: CliRun, docker_client: Any) -> None:
+def test_clean_removes_superseded_cell_images_and_keeps_current_ones(
+    default_run: CliRun, docker_client: Any, engine: Engine
+) -> None:
     current = default_run.cell("colab-like")["image"]["tag"]
     stale = "npmatrix-cell:colab-like-000000000000"
     docker_client.images.get(current).tag(stale)
     cleaned = npmatrix("clean", "--cell", "colab-like", out_dir=default_run.out_dir)
     assert cleaned.returncode == 0, cleaned.stderr
     assert f"removed image {stale}" in cleaned.stdout
-    assert engine.image_id(docker_client, stale) is None
-    assert engine.image_id(docker_client, current) is not None
+    assert engine.image_id(stale) is None
+    assert engine.image_id(current) is not None

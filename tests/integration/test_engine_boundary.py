@@ -1,4 +1,4 @@
-"""The process and container boundary, for real: what the runner relies on when things hang."""
+"""The process and container boundary, for real: what the runner relies on when things hang or fail."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from npmatrix import engine
+import pytest
+
+from npmatrix import process
+from npmatrix.engine import Engine
+from npmatrix.errors import EngineError
 
 
 def test_run_streams_lines_to_log_and_callback(tmp_path: Path) -> None:
     seen: list[str] = []
     log = tmp_path / "out.log"
-    done = engine.run(["sh", "-c", "echo one; echo two >&2; exit 3"], log_path=log, on_line=seen.append)
+    done = process.run(["sh", "-c", "echo one; echo two >&2; exit 3"], log_path=log, on_line=seen.append)
     assert done.returncode == 3 and not done.ok
     assert sorted(seen) == ["one", "two"]
     assert sorted(log.read_text().split()) == ["one", "two"]
@@ -22,11 +26,21 @@ def test_run_streams_lines_to_log_and_callback(tmp_path: Path) -> None:
 def test_run_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild.pid"
     started = time.monotonic()
-    done = engine.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"], timeout=1)
+    done = process.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"], timeout=1)
     assert done.timed_out and time.monotonic() - started < 10
     grandchild = int(pidfile.read_text())
     time.sleep(0.2)
     assert not _alive(grandchild), "a timed-out build must not leave its children running"
+
+
+def test_capture_keeps_streams_apart_and_kills_the_group_on_timeout(tmp_path: Path) -> None:
+    done = process.capture(["sh", "-c", "echo out; echo err >&2; exit 5"], timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (5, "out\n", "err\n")
+    pidfile = tmp_path / "grandchild.pid"
+    hung = process.capture(["sh", "-c", f"echo started; sleep 60 & echo $! > {pidfile}; wait"], timeout=1)
+    assert hung.timed_out and hung.stdout == "started\n"
+    time.sleep(0.2)
+    assert not _alive(int(pidfile.read_text()))
 
 
 def _alive(pid: int) -> bool:
@@ -38,19 +52,43 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-def test_container_call_times_out_kills_and_removes(docker_client: Any, default_run: Any) -> None:
+def _labelled(docker_client: Any, value: str) -> list[Any]:
+    return list(docker_client.containers.list(all=True, filters={"label": f"org.npmatrix.cell={value}"}))
+
+
+def test_container_run_times_out_kills_and_removes(engine: Engine, docker_client: Any, default_run: Any) -> None:
     image = default_run.cell("colab-like")["image"]["tag"]
-    box = engine.Container(docker_client, image, labels={"org.npmatrix.cell": "boundary-test"})
-    with box:
-        result = box.call(["sleep", "60"], timeout=2)
+    with engine.container(image, ["sleep", "60"], labels={"org.npmatrix.cell": "boundary-timeout"}) as box:
+        assert len(_labelled(docker_client, "boundary-timeout")) == 1
+        result = box.run(timeout=2)
         assert result.timed_out and result.duration_s < 30
-    assert not docker_client.containers.list(all=True, filters={"label": "org.npmatrix.cell=boundary-test"})
+    assert _labelled(docker_client, "boundary-timeout") == []
 
 
-def test_container_copies_files_in_and_separates_streams(docker_client: Any, default_run: Any) -> None:
+def test_container_copies_files_in_and_separates_streams(engine: Engine, default_run: Any) -> None:
     image = default_run.cell("colab-like")["image"]["tag"]
-    with engine.Container(docker_client, image) as box:
-        result = box.call(
-            ["sh", "-c", "cat /npmatrix/hello.txt; echo oops >&2; exit 4"], timeout=60, files={"hello.txt": b"hi\n"}
-        )
+    command = ["sh", "-c", "cat /npmatrix/hello.txt; echo oops >&2; exit 4"]
+    with engine.container(image, command) as box:
+        box.copy_into({"hello.txt": b"hi\n"}, "/npmatrix")
+        result = box.run(timeout=60)
     assert (result.exit_code, result.stdout, result.stderr) == (4, "hi\n", "oops\n")
+
+
+def test_a_container_is_created_once_and_removed_when_its_block_fails(
+    engine: Engine, docker_client: Any, default_run: Any
+) -> None:
+    image = default_run.cell("colab-like")["image"]["tag"]
+    box = engine.container(image, ["true"], labels={"org.npmatrix.cell": "boundary-once"})
+    with pytest.raises(RuntimeError, match="in the middle"), box:
+        with pytest.raises(EngineError, match="already created"), box:
+            pass  # entering again would create a second container under the same name
+        assert [c.name for c in _labelled(docker_client, "boundary-once")] == [box.name]
+        raise RuntimeError("something failed in the middle of a cell")
+    assert _labelled(docker_client, "boundary-once") == []
+
+
+def test_engine_failures_are_our_own_typed_errors(engine: Engine) -> None:
+    missing = engine.container("npmatrix-cell:no-such-image", ["true"])
+    with pytest.raises(EngineError, match="creating a container of npmatrix-cell:no-such-image") as failure, missing:
+        pass
+    assert "NotFound" in str(failure.value)

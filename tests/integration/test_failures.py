@@ -13,7 +13,7 @@ from typing import Any
 
 from conftest import REPO, CliRun, npmatrix
 
-from npmatrix import engine
+from npmatrix.engine import Engine
 
 # The same Dockerfile as the default pi32-apt cell (so its image is reused), but with a limit that
 # QEMU cannot meet: the probe's container must be killed and removed, and the cell reported as timeout.
@@ -29,7 +29,7 @@ expect = "timeout"
 
 
 def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
-    default_run: CliRun, tmp_path: Path, docker_client: Any
+    default_run: CliRun, tmp_path: Path, engine: Engine
 ) -> None:
     matrix = tmp_path / "timeout.toml"
     matrix.write_text(TIMEOUT_MATRIX)
@@ -40,11 +40,11 @@ def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
     assert cell["status"] == "timeout"
     assert "3 s" in cell["reason"]
     assert time.monotonic() - started < 60
-    assert engine.leftover_containers(docker_client) == []
+    assert engine.container_names() == []
 
 
 def test_ctrl_c_keeps_finished_cells_and_removes_containers(
-    default_run: CliRun, tmp_path: Path, docker_client: Any
+    default_run: CliRun, tmp_path: Path, docker_client: Any, engine: Engine
 ) -> None:
     out = tmp_path / "out"
     proc = subprocess.Popen(
@@ -73,7 +73,7 @@ def test_ctrl_c_keeps_finished_cells_and_removes_containers(
     document = json.loads(results.read_text())
     assert [c["name"] for c in document["cells"]] == ["colab-like"]
     assert document["complete"] is False
-    assert engine.leftover_containers(docker_client) == []
+    assert engine.container_names() == []
 
 
 def _running(docker_client: Any) -> bool:

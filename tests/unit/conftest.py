@@ -1,7 +1,8 @@
 """Unit tests never touch a container engine: every way into one fails loudly.
 
-The in-container script tests (test_container_*.py) run probe.py/bench.py with subprocess on the host
-and never go through npmatrix.engine, so they are unaffected.
+Tests that need an engine take the `fake_engine` fixture (tests/unit/fakes.py). The in-container script
+tests (test_container_*.py) and the host probe run processes through npmatrix.process.capture, which stays
+allowed: it starts the probe, never a build or the Docker CLI.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from typing import Any, NoReturn
 
 import docker
 import pytest
+from fakes import FakeEngine
 
-import npmatrix.engine
+import npmatrix.runner
+from npmatrix import engine, process
+from npmatrix.engine import Builder, Engine
 
 MESSAGE = "unit tests must not touch the engine"
 
@@ -22,6 +26,18 @@ def _refuse(*args: Any, **kwargs: Any) -> NoReturn:
 
 @pytest.fixture(autouse=True)
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("client", "run", "detect_builder"):
-        monkeypatch.setattr(npmatrix.engine, name, _refuse)
+    monkeypatch.setattr(Engine, "connect", classmethod(_refuse))
+    monkeypatch.setattr(engine, "detect_builder", _refuse)
+    monkeypatch.setattr(npmatrix.runner, "detect_builder", _refuse)
+    monkeypatch.setattr(process, "run", _refuse)  # builds, mmdebstrap and the Docker CLI all go through it
     monkeypatch.setattr(docker, "from_env", _refuse)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    fake = FakeEngine()
+    monkeypatch.setattr(Engine, "connect", classmethod(lambda cls, **kwargs: fake))
+    builder = Builder(kind="buildkit", cli="/usr/bin/docker")
+    monkeypatch.setattr(engine, "detect_builder", lambda: builder)
+    monkeypatch.setattr(npmatrix.runner, "detect_builder", lambda: builder)
+    return fake

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from npmatrix import build, platforms
-from npmatrix.base import BaseRecipe
+from npmatrix.base_image import BaseRecipe
 
 BUILDKIT = """\
 #1 [internal] load build definition from Dockerfile

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from npmatrix import matrix
-from npmatrix.build import BuildOutcome
 from npmatrix.classify import classify
+from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, plan_cell
-from npmatrix.probe import ProbeRun, parse_output
-from npmatrix.status import Status
+from npmatrix.probe_file import parse_output
+from npmatrix.verdict import Status
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OK_REPORT = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
@@ -52,7 +52,7 @@ def _failed(output: str, *, timed_out: bool = False) -> BuildOutcome:
 
 
 def _ran(report: dict[str, Any]) -> ProbeRun:
-    return parse_output(0, json.dumps(report), "probe: done\n", 3.2)
+    return parse_output(exit_code=0, stdout=json.dumps(report), stderr="probe: done\n", duration_s=3.2)
 
 
 def _edited(edit: Callable[[dict[str, Any]], None], base: dict[str, Any] = OK_REPORT) -> ProbeRun:
@@ -497,28 +497,34 @@ PROBE_CASES = [
         _edited(_bench_skipped), Status.CRASHED, ["no results", "bench.py is missing"], None, id="bench-skipped"
     ),
     pytest.param(
-        ProbeRun(None, "", "probe: importing numpy in a child\n", 300.0, None),
+        ProbeRun(exit_code=None, stdout="", stderr="probe: importing numpy in a child\n", duration_s=300.0, facts=None),
         Status.TIMEOUT,
         ["no answer within 300 s"],
         "timeout",
         id="probe-timed-out",
     ),
     pytest.param(
-        parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5),
+        parse_output(exit_code=-11, stdout="", stderr="Segmentation fault (core dumped)\n", duration_s=0.5),
         Status.CRASHED,
         ["probe printed no JSON report"],
         None,
         id="probe-printed-nothing",
     ),
     pytest.param(
-        parse_output(1, '{"probe_version": 1, "python": {', "Traceback ...\nKilled\n", 0.5),
+        parse_output(
+            exit_code=1, stdout='{"probe_version": 1, "python": {', stderr="Traceback ...\nKilled\n", duration_s=0.5
+        ),
         Status.CRASHED,
         ["probe printed no JSON report"],
         None,
         id="probe-printed-half-a-report",
     ),
     pytest.param(
-        parse_output(0, "[1, 2]", "", 0.5), Status.CRASHED, ["not an object"], None, id="probe-printed-a-list"
+        parse_output(exit_code=0, stdout="[1, 2]", stderr="", duration_s=0.5),
+        Status.CRASHED,
+        ["not an object"],
+        None,
+        id="probe-printed-a-list",
     ),
 ]
 
@@ -544,7 +550,7 @@ def test_probe_verdicts(ran: ProbeRun, status: Status, in_reason: list[str], in_
             id="missing-library-line",
         ),
         pytest.param(
-            parse_output(-11, "", "Segmentation fault (core dumped)\n", 0.5),
+            parse_output(exit_code=-11, stdout="", stderr="Segmentation fault (core dumped)\n", duration_s=0.5),
             "Segmentation fault (core dumped)",
             id="no-json-stderr",
         ),
@@ -576,10 +582,30 @@ def test_a_failed_build_is_judged_without_the_probe() -> None:
 def test_cpu_context_is_added_to_run_failures_only() -> None:
     # Builds run on QEMU's default CPU whatever the cell's model; only what ran on the model names it.
     pi = plan_cell(matrix.Cell(name="pi", platform="arm/v7", install="apt", cpu="pi1", timeout=30))
-    build_timeout = BuildOutcome("t", False, None, False, None, True, 1800.0, None, "#5 1.0 Reading package lists")
+    build_timeout = BuildOutcome(
+        tag="t",
+        ok=False,
+        image_id=None,
+        cached=False,
+        returncode=None,
+        timed_out=True,
+        duration_s=1800.0,
+        log_path=None,
+        output="#5 1.0 Reading package lists",
+    )
     assert "ARMv6" not in classify(pi, build_timeout, None).reason
-    built = BuildOutcome("t", True, "sha256:1", True, 0, False, 0.0, None, "")
-    hung = ProbeRun(None, "", "", 30.0, None)
+    built = BuildOutcome(
+        tag="t",
+        ok=True,
+        image_id="sha256:1",
+        cached=True,
+        returncode=0,
+        timed_out=False,
+        duration_s=0.0,
+        log_path=None,
+        output="",
+    )
+    hung = ProbeRun(exit_code=None, stdout="", stderr="", duration_s=30.0, facts=None)
     verdict = classify(pi, built, hung)
     assert verdict.status is Status.TIMEOUT
     assert "ARMv6" in verdict.reason and "30 s" in verdict.reason

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from npmatrix import matrix
-from npmatrix.build import BuildOutcome
 from npmatrix.classify import classify
+from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import plan_cell
-from npmatrix.probe import ProbeRun
-from npmatrix.status import Status
+from npmatrix.verdict import Status
 
 CAPTURED = sorted((Path(__file__).resolve().parents[1] / "data" / "gallery").glob("*.json"))
 
@@ -56,7 +55,13 @@ def test_captured_outputs_classify_as_expected(path: Path) -> None:
     probe = None
     if build["ok"]:
         exit_code = None if captured["probe_timed_out"] else 0
-        probe = ProbeRun(exit_code, json.dumps(captured["probe"]), "", 0.0, captured["probe"])
+        probe = ProbeRun(
+            exit_code=exit_code,
+            stdout=json.dumps(captured["probe"]),
+            stderr="",
+            duration_s=0.0,
+            facts=captured["probe"],
+        )
     verdict = classify(plan_cell(cell), outcome, probe)
     assert verdict.status is Status(captured["expected"]), verdict
     assert verdict.status is Status(captured["status_at_capture"])

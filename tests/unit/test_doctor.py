@@ -1,50 +1,34 @@
-"""`npmatrix doctor` with a fake engine: each failed check says the command that fixes it."""
+"""`npmatrix doctor` with the fake engine: each failed check says the command that fixes it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fakes import FakeEngine
 
-from npmatrix import doctor, engine, matrix, plan
+from npmatrix import doctor, matrix, plan
 from npmatrix.cli import cli
+from npmatrix.engine import Engine
 from npmatrix.errors import EngineUnavailable, ExitCode
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = plan.plan(matrix.load(REPO / "matrix" / "default.toml"))
 
 
-class FakeImages:
-    def __init__(self, present: set[str]) -> None:
-        self.present = present
-
-
-class FakeDocker:
-    def __init__(self, present: set[str]) -> None:
-        self.images = FakeImages(present)
-
-    def version(self) -> dict[str, str]:
-        return {"Version": "20.10.24", "ApiVersion": "1.41"}
-
-
 @pytest.fixture
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    state: dict[str, Any] = {"present": {p.base_image for p in PLANS}, "leftovers": []}
-    monkeypatch.setattr(engine, "client", lambda: FakeDocker(state["present"]))
-    monkeypatch.setattr(engine, "detect_builder", lambda: engine.Builder("buildkit", "/usr/bin/docker"))
-    monkeypatch.setattr(engine, "image_id", lambda docker, tag: "sha256:1" if tag in docker.images.present else None)
-    monkeypatch.setattr(engine, "leftover_containers", lambda docker: state["leftovers"])
+def engine(fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    fake_engine.images.update({p.base_image: "sha256:1" for p in PLANS})
     monkeypatch.setattr(doctor, "BINFMT", Path("/nonexistent-binfmt"))
-    return state
+    return fake_engine
 
 
 def test_no_engine_is_one_failed_check_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    def unavailable() -> None:
+    def unavailable(cls: type[Engine], **kwargs: object) -> Engine:
         raise EngineUnavailable("no container engine answers")
 
-    monkeypatch.setattr(engine, "client", unavailable)
+    monkeypatch.setattr(Engine, "connect", classmethod(unavailable))
     checks = doctor.run_checks(PLANS)
     assert [(c.name, c.ok) for c in checks] == [("engine", False)]
     assert "make engine" in (checks[0].fix or "")
@@ -53,9 +37,16 @@ def test_no_engine_is_one_failed_check_with_the_fix(monkeypatch: pytest.MonkeyPa
     assert "FAIL  engine" in result.output
 
 
-def test_missing_qemu_base_and_leftovers_each_name_their_fix(fake_engine: dict[str, Any]) -> None:
-    fake_engine["present"].discard(next(p.base_image for p in PLANS if p.platform.name == "arm64"))
-    fake_engine["leftovers"] = ["npmatrix-abc"]
+def test_an_engine_that_fails_a_request_is_a_failed_check(engine: FakeEngine) -> None:
+    engine.fail_with = "asking the engine its version: APIError: 500 Server Error"
+    checks = doctor.run_checks(PLANS)
+    assert [(c.name, c.ok) for c in checks] == [("engine", False)]
+    assert "500 Server Error" in checks[0].detail
+
+
+def test_missing_qemu_base_and_leftovers_each_name_their_fix(engine: FakeEngine) -> None:
+    del engine.images[next(p.base_image for p in PLANS if p.platform.name == "arm64")]
+    engine.containers["npmatrix-abc"] = {"org.npmatrix": "1"}
     failed = {c.name: c.fix for c in doctor.run_checks(PLANS) if not c.ok}
     assert set(failed) == {"QEMU arm64", "QEMU arm/v7", "base bookworm arm64", "leftover containers"}
     assert "update-binfmts" in (failed["QEMU arm64"] or "")
@@ -63,8 +54,9 @@ def test_missing_qemu_base_and_leftovers_each_name_their_fix(fake_engine: dict[s
     assert "label=org.npmatrix" in (failed["leftover containers"] or "")
 
 
-def test_amd64_only_matrix_needs_no_qemu(fake_engine: dict[str, Any]) -> None:
+def test_amd64_only_matrix_needs_no_qemu(engine: FakeEngine) -> None:
     amd64 = tuple(p for p in PLANS if p.platform.name == "amd64")
     checks = doctor.run_checks(amd64)
     assert all(c.ok for c in checks), doctor.render(checks)
     assert not any(c.name.startswith("QEMU") for c in checks)
+    assert checks[0].detail == "Docker 20.10.24 (API 1.41)"

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from npmatrix import explain, probe
+from npmatrix import explain, summary
 from npmatrix.classify import classify_probe
 from npmatrix.cli import cli
 from npmatrix.errors import ConfigError
 from npmatrix.explain import Subject
-from npmatrix.status import Status
+from npmatrix.summary import summarize
+from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "tests" / "data" / "results-default.json"
@@ -111,7 +112,7 @@ def test_missing_library_named_only_by_the_import_error_is_counted(
     not_found: list[str], expected: tuple[str, ...]
 ) -> None:
     stderr = "ImportError: libopenblas.so.0: cannot open shared object file: No such file or directory"
-    assert probe.missing_libraries({"stderr_tail": stderr, "ldd": {"not_found": not_found}}) == expected
+    assert summary.missing_libraries({"stderr_tail": stderr, "ldd": {"not_found": not_found}}) == expected
 
 
 # --- differences ------------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def test_verdict_when_both_fail_explains_each() -> None:
 
 
 def test_verdict_without_a_fix_says_so() -> None:
-    crashed = dataclasses.replace(cell("colab-like"), label="x", status=Status.CRASHED, reason="died", fix=None)
+    crashed = dataclasses.replace(cell("colab-like"), label="x", status=Status.CRASHED, reason="died")
     assert "No fix known" in explain.verdict(cell("colab-like"), crashed)
 
 
@@ -299,7 +300,20 @@ def _write(path: Path, document: object) -> str:
         (lambda tmp: _write(tmp / "x.json", {"schema_version": 9, "cells": []}), "schema_version 9, expected 1"),
         (
             lambda tmp: _write(tmp / "x.json", {"schema_version": 1, "kind": "probe", "verdict": {"status": "fine"}}),
-            "unknown status 'fine'",
+            "not a valid probe file: the document must contain ['created_at', 'probe'] properties",
+        ),
+        (
+            lambda tmp: _write(
+                tmp / "x.json",
+                {
+                    "schema_version": 1,
+                    "kind": "probe",
+                    "created_at": "",
+                    "probe": None,
+                    "verdict": {"status": "fine", "reason": "", "fix": None, "evidence": []},
+                },
+            ),
+            "not a valid probe file: verdict.status must be one of ['ok', ",
         ),
     ],
 )
@@ -330,7 +344,7 @@ def test_wrong_result_on_qemu_max_is_blamed_on_the_blas_kernel() -> None:
     # returns non-finite float32 products; on a Cortex-A72 it picks cortexa57 and is right.
     captured = json.loads((REPO / "tests" / "data" / "gallery" / "pi64-qemu-max.json").read_text())
     report = captured["probe"]
-    verdict = classify_probe(probe.summarize(report))
+    verdict = classify_probe(summarize(report))
     assert verdict.status is Status.WRONG_RESULT
     bad = explain.subject_from_probe(report, verdict, label="pi64-qemu-max", source="captured", platform="arm64")
     diffs = explain.differences(bad, cell("pi64"))

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from npmatrix import probe
+from npmatrix import probe, probe_file, process
 from npmatrix.cli import cli
+from npmatrix.outcomes import ProbeRun
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -150,21 +151,32 @@ def test_explain_broken_vs_good_names_the_missing_library(
 # --- the verdict when the probe itself fails (in process, run_on_host replaced) ---------------------------
 
 
-def _fake_run(monkeypatch: pytest.MonkeyPatch, run: probe.ProbeRun) -> None:
+def _fake_run(monkeypatch: pytest.MonkeyPatch, run: ProbeRun) -> None:
     monkeypatch.setattr(probe, "run_on_host", lambda **kwargs: run)
 
 
 @pytest.mark.parametrize(
     ("run", "status"),
     [
-        (probe.parse_output(0, (DATA / "probe-host-numpy-segv.json").read_text(), "", 1.0), "crashed"),
-        (probe.parse_output(1, "", "Traceback ...\nMemoryError", 1.0), "crashed"),
-        (probe.parse_output(0, (DATA / "probe-host-amd64-numpy-ok.json").read_text(), "", 1.0), "ok"),
+        (
+            probe_file.parse_output(
+                exit_code=0, stdout=(DATA / "probe-host-numpy-segv.json").read_text(), stderr="", duration_s=1.0
+            ),
+            "crashed",
+        ),
+        (
+            probe_file.parse_output(exit_code=1, stdout="", stderr="Traceback ...\nMemoryError", duration_s=1.0),
+            "crashed",
+        ),
+        (
+            probe_file.parse_output(
+                exit_code=0, stdout=(DATA / "probe-host-amd64-numpy-ok.json").read_text(), stderr="", duration_s=1.0
+            ),
+            "ok",
+        ),
     ],
 )
-def test_probe_verdicts_in_process(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run: probe.ProbeRun, status: str
-) -> None:
+def test_probe_verdicts_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run: ProbeRun, status: str) -> None:
     _fake_run(monkeypatch, run)
     out = tmp_path / "p.json"
     result = CliRunner().invoke(cli, ["probe", "--out", str(out)])
@@ -173,10 +185,10 @@ def test_probe_verdicts_in_process(
 
 
 def test_a_probe_that_hangs_is_a_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def hang(*args: object, **kwargs: object) -> object:
-        raise subprocess.TimeoutExpired(["python", "probe.py"], 1200, stderr=b"stuck in import numpy")
+    def hang(argv: list[str], *, timeout: float) -> process.Captured:
+        return process.Captured(returncode=None, stdout="", stderr="stuck in import numpy", duration_s=timeout)
 
-    monkeypatch.setattr(probe.subprocess, "run", hang)
+    monkeypatch.setattr(process, "capture", hang)
     out = tmp_path / "p.json"
     result = CliRunner().invoke(cli, ["probe", "--out", str(out)])
     assert result.exit_code == 1

@@ -10,7 +10,7 @@ import pytest
 
 from npmatrix import matrix
 from npmatrix.errors import ConfigError, ExitCode
-from npmatrix.status import Status
+from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MATRIX = REPO / "matrix" / "default.toml"

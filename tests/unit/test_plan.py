@@ -13,13 +13,13 @@ from npmatrix.plan import (
     CELL_REPOSITORY,
     EMULATED_SIZES,
     NATIVE_SIZES,
-    PROBE_DIR,
     CellPlan,
     bases_needed,
     plan,
     plan_cell,
     superseded,
 )
+from npmatrix.protocol import PROBE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = matrix.load(REPO / "matrix" / "default.toml")
@@ -225,14 +225,14 @@ def test_amd64_cpu_model_on_a_foreign_host_needs_no_exec_prefix(host: Any) -> No
     ],
 )
 def test_probe_argv_imports(imports: tuple[str, ...], expected: list[str]) -> None:
-    argv = plan_cell(cell(imports=list(imports))).probe_argv()
+    argv = plan_cell(cell(imports=list(imports))).probe_command().argv()
     pairs = [argv[i : i + 2] for i, a in enumerate(argv) if a == "--import"]
     assert [x for pair in pairs for x in pair] == expected
 
 
 def test_probe_argv_shape(host: Any) -> None:
     host("amd64")
-    argv = plan_cell(cell(timeout=300)).probe_argv()
+    argv = plan_cell(cell(timeout=300)).probe_command().argv()
     assert argv[:2] == ["/opt/venv/bin/python3", f"{PROBE_DIR}/probe.py"]
     assert "--bench" in argv
     assert argv[argv.index("--sizes") + 1] == ",".join(map(str, NATIVE_SIZES))
@@ -242,7 +242,7 @@ def test_probe_argv_shape(host: Any) -> None:
 
 
 def test_probe_child_timeout_has_a_floor() -> None:
-    argv = plan_cell(cell(timeout=30)).probe_argv()
+    argv = plan_cell(cell(timeout=30)).probe_command().argv()
     assert argv[argv.index("--timeout") + 1] == "20"
 
 
@@ -260,7 +260,7 @@ def test_python_the_probe_runs_under(extra: dict[str, Any], python: str) -> None
     (c,) = matrix.parse({"cell": [raw]}).cells
     p = plan_cell(c)
     assert p.python == python
-    assert p.probe_argv()[0] == python
+    assert p.probe_command().argv()[0] == python
 
 
 def test_plan_is_frozen() -> None:

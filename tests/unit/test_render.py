@@ -112,7 +112,7 @@ def test_undefined_name_in_template_is_an_error(tmp_path: Path, template: str) -
 
 def test_template_dir_is_used(tmp_path: Path) -> None:
     # The positive control for the test above: the same directory with only defined names renders.
-    (tmp_path / "pip.Dockerfile.j2").write_text("FROM {{ base_image }}\n# {{ cell.name }} {{ platform.docker }}\n")
+    (tmp_path / "pip.Dockerfile.j2").write_text("FROM {{ base_image }}\n# {{ cell.name }} {{ platform.oci }}\n")
     text = render.cell_dockerfile(CELLS["colab-like"], presets().platforms["amd64"], "base:x", template_dir=tmp_path)
     assert text == "FROM base:x\n# colab-like linux/amd64\n"
 

@@ -1,4 +1,5 @@
-"""The runner with a fake engine: one cell's engine failure is its result, and the run goes on."""
+"""The runner with the fake engine: probes run in containers that are always removed, and one cell's engine
+failure is its result while the run goes on."""
 
 from __future__ import annotations
 
@@ -7,34 +8,73 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker.errors import APIError
+from fakes import FakeEngine
 
-from npmatrix import build, engine, matrix, plan, runner
-from npmatrix.build import BuildOutcome
-from npmatrix.status import Status
+from npmatrix import build, matrix, plan, protocol, results, runner
+from npmatrix.engine import CallResult
+from npmatrix.errors import EngineError
+from npmatrix.outcomes import BuildOutcome
+from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
 NO_WHEEL_LOG = "#7 3.1 ERROR: No matching distribution found for numpy==2.3.5\n"
+PLANS = plan.plan(matrix.load(REPO / "matrix" / "default.toml").select(names=["colab-like", "pi32-pip"]))
 
 
-def test_an_engine_error_in_one_cell_keeps_the_others(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    plans = plan.plan(matrix.load(REPO / "matrix" / "default.toml").select(names=["colab-like", "pi32-pip"]))
-    monkeypatch.setattr(engine, "client", lambda: object())
-    monkeypatch.setattr(engine, "detect_builder", lambda: engine.Builder("buildkit", "/usr/bin/docker"))
+@pytest.fixture
+def engine(fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     monkeypatch.setattr(runner, "ensure_bases", lambda *a, **k: {})
 
-    def fake_build(p: plan.CellPlan, **kwargs: Any) -> BuildOutcome:
-        if p.cell.name == "colab-like":
-            raise APIError("500 Server Error: the daemon went away")
-        return BuildOutcome(p.image_tag, False, None, False, 1, False, 1.0, None, NO_WHEEL_LOG)
+    def fake_build(p: plan.CellPlan, *, engine: Any, **kwargs: Any) -> BuildOutcome:
+        if p.cell.name == "pi32-pip":
+            return BuildOutcome(
+                tag=p.image_tag,
+                ok=False,
+                image_id=None,
+                cached=False,
+                returncode=1,
+                timed_out=False,
+                duration_s=1.0,
+                log_path=None,
+                output=NO_WHEEL_LOG,
+            )
+        fake_engine.images[p.image_tag] = "sha256:cell"
+        return BuildOutcome.reused(p.image_tag, "sha256:cell")
 
     monkeypatch.setattr(build, "build_cell", fake_build)
-    results = runner.run(plans, runner.RunOptions(out_dir=tmp_path), progress=lambda message: None)
-    assert [(r.cell.name, r.status) for r in results] == [
+    facts = (DATA / "probe-host-amd64-numpy-ok.json").read_text()
+    fake_engine.respond = lambda image, command: CallResult(exit_code=0, stdout=facts, stderr="", duration_s=1.0)
+    return fake_engine
+
+
+def test_a_cell_probes_in_a_container_that_is_removed(engine: FakeEngine, tmp_path: Path) -> None:
+    (result, no_wheel) = runner.run(PLANS, runner.RunOptions(out_dir=tmp_path), progress=lambda message: None)
+    assert (result.status, no_wheel.status) == (Status.OK, Status.NO_WHEEL), result.verdict
+    (box,) = engine.created  # the cell that did not build gets no container
+    assert box.command == PLANS[0].probe_command().argv()
+    assert set(box.files) == {f"{protocol.PROBE_DIR}/{name}" for name in protocol.SCRIPTS}
+    assert box.labels["org.npmatrix.cell"] == "colab-like"
+    assert box.ran and engine.containers == {}  # removed when the cell ended
+    # What the run wrote reads back through the one reader, as the same results.
+    read = results.load(tmp_path / "results.json")
+    assert read.complete and [c.to_json() for c in read.cells] == [result.to_json(), no_wheel.to_json()]
+
+
+def test_an_engine_error_in_one_cell_keeps_the_others(
+    engine: FakeEngine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def gone(image: str, command: Any) -> CallResult:
+        raise EngineError("running npmatrix-x: APIError: 500 Server Error: the daemon went away")
+
+    engine.respond = gone
+    results_ = runner.run(PLANS, runner.RunOptions(out_dir=tmp_path), progress=lambda message: None)
+    assert [(r.cell.name, r.status) for r in results_] == [
         ("colab-like", Status.ENGINE_ERROR),
         ("pi32-pip", Status.NO_WHEEL),
     ]
-    assert "daemon went away" in results[0].verdict.reason
+    assert "daemon went away" in results_[0].verdict.reason
+    assert engine.containers == {}  # removed even though the run failed
     document = json.loads((tmp_path / "results.json").read_text())
     assert document["complete"] is True
     assert [c["status"] for c in document["cells"]] == ["engine-error", "no-wheel"]

@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+# Shared with the host: npmatrix/protocol.py defines these, tests/unit/test_protocol.py checks the copies.
 BENCH_VERSION = 1
 RESULT_MARKER = "NPMATRIX-BENCH-RESULT "  # probe.py looks for this prefix
 DTYPES = ("float32", "float64")
@@ -67,8 +68,8 @@ def freivalds_rel_error(a64: np.ndarray, b64: np.ndarray, c64: np.ndarray, x: np
 
 def entries_rel_error(a64: np.ndarray, b64: np.ndarray, c64: np.ndarray, rng: object, count: int) -> float:
     """Worst relative error of `count` random entries of C against a float64 inner product."""
-    rows = rng.integers(0, c64.shape[0], size=count)  # type: ignore[attr-defined]
-    cols = rng.integers(0, c64.shape[1], size=count)  # type: ignore[attr-defined]
+    rows = rng.integers(0, c64.shape[0], size=count)
+    cols = rng.integers(0, c64.shape[1], size=count)
     worst = 0.0
     for i, j in zip(rows, cols):  # noqa: B905 -- zip(strict=) needs Python 3.10
         reference = (a64[i, :] * b64[:, j]).sum()

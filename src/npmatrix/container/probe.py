@@ -34,6 +34,7 @@ import time
 import traceback
 import warnings
 
+# Shared with the host: npmatrix/protocol.py defines these, tests/unit/test_protocol.py checks the copies.
 PROBE_VERSION = 1
 CHILD_FLAG = "--npmatrix-child"
 # Children print their findings on lines starting with this marker, so anything NumPy itself prints on
@@ -42,6 +43,7 @@ MARKER = "NPMATRIX-JSON "
 # Must match bench.py: bench streams each finished case on stderr, so a crash or timeout in a later,
 # larger case still leaves the earlier results.
 BENCH_RESULT_MARKER = "NPMATRIX-BENCH-RESULT "
+EXEC_PREFIX_VAR = "NPMATRIX_EXEC_PREFIX"
 STDERR_TAIL_LINES = 40
 TOP_TAGS = 10
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
@@ -62,7 +64,7 @@ def json_safe(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     if isinstance(value, (set, frozenset)):
-        return sorted(json_safe(v) for v in value)  # type: ignore[type-var]
+        return sorted(json_safe(v) for v in value)
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -88,7 +90,7 @@ def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def kill_group(proc: subprocess.Popen) -> bytes:  # type: ignore[type-arg]
+def kill_group(proc: subprocess.Popen) -> bytes:
     """Kill a timed-out child and everything it started; return what it wrote on stderr."""
     # The child leads its own session, so killing the group also reaches BLAS helper processes or
     # shells that would otherwise keep our pipes open and make communicate() block forever.
@@ -170,8 +172,8 @@ def dump_after(timeout: float) -> float:
 def python_cmd() -> list[str]:
     # npmatrix runs an amd64 cell as an older x86 CPU by starting this probe under qemu-x86_64; binfmt does
     # not apply to native binaries, so the children must be started under the same emulator, which
-    # NPMATRIX_EXEC_PREFIX names.
-    return [*os.environ.get("NPMATRIX_EXEC_PREFIX", "").split(), sys.executable]
+    # EXEC_PREFIX_VAR names.
+    return [*os.environ.get(EXEC_PREFIX_VAR, "").split(), sys.executable]
 
 
 def probe_child_cmd(kind: str, timeout: float, *extra: str) -> list[str]:
@@ -601,11 +603,11 @@ def emit(record: dict) -> None:
 
 def numpy_config(np: object) -> dict:
     try:
-        return {"config": np.show_config(mode="dicts"), "config_text": None}  # type: ignore[attr-defined]
+        return {"config": np.show_config(mode="dicts"), "config_text": None}
     except TypeError:  # NumPy < 1.26 has no mode= and only prints
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            np.show_config()  # type: ignore[attr-defined]
+            np.show_config()
         return {"config": None, "config_text": buffer.getvalue()}
 
 
@@ -761,7 +763,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def build_report(args: argparse.Namespace) -> dict:
     errors: list[dict] = []
 
-    def section(name: str, collect, *collect_args):  # type: ignore[no-untyped-def]
+    def section(name: str, collect, *collect_args):
         # A bug in one section must not cost the whole report; it is listed and makes the exit status 2.
         try:
             return collect(*collect_args)

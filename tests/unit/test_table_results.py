@@ -1,4 +1,4 @@
-"""The terminal table, results.json and the pip config builds see as a secret."""
+"""The terminal table, writing results.json, and the pip config builds see as a secret."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from npmatrix import matrix, report
+from npmatrix import matrix, table
 from npmatrix.build import pip_config
-from npmatrix.classify import Verdict
+from npmatrix.fileio import write_atomic
 from npmatrix.plan import plan_cell
-from npmatrix.probe import summarize
-from npmatrix.results import CellResult, ResultsFile, write_atomic
-from npmatrix.status import Status
+from npmatrix.results import CellResult, ImageRecord, ResultsFile
+from npmatrix.summary import summarize
+from npmatrix.verdict import Status, Verdict
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-OK_REPORT = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
+OK_FACTS = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
 
 
 def _result(
@@ -28,7 +28,7 @@ def _result(
     expect: str = "ok",
     platform: str = "amd64",
     reason: str = "because",
-    report_: dict[str, Any] | None = None,
+    facts: dict[str, Any] | None = None,
     **extra: Any,
 ) -> CellResult:
     raw = {"name": name, "platform": platform, "numpy": "2.3.5", "expect": expect, **extra}
@@ -37,23 +37,19 @@ def _result(
     return CellResult(
         # emulated as on an x86_64 host, whatever this host is
         cell=cell,
-        platform=p.platform.docker,
+        oci_platform=p.platform.oci,
         emulated=platform != "amd64",
         qemu_cpu=p.qemu_cpu,
-        verdict=Verdict(status, reason, "a fix", ("evidence line",)),
-        image_tag=p.image_tag,
-        image_id="sha256:abc" if report_ else None,
-        base_image=p.base_image,
-        build_cached=False,
+        verdict=Verdict(status=status, reason=reason, fix="a fix", evidence=("evidence line",)),
+        image=ImageRecord(tag=p.image_tag, id="sha256:abc" if facts else None, base=p.base_image, reused=False),
         durations={"build": 12.3456, "probe": 1.0},
         logs={"build": f"results/logs/{name}.build.log"},
-        probe=report_,
-        summary=summarize(report_) if report_ else None,
+        facts=facts,
     )
 
 
 RESULTS = [
-    _result("colab-like", Status.OK, reason="NumPy 2.4.6 imports", report_=OK_REPORT),
+    _result("colab-like", Status.OK, reason="NumPy 2.4.6 imports", facts=OK_FACTS),
     _result(
         "pi32-pip",
         Status.NO_WHEEL,
@@ -84,7 +80,7 @@ def _line(table: str, name: str) -> str:
     ],
 )
 def test_table_row(name: str, present: list[str], absent: list[str]) -> None:
-    line = _line(report.table(RESULTS), name)
+    line = _line(table.table(RESULTS), name)
     for fragment in present:
         assert fragment in line, (fragment, line)
     for fragment in absent:
@@ -92,22 +88,22 @@ def test_table_row(name: str, present: list[str], absent: list[str]) -> None:
 
 
 def test_table_has_every_cell_once_under_the_headers() -> None:
-    lines = report.table(RESULTS).splitlines()
+    lines = table.table(RESULTS).splitlines()
     assert lines[0].split()[:2] == ["cell", "platform"]
     for r in RESULTS:
         assert sum(line.startswith(r.cell.name + " ") for line in lines) == 1
 
 
 def test_table_shows_gflops_of_the_largest_size() -> None:
-    s = summarize(OK_REPORT)
-    line = _line(report.table(RESULTS), "colab-like")
+    s = summarize(OK_FACTS)
+    line = _line(table.table(RESULTS), "colab-like")
     assert f"{s.best_gflops('float64'):.1f}" in line
     assert f"{s.best_gflops('float32'):.1f}" in line
 
 
 def test_long_reasons_are_shortened() -> None:
     r = _result("long", Status.CRASHED, reason="x" * 200)
-    line = _line(report.table([r], reason_width=40), "long")
+    line = _line(table.table([r], reason_width=40), "long")
     assert "x" * 39 + "…" in line
     assert "x" * 40 not in line
 
@@ -121,7 +117,7 @@ def test_long_reasons_are_shortened() -> None:
     ],
 )
 def test_summary_line(results_: list[CellResult], expected: str) -> None:
-    assert report.summary_line(results_) == expected
+    assert table.summary_line(results_) == expected
 
 
 # --- results.json -----------------------------------------------------------------------------------------
@@ -166,7 +162,7 @@ def test_cell_json(tmp_path: Path) -> None:
     assert cell["summary"] is None
     ok = RESULTS[0].to_json()
     assert ok["summary"]["numpy_version"] == "2.4.6"
-    assert ok["probe"] == OK_REPORT
+    assert ok["probe"] == OK_FACTS
     json.dumps([cell, ok])  # strictly JSON: no tuples or enums left behind
 
 

@@ -18,7 +18,7 @@ def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
 
 def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
     s = r.summary
-    platform = r.platform.removeprefix("linux/") + (f" (qemu {r.qemu_cpu.split()[0]})" if r.qemu_cpu else "")
+    platform = r.oci_platform.removeprefix("linux/") + (f" (qemu {r.qemu_cpu.split()[0]})" if r.qemu_cpu else "")
     status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
     if not r.status.works:
         status += f": {_shorten(r.verdict.reason, reason_width)}"
@@ -48,7 +48,7 @@ def _blas(r: CellResult) -> str:
     s = r.summary
     if not s or not s.blas:
         return "-"
-    return f"{s.blas} ({s.blas_core})" if s.blas_core else s.blas
+    return f"{s.blas} ({s.openblas_core})" if s.openblas_core else s.blas
 
 
 def _gflops(value: float | None) -> str:

@@ -30,7 +30,7 @@ class BaseRecipe:
         recipe = {
             "suite": self.suite,
             "debian_arch": self.platform.debian_arch,
-            "docker_platform": self.platform.docker,
+            "docker_platform": self.platform.oci,  # the key name is part of every base tag: keep it
             "packages": sorted(self.packages),
             "mirror": self.mirror,
             "variant": self.variant,

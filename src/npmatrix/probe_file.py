@@ -1,0 +1,91 @@
+"""The probe's output, bare and kept: the one reader and writer of both.
+
+- The bare output is what container/probe.py prints on stdout: one JSON object, its facts.
+- A probe file is what `npmatrix probe --out` writes: those facts with the verdict on them,
+  `{"schema_version": 1, "kind": "probe", "created_at", "probe", "verdict"}` (data/probe-file.schema.json).
+
+`read` accepts either, so a Pi without npmatrix can run `python3 probe.py > my-pi.json` and have it judged here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from npmatrix import fileio, schemas
+from npmatrix.classify import classify_probe
+from npmatrix.errors import ConfigError
+from npmatrix.outcomes import ProbeRun
+from npmatrix.summary import summarize
+from npmatrix.verdict import Verdict
+
+KIND = "probe"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeFile:
+    created_at: str
+    facts: dict[str, Any] | None  # None when the probe printed nothing usable (it crashed or hung)
+    verdict: Verdict
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": KIND,
+            "created_at": self.created_at,
+            "probe": self.facts,
+            "verdict": self.verdict.to_json(),
+        }
+
+
+def parse_output(*, exit_code: int | None, stdout: str, stderr: str, duration_s: float) -> ProbeRun:
+    """The bare output of one probe run, as a ProbeRun whose facts are None when it printed no JSON object."""
+    try:
+        facts = json.loads(stdout)
+        if not isinstance(facts, dict):
+            raise ValueError("the probe printed JSON but not an object")
+    except ValueError as exc:
+        return ProbeRun(
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            duration_s=duration_s,
+            facts=None,
+            parse_error=f"probe printed no JSON report: {exc}",
+        )
+    return ProbeRun(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration_s, facts=facts)
+
+
+def write(path: Path, probe_file: ProbeFile) -> None:
+    document = probe_file.to_json()
+    schemas.validate("probe-file", document, where=str(path))  # never write what we would refuse to read
+    fileio.write_json(path, document)
+
+
+def is_probe_document(document: dict[str, Any]) -> bool:
+    return document.get("kind") == KIND or "probe_version" in document
+
+
+def read(path: Path) -> ProbeFile:
+    return from_json(fileio.read_json(path), where=str(path))
+
+
+def from_json(document: dict[str, Any], *, where: str) -> ProbeFile:
+    if document.get("kind") == KIND:
+        if document.get("schema_version") != SCHEMA_VERSION:
+            raise ConfigError(
+                f"probe file schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
+            )
+        schemas.validate("probe-file", document, where=where)
+        return ProbeFile(
+            created_at=document["created_at"],
+            facts=document["probe"],
+            verdict=Verdict.from_json(document["verdict"]),
+        )
+    if "probe_version" in document:
+        # The bare output of probe.py run by hand: judge it here as `npmatrix probe` would have.
+        return ProbeFile(created_at="", facts=document, verdict=classify_probe(summarize(document)))
+    raise ConfigError("not a probe file (from `npmatrix probe --out`) nor the output of probe.py", where=where)

@@ -1,0 +1,122 @@
+"""The one hand-written fake engine for unit tests: the same methods as npmatrix.engine.Engine, in memory.
+
+Use the `fake_engine` fixture (conftest.py): it makes `Engine.connect()` return a FakeEngine and
+`detect_builder()` a BuildKit builder, so commands and the runner run against it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from npmatrix.engine import LABEL, CallResult
+from npmatrix.errors import EngineError
+
+# What a fake container prints when it runs: a function of the image and the command.
+Responder = Callable[[str, Sequence[str]], CallResult]
+
+
+def _silent(image: str, command: Sequence[str]) -> CallResult:
+    return CallResult(exit_code=0, stdout="", stderr="", duration_s=0.0)
+
+
+@dataclass
+class FakeEngine:
+    images: dict[str, str] = field(default_factory=dict)  # tag -> image id
+    containers: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> labels, of existing ones
+    respond: Responder = _silent
+    version_info: dict[str, str] = field(default_factory=lambda: {"version": "20.10.24", "api_version": "1.41"})
+    fail_with: str | None = None  # every call raises EngineError with this message (a daemon gone away)
+    created: list[FakeContainer] = field(default_factory=list)
+    removed_images: list[str] = field(default_factory=list)
+
+    def _check(self) -> None:
+        if self.fail_with:
+            raise EngineError(self.fail_with)
+
+    def version(self) -> dict[str, str]:
+        self._check()
+        return dict(self.version_info)
+
+    def image_id(self, tag: str) -> str | None:
+        self._check()
+        return self.images.get(tag)
+
+    def image_tags(self, repository: str) -> list[str]:
+        self._check()
+        return sorted(t for t in self.images if t.startswith(f"{repository}:"))
+
+    def remove_image(self, tag: str) -> None:
+        self._check()
+        self.images.pop(tag, None)
+        self.removed_images.append(tag)
+
+    def container_names(self, *, label: str = LABEL) -> list[str]:
+        self._check()
+        return sorted(name for name, labels in self.containers.items() if label in labels)
+
+    def remove_containers(self, *, label: str = LABEL) -> list[str]:
+        doomed = self.container_names(label=label)
+        for name in doomed:
+            del self.containers[name]
+        return doomed
+
+    def container(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        oci_platform: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        keep: bool = False,
+    ) -> FakeContainer:
+        self._check()
+        box = FakeContainer(
+            engine=self,
+            image=image,
+            command=list(command),
+            oci_platform=oci_platform,
+            environment=dict(environment or {}),
+            labels={LABEL: "1", **(labels or {})},
+            keep=keep,
+            name=f"npmatrix-fake{len(self.created)}",
+        )
+        self.created.append(box)
+        return box
+
+
+@dataclass
+class FakeContainer:
+    engine: FakeEngine
+    image: str
+    command: list[str]
+    oci_platform: str | None
+    environment: dict[str, str]
+    labels: dict[str, str]
+    keep: bool
+    name: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    ran: bool = False
+    entered: bool = False
+
+    def __enter__(self) -> FakeContainer:
+        if self.entered:
+            raise EngineError(f"container {self.name} was already created")
+        self.entered = True
+        if self.image not in self.engine.images:
+            raise EngineError(f"creating a container of {self.image}: ImageNotFound")
+        self.engine.containers[self.name] = self.labels
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if not self.keep:
+            self.engine.containers.pop(self.name, None)
+
+    def copy_into(self, files: Mapping[str, bytes], directory: str) -> None:
+        self.files.update({f"{directory.rstrip('/')}/{name}": data for name, data in files.items()})
+
+    def run(self, *, timeout: float) -> CallResult:
+        self.ran = True
+        return self.engine.respond(self.image, self.command)

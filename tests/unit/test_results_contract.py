@@ -1,0 +1,164 @@
+"""results.json and probe files: one writer and one reader each, held to the JSON Schemas shipped in the package.
+
+A file the writer produces validates and reads back as the same records; a hand-broken one is refused with
+one line naming the file and the first thing wrong, for each way of breaking it on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from npmatrix import probe_file, results, schemas
+from npmatrix.errors import ConfigError, ExitCode
+from npmatrix.verdict import Status, Verdict
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+RUN = DATA / "results-default.json"  # a real run of the default matrix
+FACTS = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["results", "probe-file"])
+def test_the_shipped_schemas_are_valid_json_schema(name: schemas.SchemaName) -> None:
+    jsonschema.Draft7Validator.check_schema(schemas.schema(name))
+
+
+def test_the_schemas_know_every_status() -> None:
+    statuses = schemas.schema("results")["definitions"]["cell"]["properties"]["status"]["enum"]
+    assert statuses == [s.value for s in Status]
+
+
+def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_path: Path) -> None:
+    run = results.load(RUN)
+    assert [c.name for c in run.cells] == ["colab-like", "pi64", "pi32-pip", "pi32-apt"]
+    pi32_apt = run.cell("pi32-apt")
+    assert pi32_apt.status is Status.OK and pi32_apt.cell.install == "apt"
+    assert pi32_apt.summary is not None and pi32_apt.summary.numpy_version == "1.24.2"
+    assert run.cell("pi32-pip").facts is None and run.cell("pi32-pip").cell.expect is Status.NO_WHEEL
+    original = json.loads(RUN.read_text())
+    assert [c.to_json() for c in run.cells] == original["cells"]
+
+
+def test_what_the_writer_writes_validates_and_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    written = results.ResultsFile(path, matrix="builtin:default", host={"machine": "x86_64"})
+    for cell in results.load(RUN).cells:
+        written.add(cell)
+    written.write(complete=True)
+    document = json.loads(path.read_text())
+    jsonschema.validate(document, schemas.schema("results"))  # the reference validator agrees
+    read = results.load(path)
+    assert read.complete and read.matrix == "builtin:default"
+    assert [c.to_json() for c in read.cells] == [c.to_json() for c in written.cells]
+
+
+def _cell0(document: dict[str, Any]) -> dict[str, Any]:
+    cell: dict[str, Any] = document["cells"][0]
+    return cell
+
+
+BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "status not a status": (lambda d: _cell0(d).update(status="fine"), "cells[0].status must be one of"),
+    "cell without a name": (lambda d: _cell0(d).pop("name"), "cells[0] must contain ['name'] properties"),
+    "reason not a string": (lambda d: _cell0(d).update(reason=3), "cells[0].reason must be string"),
+    "evidence not a list": (lambda d: _cell0(d).update(evidence="line"), "cells[0].evidence must be array"),
+    "image id a number": (lambda d: _cell0(d)["image"].update(id=7), "cells[0].image.id must be string or null"),
+    "probe a string": (lambda d: _cell0(d).update(probe="hello"), "cells[0].probe must be object or null"),
+    "probe without a version": (lambda d: _cell0(d)["probe"].pop("probe_version"), "probe_version"),
+    "unknown expected": (lambda d: _cell0(d).update(expected="works"), "cells[0].expected must be one of"),
+    "cells not a list": (lambda d: d.update(cells={}), "neither a probe file"),
+    "complete missing": (lambda d: d.pop("complete"), "must contain"),
+    "extra top-level key": (lambda d: d.update(surprise=1), "must not contain {'surprise'}"),
+    "durations not numbers": (lambda d: _cell0(d).update(durations_s={"build": "1s"}), "must be number"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_a_hand_broken_results_file_is_one_line_and_exit_2(tmp_path: Path, breakage: str) -> None:
+    document = json.loads(RUN.read_text())
+    breaker, fragment = BREAKAGES[breakage]
+    breaker(document)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document))
+    done = subprocess.run(
+        [sys.executable, "-m", "npmatrix", "explain", f"{path}:pi32-apt", f"{path}:colab-like"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == ExitCode.BAD_INPUT, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"npmatrix: error: {path}: ") and done.stdout == ""
+    # The reader itself says what is wrong, in one line that names the file.
+    if breakage != "cells not a list":
+        with pytest.raises(ConfigError) as refused:
+            results.load(path)
+        message = str(refused.value)
+        assert "\n" not in message and message.startswith(f"{path}: ")
+        assert fragment in message
+
+
+def test_a_newer_schema_version_is_refused_before_anything_else(tmp_path: Path) -> None:
+    document = json.loads(RUN.read_text())
+    document["schema_version"] = 2
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match="results schema_version 2, expected 1"):
+        results.load(path)
+
+
+@given(
+    status=st.sampled_from(list(Status)),
+    reason=st.text(),
+    fix=st.one_of(st.none(), st.text()),
+    evidence=st.lists(st.text(), max_size=4).map(tuple),
+    with_facts=st.booleans(),
+)
+def test_probe_files_round_trip(
+    status: Status, reason: str, fix: str | None, evidence: tuple[str, ...], with_facts: bool
+) -> None:
+    kept = probe_file.ProbeFile(
+        created_at="2026-11-25T22:00:00+00:00",
+        facts=copy.deepcopy(FACTS) if with_facts else None,
+        verdict=Verdict(status=status, reason=reason, fix=fix, evidence=evidence),
+    )
+    document = json.loads(json.dumps(kept.to_json()))
+    jsonschema.validate(document, schemas.schema("probe-file"))
+    assert probe_file.from_json(document, where="p.json") == kept
+
+
+def test_the_probe_file_writer_refuses_what_the_reader_would(tmp_path: Path) -> None:
+    broken = probe_file.ProbeFile(
+        created_at="now", facts={"no": "version"}, verdict=Verdict(status=Status.OK, reason="r")
+    )
+    with pytest.raises(ConfigError, match=r"probe.* must contain \['probe_version'\]"):
+        probe_file.write(tmp_path / "p.json", broken)
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_bare_probe_output_is_read_and_judged() -> None:
+    kept = probe_file.from_json(copy.deepcopy(FACTS), where="bare.json")
+    assert kept.facts == FACTS and kept.created_at == ""
+    assert kept.verdict.status is Status.OK
+
+
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        ({"kind": "probe", "schema_version": 2}, "probe file schema_version 2, expected 1"),
+        ({"hello": 1}, "not a probe file"),
+    ],
+)
+def test_what_is_not_a_probe_file_is_refused(document: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        probe_file.from_json(document, where="x.json")
