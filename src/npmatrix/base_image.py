@@ -17,7 +17,7 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 REPOSITORY = "npmatrix-base"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BaseRecipe:
     suite: str
     platform: Platform

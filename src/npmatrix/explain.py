@@ -25,7 +25,7 @@ from npmatrix.summary import summarize
 from npmatrix.verdict import Status, Verdict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Subject:
     """One side of a comparison. `probed` is False for a cell whose image did not build: then only its
     inputs (platform, NumPy pin, install method) and verdict are known, and every probe fact is None."""
@@ -175,7 +175,7 @@ def _split_spec(spec: str) -> tuple[Path, str | None]:
 # What differs, and how much it matters
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Difference:
     key: str
     a_value: str
@@ -321,7 +321,7 @@ def differences(a: Subject, b: Subject) -> list[Difference]:
             continue
         weight = aspect.weight + _cause_boost(aspect.key, failing)
         shown_a, shown_b = _show_pair(va, vb, aspect.absent)
-        found.append(Difference(aspect.key, shown_a, shown_b, weight, aspect.why))
+        found.append(Difference(key=aspect.key, a_value=shown_a, b_value=shown_b, weight=weight, why=aspect.why))
     return sorted(found, key=lambda d: -d.weight)
 
 

@@ -41,7 +41,7 @@ from npmatrix.verdict import Status
 Install = Literal["pip", "apt"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Cell:
     """One cell of the matrix: where NumPy is installed, how, and what we expect of it."""
 
@@ -148,7 +148,7 @@ _TOP_KEYS = ("defaults", "cell", "axes")
 _AXES_EXTRA_KEYS = ("include", "exclude")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Matrix:
     source: str
     cells: tuple[Cell, ...]

@@ -12,7 +12,7 @@ from importlib import resources
 _HOST_MACHINES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm/v7"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Platform:
     name: str
     oci: str  # the OCI platform string, e.g. linux/arm/v7
@@ -37,7 +37,7 @@ class Suite:
     python: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CpuModel:
     name: str
     description: str

@@ -24,7 +24,7 @@ from npmatrix.verdict import Status, Verdict
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     out_dir: Path
     rebuild: bool = False
