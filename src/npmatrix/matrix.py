@@ -65,6 +65,7 @@ class Cell:
     timeout: int = 300  # seconds for probe and benchmark together
     build_timeout: int = 1800
     note: str = ""
+    source: str = ""  # where a mirrored environment's pins come from, and when they were last true
 
 
 Checker = Callable[[Any], Any]
@@ -140,7 +141,8 @@ _CHECKS: dict[str, Checker] = {
     "expect": _expect,
     "timeout": _seconds,
     "build_timeout": _seconds,
-    "note": _str(),
+    "note": _str(validators.plain_text),
+    "source": _str(validators.plain_text),
 }
 assert set(_CHECKS) == {f.name for f in fields(Cell)}, "every Cell field needs a checker"
 

@@ -75,3 +75,14 @@ def image_by_digest(value: str) -> str:
     if not _IMAGE_BY_DIGEST.fullmatch(value):
         raise ValueError(f"{value!r} is not an image pinned by digest (name@sha256:<64 hex>)")
     return value
+
+
+def plain_text(value: str) -> str:
+    """Free text shown in terminals and reports (a note, a source): one line, no control characters, so it
+    cannot move the cursor, set a window title or forge a second line of output."""
+    bad = next((c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise ValueError(f"contains the control character U+{ord(bad):04X}; use plain text on one line")
+    if len(value) > 500:
+        raise ValueError(f"is {len(value)} characters long; keep it under 500")
+    return value

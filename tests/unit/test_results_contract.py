@@ -46,6 +46,8 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
     assert pi32_apt.summary is not None and pi32_apt.summary.numpy_version == "1.24.2"
     assert run.cell("pi32-pip").facts is None and run.cell("pi32-pip").cell.expect is Status.NO_WHEEL
     original = json.loads(RUN.read_text())
+    for cell in original["cells"]:
+        cell["inputs"].setdefault("source", "")  # a matrix key added after this run was captured
     assert [c.to_json() for c in run.cells] == original["cells"]
 
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from npmatrix import validators
 
@@ -146,3 +148,24 @@ def test_invalid_value_is_rejected(check: Callable[[str], str], value: str) -> N
 )
 def test_valid_value_is_accepted_and_normalised(check: Callable[[str], str], value: str, expected: str) -> None:
     assert check(value) == expected
+
+
+# --- free text (note, source): each control character on its own is refused -----------------------------
+
+CONTROL = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
+
+
+@pytest.mark.parametrize("char", CONTROL, ids=[f"U+{ord(c):04X}" for c in CONTROL])
+def test_plain_text_refuses_each_control_character(char: str) -> None:
+    with pytest.raises(ValueError, match=f"U\\+{ord(char):04X}"):
+        validators.plain_text(f"Colab snapshot{char}2026-08-19")
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, blacklist_categories=("Cc", "Cs")), max_size=500))
+def test_plain_text_keeps_printable_text_as_it_is(text: str) -> None:
+    assert validators.plain_text(text) == text
+
+
+def test_plain_text_has_a_length_limit() -> None:
+    with pytest.raises(ValueError, match="501 characters"):
+        validators.plain_text("x" * 501)
