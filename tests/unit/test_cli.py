@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from npmatrix import matrix
 from npmatrix.cli import cli
 from npmatrix.errors import ConfigError
 
@@ -26,9 +27,18 @@ BAD_MATRIX = '[[cell]]\nname = "x"\nplatform = "amd64"\nnumpy = "2.3.5"\nexpcet 
 
 @pytest.fixture
 def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
-    # The default --matrix is relative: matrix/default.toml from the repository root.
+    # Without --matrix, ./matrix/default.toml is used when the working directory has one, as the checkout does.
     monkeypatch.chdir(REPO)
     return REPO
+
+
+@pytest.fixture
+def elsewhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    # A working directory with no matrix/: without --matrix, the built-in default.
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd
 
 
 def _names(output: str) -> list[str]:
@@ -89,6 +99,39 @@ def test_matrix_with_unknown_key_raises_naming_the_file(tmp_path: Path) -> None:
     assert str(result.exception).startswith(f"{path}: cell[0] (x): unknown key 'expcet'")
 
 
+def test_list_outside_the_checkout_shows_the_builtin_default(elsewhere: Path) -> None:
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 0, result.output
+    assert _names(result.output) == DEFAULT_CELLS
+    unknown = CliRunner().invoke(cli, ["list", "--cell", "nope"])
+    assert isinstance(unknown.exception, ConfigError)
+    assert unknown.exception.where == "builtin:default"
+
+
+def test_list_own_matrix_default_toml_wins_over_the_builtin(elsewhere: Path) -> None:
+    (elsewhere / "matrix").mkdir()
+    (elsewhere / "matrix" / "default.toml").write_text('[[cell]]\nname = "mine"\nplatform = "arm64"\nnumpy = "2.3.5"\n')
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 0, result.output
+    assert _names(result.output) == ["mine"]
+
+
+def test_list_builtin_gallery_by_name(elsewhere: Path) -> None:
+    result = CliRunner().invoke(cli, ["list", "--matrix", "gallery"])
+    assert result.exit_code == 0, result.output
+    gallery = [c.name for c in matrix.load(REPO / "matrix" / "gallery.toml").cells]
+    assert len(gallery) > len(DEFAULT_CELLS)
+    assert _names(result.output) == gallery
+
+
+def test_unknown_builtin_name_raises_config_error(elsewhere: Path) -> None:
+    result = CliRunner().invoke(cli, ["list", "--matrix", "galery"])
+    assert isinstance(result.exception, ConfigError), result.output
+    assert result.exception.where == "--matrix"
+    assert "did you mean 'gallery'?" in str(result.exception)
+    assert "default, gallery" in str(result.exception)
+
+
 def test_list_other_matrix_file(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text('[axes]\nname = "np{numpy}-{platform}"\nplatform = ["amd64", "arm/v7"]\nnumpy = ["2.3.5"]\n')
@@ -127,6 +170,13 @@ def test_group_help_lists_exit_codes() -> None:
     assert "Exit codes:" in result.output
     for code in ("0", "1", "2", "3"):
         assert f"  {code}  " in result.output
+
+
+@pytest.mark.parametrize("command", ["list", "render", "run", "doctor", "clean"])
+def test_matrix_help_names_every_builtin(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"({', '.join(matrix.builtin_names())})" in " ".join(result.output.split())
 
 
 def test_run_help_mentions_exit_codes() -> None:
@@ -180,10 +230,16 @@ def test_subprocess_missing_matrix_exits_2(tmp_path: Path) -> None:
     assert f"{path}: cannot read matrix file" in line
 
 
-def test_subprocess_default_matrix_missing_outside_the_repo(tmp_path: Path) -> None:
-    line = _one_line_error(npmatrix("render", "--out", str(tmp_path / "out"), cwd=tmp_path))
-    assert "matrix/default.toml" in line
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+def test_subprocess_render_outside_the_checkout_uses_the_builtin_default(tmp_path: Path) -> None:
+    proc = npmatrix("render", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for name in DEFAULT_CELLS:
+        assert (tmp_path / "out" / f"{name}.Dockerfile").read_bytes() == (GOLDEN / f"{name}.Dockerfile").read_bytes()
+
+
+def test_subprocess_unknown_builtin_exits_2_with_one_line(tmp_path: Path) -> None:
+    line = _one_line_error(npmatrix("list", "--matrix", "galery", cwd=tmp_path))
+    assert line.startswith("npmatrix: error: --matrix: no built-in matrix 'galery' (did you mean 'gallery'?)")
 
 
 def test_subprocess_unknown_option_exits_2() -> None:
