@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -13,7 +14,7 @@ from types import FrameType
 import click
 
 from npmatrix import __version__, classify, doctor, matrix, plan, probe, report
-from npmatrix.errors import ExitCode, FatalError
+from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.results import write_atomic
 from npmatrix.status import Status
 
@@ -99,6 +100,25 @@ def render(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, .
         path = out_dir / f"{p.cell.name}.Dockerfile"
         path.write_text(p.dockerfile)
         click.echo(str(path))
+
+
+@cli.command("init")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default=matrix.LOCAL_DEFAULT)
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter matrix to PATH; it validates as it is.
+
+    PATH defaults to matrix/default.toml, the file the other commands use without --matrix when run from this
+    directory. An existing file is kept unless --force.
+    """
+    if os.path.lexists(path) and not force:  # lexists: a dangling symlink is not a free name either
+        raise ConfigError("exists already; pass --force to replace it, or give another PATH", where=str(path))
+    try:
+        write_atomic(path, matrix.starter_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot write the starter matrix: {exc.strerror}", where=str(path)) from exc
+    click.echo(str(path))
+    _progress(f"its cells: npmatrix list --matrix {path}")
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

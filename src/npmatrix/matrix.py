@@ -231,6 +231,11 @@ def loads(text: str, *, source: str) -> Matrix:
     return parse(raw, source=source)
 
 
+def starter_text() -> str:
+    """The commented matrix `npmatrix init` writes: valid as it is, a start to edit."""
+    return resources.files("npmatrix").joinpath("data/starter.toml").read_text()
+
+
 def _read(path: Path, *, source: str) -> str:
     try:
         return path.read_text()

@@ -2,7 +2,7 @@
 
 CliRunner calls `cli` directly, so a FatalError arrives as an exception; only `main()` turns it into a
 one-line message and an exit code, which the subprocess tests check. Only commands that need no engine
-run here (list, render, --help); `run` is checked to stop at the engine guard of conftest.py.
+run here (list, render, init, --help); `run` is checked to stop at the engine guard of conftest.py.
 """
 
 from __future__ import annotations
@@ -260,3 +260,50 @@ def test_subprocess_run_help_exits_0() -> None:
     proc = npmatrix("run", "--help")
     assert proc.returncode == 0
     assert "results.json" in proc.stdout
+
+
+# --- npmatrix init -----------------------------------------------------------------------------------------
+
+
+def test_init_writes_a_starter_that_lists(elsewhere: Path) -> None:
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    written = elsewhere / "matrix" / "default.toml"
+    assert written.read_text() == matrix.starter_text()
+    assert matrix.load(written).cells  # parses and validates into cells
+    # matrix/default.toml is the path the other commands use without --matrix.
+    listed = CliRunner().invoke(cli, ["list"])
+    assert _names(listed.output) == ["x86", "pi-64bit", "pi-32bit-apt"]
+
+
+def test_init_to_a_path_then_list_it(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "mine.toml"
+    assert CliRunner().invoke(cli, ["init", str(path)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["list", "--matrix", str(path)])
+    assert result.exit_code == 0, result.output
+    assert _names(result.output) == ["x86", "pi-64bit", "pi-32bit-apt"]
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text("precious\n")
+    result = CliRunner().invoke(cli, ["init", str(path)])
+    assert isinstance(result.exception, ConfigError)
+    assert result.exception.where == str(path)
+    assert "--force" in str(result.exception)
+    assert path.read_text() == "precious\n"
+    assert CliRunner().invoke(cli, ["init", "--force", str(path)]).exit_code == 0
+    assert path.read_text() == matrix.starter_text()
+
+
+def test_init_refuses_a_dangling_symlink(tmp_path: Path) -> None:
+    path = tmp_path / "link.toml"
+    path.symlink_to(tmp_path / "nowhere.toml")
+    result = CliRunner().invoke(cli, ["init", str(path)])
+    assert isinstance(result.exception, ConfigError)
+
+
+def test_subprocess_init_overwrite_exits_2_with_one_line(tmp_path: Path) -> None:
+    assert npmatrix("init", "npmatrix.toml", cwd=tmp_path).returncode == 0
+    line = _one_line_error(npmatrix("init", "npmatrix.toml", cwd=tmp_path))
+    assert line == "npmatrix: error: npmatrix.toml: exists already; pass --force to replace it, or give another PATH"

@@ -500,3 +500,25 @@ def test_checkout_matrix_dir_is_the_packaged_one() -> None:
     package = REPO / "src" / "npmatrix"
     assert (REPO / "matrix").resolve() == package / "matrices"
     assert (REPO / "dockerfiles").resolve() == package / "dockerfiles"
+
+
+# --- the starter matrix of `npmatrix init` -----------------------------------------------------------------
+
+
+def test_starter_parses_into_cells() -> None:
+    m = matrix.loads(matrix.starter_text(), source="starter")
+    assert [(c.name, c.platform, c.install) for c in m.cells] == [
+        ("x86", "amd64", "pip"),
+        ("pi-64bit", "arm64", "pip"),
+        ("pi-32bit-apt", "arm/v7", "apt"),
+    ]
+
+
+def test_starter_commented_axes_example_is_valid_when_uncommented() -> None:
+    # The example in comments must not rot: uncomment the [axes] block and it adds the four cells it promises.
+    text = re.sub(
+        r"^# (\[axes\]|name =|platform =|numpy =|exclude =|include =)", r"\1", matrix.starter_text(), flags=re.M
+    )
+    assert "\n[axes]\n" in text
+    names = [c.name for c in matrix.loads(text, source="starter").cells]
+    assert names[3:] == ["np1.26.4-amd64", "np2.3.5-amd64", "np2.3.5-arm64", "np1.26.4-arm-v7"]

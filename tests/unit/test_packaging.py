@@ -25,5 +25,10 @@ def test_no_symlinks_inside_the_package() -> None:
 def test_every_data_file_matches_a_package_data_glob() -> None:
     globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["npmatrix"]
     data = [p.relative_to(PACKAGE).as_posix() for p in _package_files() if p.suffix != ".py"]
-    assert {"dockerfiles/pip.Dockerfile.j2", "matrices/default.toml", "data/platforms.toml"} <= set(data)
+    assert {
+        "dockerfiles/pip.Dockerfile.j2",
+        "matrices/default.toml",
+        "data/platforms.toml",
+        "data/starter.toml",
+    } <= set(data)
     assert [f for f in data if not any(fnmatch.fnmatchcase(f, g) for g in globs)] == []
