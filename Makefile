@@ -26,7 +26,7 @@ matrix: venv engine
 
 # The failure gallery: every real-world failure, reproduced; exits 1 if any cell ends differently.
 gallery: venv engine
-	$(BIN)/npmatrix run --matrix matrix/gallery.toml --out $(OUT)/gallery
+	$(BIN)/npmatrix run --matrix gallery --out $(OUT)/gallery
 
 doctor: venv
 	$(BIN)/npmatrix doctor --matrix $(MATRIX)

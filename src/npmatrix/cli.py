@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -13,7 +14,8 @@ from types import FrameType
 import click
 
 from npmatrix import __version__, classify, doctor, matrix, plan, probe, probe_file, table
-from npmatrix.errors import ExitCode, FatalError
+from npmatrix.errors import ConfigError, ExitCode, FatalError
+from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
 from npmatrix.summary import summarize
 from npmatrix.verdict import Status, Verdict
@@ -27,7 +29,6 @@ Exit codes:
   130  interrupted (Ctrl-C, SIGTERM); finished cells are kept
 """
 
-DEFAULT_MATRIX = Path("matrix/default.toml")
 ARCH_HELP = "Only cells on this platform (amd64, arm64, arm/v7, arm/v6); repeatable."
 
 
@@ -43,16 +44,17 @@ def _matrix_options(f: click.decorators.FC) -> click.decorators.FC:
     f = click.option(
         "--matrix",
         "matrix_path",
-        type=click.Path(path_type=Path),
-        default=DEFAULT_MATRIX,
-        show_default=True,
-        help="Matrix file (TOML).",
+        metavar="FILE|NAME",
+        # The names are spelled out, not read from the package at import time; a unit test keeps them in step.
+        help="Matrix file (TOML), or a built-in matrix by name (bookworm, default, gallery). "
+        "Without it: ./matrix/default.toml if there is one, else the built-in default.",
     )(f)
     return f
 
 
-def _load(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...]) -> matrix.Matrix:
-    return matrix.load(matrix_path).select(arches=arches, names=cells)
+def _load(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> matrix.Matrix:
+    # matrix_path is what --matrix got: a file path or a built-in name (None without --matrix).
+    return matrix.load_spec(matrix_path, cwd=Path.cwd()).select(arches=arches, names=cells)
 
 
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +76,7 @@ def cli() -> None:
 
 @cli.command("list")
 @_matrix_options
-def list_cells(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
+def list_cells(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
     """Show the cells a matrix expands to, after filters, one per line."""
     for c in _load(matrix_path, arches, cells).cells:
         how = f"pip numpy{c.numpy}" if c.install == "pip" else "apt python3-numpy"
@@ -92,7 +94,7 @@ def list_cells(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...
     show_default=True,
     help="Directory for <cell>.Dockerfile files.",
 )
-def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path) -> None:
+def render(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path) -> None:
     """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes."""
     plans = plan.plan(_load(matrix_path, arches, cells))  # a bad matrix leaves no empty directory behind
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +102,25 @@ def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], o
         path = out_dir / f"{p.cell.name}.Dockerfile"
         path.write_text(p.dockerfile)
         click.echo(str(path))
+
+
+@cli.command("init")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default=matrix.LOCAL_DEFAULT)
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter matrix to PATH; it validates as it is.
+
+    PATH defaults to matrix/default.toml, the file the other commands use without --matrix when run from this
+    directory. An existing file is kept unless --force.
+    """
+    if os.path.lexists(path) and not force:  # lexists: a dangling symlink is not a free name either
+        raise ConfigError("exists already; pass --force to replace it, or give another PATH", where=str(path))
+    try:
+        write_atomic(path, matrix.starter_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot write the starter matrix: {exc.strerror}", where=str(path)) from exc
+    click.echo(str(path))
+    _progress(f"its cells: npmatrix list --matrix {path}")
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -115,7 +136,7 @@ def render(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], o
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
 def run(
-    matrix_path: Path,
+    matrix_path: str | None,
     arches: tuple[str, ...],
     cells: tuple[str, ...],
     out_dir: Path,
@@ -132,7 +153,7 @@ def run(
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
     options = runner.RunOptions(
-        out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=str(matrix_path)
+        out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=selected.source
     )
     results = runner.run(plans, options, progress=_progress)
     click.echo(table.table(results))
@@ -149,7 +170,7 @@ def base() -> None:
 @base.command("build")
 @_matrix_options
 @click.option("--log-dir", type=click.Path(path_type=Path), default=Path("results/logs"), show_default=True)
-def base_build(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], log_dir: Path) -> None:
+def base_build(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], log_dir: Path) -> None:
     """Make the base images the selected cells need; existing ones are kept."""
     from npmatrix import runner
     from npmatrix.engine import Engine, detect_builder
@@ -168,7 +189,7 @@ def base_build(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...
 @cli.command("clean")
 @_matrix_options
 @click.option("--all", "everything", is_flag=True, help="Remove every npmatrix image, base images included.")
-def clean(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], everything: bool) -> None:
+def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], everything: bool) -> None:
     """Remove leftover npmatrix containers and the cell images earlier Dockerfiles of these cells left.
 
     Cell images are tagged by the hash of their Dockerfile, so every template or pin change leaves the old
@@ -194,7 +215,7 @@ def clean(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...], ev
 
 @cli.command("doctor")
 @_matrix_options
-def doctor_command(matrix_path: Path, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
+def doctor_command(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
     """Check the engine, BuildKit, QEMU and base images the selected cells need."""
     checks = doctor.run_checks(plan.plan(_load(matrix_path, arches, cells)))
     click.echo(doctor.render(checks))

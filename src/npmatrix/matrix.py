@@ -19,6 +19,9 @@ A matrix file is TOML with three optional parts:
 
 `include` entries that match existing combinations on all their axis keys extend them; others add a cell.
 Every key is checked here; an unknown one gets a "did you mean".
+
+Built-in matrices ship in the package (matrices/*.toml; the checkout's top-level matrix/ links there) and are
+named `builtin:NAME` wherever a matrix's source is shown. `resolve` says which one `--matrix` means.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,6 +151,8 @@ _CHECKS: dict[str, Checker] = {
 assert set(_CHECKS) == {f.name for f in fields(Cell)}, "every Cell field needs a checker"
 
 _TOP_KEYS = ("defaults", "cell", "axes")
+BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
+LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
 _AXES_EXTRA_KEYS = ("include", "exclude")
 
 
@@ -179,16 +185,64 @@ class Matrix:
         return Matrix(source=self.source, cells=cells)
 
 
+def builtin_names() -> tuple[str, ...]:
+    """The matrices that ship in the package, by name: `--matrix gallery`."""
+    folder = resources.files("npmatrix").joinpath("matrices")
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def resolve(spec: str | None, *, cwd: Path) -> str:
+    """The source `--matrix SPEC` means when run in `cwd`: a file path as given, or builtin:NAME.
+
+    No SPEC: ./matrix/default.toml when `cwd` has one (a checkout, or a project that ran `npmatrix init`), else
+    the built-in default. A SPEC with a '/', ending in .toml, or naming an existing file is a file; any other
+    (or builtin:NAME) is a built-in name, checked here.
+    """
+    if spec is None:
+        return LOCAL_DEFAULT if (cwd / LOCAL_DEFAULT).is_file() else f"{BUILTIN}default"
+    if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or (cwd / spec).is_file()):
+        return spec
+    name, known = spec.removeprefix(BUILTIN), builtin_names()
+    if name not in known:
+        raise ConfigError(
+            f"no built-in matrix {name!r}{_did_you_mean(name, known)}; the built-in ones are {', '.join(known)} "
+            "(a path to a file needs a '/' or a .toml ending)",
+            where="--matrix",
+        )
+    return f"{BUILTIN}{name}"
+
+
+def load_spec(spec: str | None, *, cwd: Path) -> Matrix:
+    """The matrix `--matrix SPEC` names (see `resolve`), parsed and validated."""
+    source = resolve(spec, cwd=cwd)
+    if source.startswith(BUILTIN):
+        text = resources.files("npmatrix").joinpath(f"matrices/{source.removeprefix(BUILTIN)}.toml").read_text()
+        return loads(text, source=source)
+    return loads(_read(cwd / source, source=source), source=source)
+
+
 def load(path: Path) -> Matrix:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read matrix file: {exc.strerror}", where=str(path)) from exc
+    return loads(_read(path, source=str(path)), source=str(path))
+
+
+def loads(text: str, *, source: str) -> Matrix:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", where=str(path)) from exc
-    return parse(raw, source=str(path))
+        raise ConfigError(f"invalid TOML: {exc}", where=source) from exc
+    return parse(raw, source=source)
+
+
+def starter_text() -> str:
+    """The commented matrix `npmatrix init` writes: valid as it is, a start to edit."""
+    return resources.files("npmatrix").joinpath("data/starter.toml").read_text()
+
+
+def _read(path: Path, *, source: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read matrix file: {exc.strerror}", where=source) from exc
 
 
 def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:

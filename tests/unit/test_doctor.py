@@ -14,7 +14,7 @@ from npmatrix.engine import Engine
 from npmatrix.errors import EngineUnavailable, ExitCode
 
 REPO = Path(__file__).resolve().parents[2]
-PLANS = plan.plan(matrix.load(REPO / "matrix" / "default.toml"))
+PLANS = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from npmatrix.errors import ConfigError, ExitCode
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_MATRIX = REPO / "matrix" / "default.toml"
+DEFAULT_MATRIX = REPO / "matrix" / "bookworm.toml"
 
 
 def _pip(name: str = "c", **extra: Any) -> dict[str, Any]:
@@ -429,3 +429,99 @@ def test_filters_that_select_nothing_are_an_error_not_an_empty_run() -> None:
     # A nightly job with a stale --arch must not exit 0 having run nothing.
     with pytest.raises(ConfigError, match="no cell matches"):
         matrix.load(DEFAULT_MATRIX).select(arches=["arm/v6"])
+
+
+# --- which matrix --matrix means: files, built-in names, the default ----------------------------------------
+
+OWN_MATRIX = '[[cell]]\nname = "mine"\nplatform = "amd64"\nnumpy = "2.3.5"\n'
+
+
+def test_builtin_names_are_the_packaged_matrices() -> None:
+    assert matrix.builtin_names() == ("bookworm", "default", "gallery")
+
+
+@pytest.mark.parametrize(
+    ("spec", "files", "expected"),
+    [
+        pytest.param(None, [], "builtin:default", id="no-spec-empty-cwd"),
+        pytest.param(None, ["matrix/default.toml"], "matrix/default.toml", id="no-spec-cwd-has-its-own"),
+        pytest.param(None, ["matrix/other.toml"], "builtin:default", id="no-spec-other-file-ignored"),
+        pytest.param("gallery", [], "builtin:gallery", id="bare-name"),
+        pytest.param("builtin:gallery", ["gallery"], "builtin:gallery", id="prefixed-name-wins-over-file"),
+        pytest.param("gallery", ["gallery"], "gallery", id="existing-file-wins-over-name"),
+        pytest.param("default", ["default/x"], "builtin:default", id="directory-is-no-file"),
+        pytest.param("gallery.toml", [], "gallery.toml", id="toml-ending-is-a-path"),
+        pytest.param("sub/gallery", [], "sub/gallery", id="slash-is-a-path"),
+        pytest.param("/abs/m.toml", [], "/abs/m.toml", id="absolute-path"),
+    ],
+)
+def test_resolve(tmp_path: Path, spec: str | None, files: list[str], expected: str) -> None:
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(OWN_MATRIX)
+    assert matrix.resolve(spec, cwd=tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        (
+            "galery",
+            "no built-in matrix 'galery' (did you mean 'gallery'?); the built-in ones are bookworm, default, gallery",
+        ),
+        ("builtin:defualt", "no built-in matrix 'defualt' (did you mean 'default'?)"),
+        ("builtin:../matrices/default", "no built-in matrix '../matrices/default'"),
+        ("", "no built-in matrix ''"),
+    ],
+)
+def test_resolve_unknown_name_is_a_config_error(tmp_path: Path, spec: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        matrix.resolve(spec, cwd=tmp_path)
+    assert info.value.where == "--matrix"
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == ExitCode.BAD_INPUT
+
+
+def test_load_spec_reads_builtins_and_relative_files(tmp_path: Path) -> None:
+    gallery = matrix.load_spec("gallery", cwd=tmp_path)
+    assert gallery.source == "builtin:gallery"
+    assert gallery.cells == matrix.load(REPO / "matrix" / "gallery.toml").cells
+    (tmp_path / "matrix").mkdir()
+    (tmp_path / "matrix" / "default.toml").write_text(OWN_MATRIX)
+    own = matrix.load_spec(None, cwd=tmp_path)
+    assert (own.source, [c.name for c in own.cells]) == ("matrix/default.toml", ["mine"])
+
+
+def test_load_spec_missing_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^nope\.toml: cannot read matrix file"):
+        matrix.load_spec("nope.toml", cwd=tmp_path)
+
+
+def test_checkout_matrix_dir_is_the_packaged_one() -> None:
+    # The top-level matrix/ and dockerfiles/ are symlinks, so `make matrix` and the README's paths run what ships.
+    package = REPO / "src" / "npmatrix"
+    assert (REPO / "matrix").resolve() == package / "matrices"
+    assert (REPO / "dockerfiles").resolve() == package / "dockerfiles"
+
+
+# --- the starter matrix of `npmatrix init` -----------------------------------------------------------------
+
+
+def test_starter_parses_into_cells() -> None:
+    m = matrix.loads(matrix.starter_text(), source="starter")
+    assert [(c.name, c.platform, c.install) for c in m.cells] == [
+        ("x86", "amd64", "pip"),
+        ("pi-64bit", "arm64", "pip"),
+        ("pi-32bit-apt", "arm/v7", "apt"),
+    ]
+
+
+def test_starter_commented_axes_example_is_valid_when_uncommented() -> None:
+    # The example in comments must not rot: uncomment the [axes] block and it adds the four cells it promises.
+    text = re.sub(
+        r"^# (\[axes\]|name =|platform =|numpy =|exclude =|include =)", r"\1", matrix.starter_text(), flags=re.M
+    )
+    assert "\n[axes]\n" in text
+    names = [c.name for c in matrix.loads(text, source="starter").cells]
+    assert names[3:] == ["np1.26.4-amd64", "np2.3.5-amd64", "np2.3.5-arm64", "np1.26.4-arm-v7"]

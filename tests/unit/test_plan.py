@@ -22,7 +22,7 @@ from npmatrix.plan import (
 from npmatrix.protocol import PROBE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT = matrix.load(REPO / "matrix" / "default.toml")
+DEFAULT = matrix.load(REPO / "matrix" / "bookworm.toml")
 
 
 def cell(name: str = "c", **extra: Any) -> matrix.Cell:

@@ -1,6 +1,7 @@
 """Rendered Dockerfiles: deterministic, equal to the golden files, strict about undefined names.
 
-The golden files are tests/golden/<cell>.Dockerfile, one per cell of matrix/default.toml. After an
+The golden files are tests/golden/<matrix>/<cell>.Dockerfile, one per cell of the built-in default and
+bookworm matrices. After an
 intended change to dockerfiles/*.j2 (or to anything that reaches a Dockerfile, such as a base recipe),
 regenerate them and review the diff:
 
@@ -23,27 +24,33 @@ from npmatrix.platforms import presets
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
-DEFAULT = matrix.load(REPO / "matrix" / "default.toml")
+GOLDEN_MATRICES = ("default", "bookworm")
+DEFAULT = matrix.load(REPO / "matrix" / "bookworm.toml")  # the cells the content tests below name
 CELLS = {c.name: c for c in DEFAULT.cells}
+GOLDEN_CELLS = [(m, c) for m in GOLDEN_MATRICES for c in matrix.load(REPO / "matrix" / f"{m}.toml").cells]
 UPDATE = os.environ.get("NPMATRIX_UPDATE_GOLDEN") == "1"
 
 
-def _render(name: str) -> str:
-    cell = CELLS[name]
+def _render_cell(cell: matrix.Cell) -> str:
     return render.cell_dockerfile(cell, presets().platforms[cell.platform], plan_cell(cell).base_image)
 
 
-@pytest.mark.parametrize("name", list(CELLS))
-def test_render_is_deterministic(name: str) -> None:
-    first, second = _render(name), _render(name)
+def _render(name: str) -> str:
+    return _render_cell(CELLS[name])
+
+
+@pytest.mark.parametrize(("matrix_name", "cell"), GOLDEN_CELLS, ids=[f"{m}:{c.name}" for m, c in GOLDEN_CELLS])
+def test_render_is_deterministic(matrix_name: str, cell: matrix.Cell) -> None:
+    first, second = _render_cell(cell), _render_cell(cell)
     assert first.encode() == second.encode()
-    assert first == plan_cell(CELLS[name]).dockerfile
+    assert first == plan_cell(cell).dockerfile
 
 
-@pytest.mark.parametrize("name", list(CELLS))
-def test_render_matches_golden(name: str) -> None:
-    golden = GOLDEN / f"{name}.Dockerfile"
-    rendered = _render(name)
+@pytest.mark.parametrize(("matrix_name", "cell"), GOLDEN_CELLS, ids=[f"{m}:{c.name}" for m, c in GOLDEN_CELLS])
+def test_render_matches_golden(matrix_name: str, cell: matrix.Cell) -> None:
+    name = cell.name
+    golden = GOLDEN / matrix_name / f"{name}.Dockerfile"
+    rendered = _render_cell(cell)
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_bytes(rendered.encode())
@@ -53,9 +60,19 @@ def test_render_matches_golden(name: str) -> None:
     )
 
 
-def test_golden_directory_has_exactly_the_default_cells() -> None:
+def test_golden_directory_has_exactly_the_matrices_cells() -> None:
     # A renamed or removed cell must not leave a stale golden file behind.
-    assert sorted(p.stem for p in GOLDEN.glob("*.Dockerfile")) == sorted(CELLS)
+    found = sorted(f"{p.parent.name}:{p.stem}" for p in GOLDEN.glob("*/*.Dockerfile"))
+    assert found == sorted(f"{m}:{c.name}" for m, c in GOLDEN_CELLS)
+    assert list(GOLDEN.glob("*.Dockerfile")) == []
+
+
+def test_cells_that_differ_only_in_name_and_cpu_share_every_layer_but_the_label() -> None:
+    # pi5-64 and pi4-64 pin the same stack: BuildKit reuses the first one's layers for the second.
+    default = {c.name: c for c in matrix.load(REPO / "matrix" / "default.toml").cells}
+    pi5, pi4 = (_instructions(_render_cell(default[n])) for n in ("pi5-64", "pi4-64"))
+    assert pi5[:-1] == pi4[:-1]
+    assert pi5[-1].startswith("LABEL") and pi5[-1] != pi4[-1]
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from npmatrix.verdict import Status
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
 NO_WHEEL_LOG = "#7 3.1 ERROR: No matching distribution found for numpy==2.3.5\n"
-PLANS = plan.plan(matrix.load(REPO / "matrix" / "default.toml").select(names=["colab-like", "pi32-pip"]))
+PLANS = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml").select(names=["colab-like", "pi32-pip"]))
 
 
 @pytest.fixture

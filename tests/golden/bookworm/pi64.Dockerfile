@@ -1,6 +1,5 @@
 # Rendered by npmatrix for cell "pi64" on linux/arm64. Edit dockerfiles/*.j2, not this.
 FROM npmatrix-base:bookworm-arm64-8dce2e7c03da
-LABEL org.npmatrix.cell="pi64" org.npmatrix.platform="linux/arm64"
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -12,3 +11,4 @@ RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert \
     python3 -m pip --version \
  && (python3 -m pip debug --verbose 2>/dev/null | grep -A 5 '^Compatible tags' || true) \
  && PIP_CONFIG_FILE=/run/secrets/pipconf python3 -m pip install --only-binary=:all: "numpy==2.3.5"
+LABEL org.npmatrix.cell="pi64" org.npmatrix.platform="linux/arm64"

@@ -1,6 +1,5 @@
-# Rendered by npmatrix for cell "pi32-pip" on linux/arm/v7. Edit dockerfiles/*.j2, not this.
-FROM npmatrix-base:bookworm-arm-v7-3086a2d7d889
-LABEL org.npmatrix.cell="pi32-pip" org.npmatrix.platform="linux/arm/v7"
+# Rendered by npmatrix for cell "colab" on linux/amd64. Edit dockerfiles/*.j2, not this.
+FROM npmatrix-base:trixie-amd64-02c0273ae98c
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -11,4 +10,5 @@ ENV PATH=/opt/venv/bin:$PATH
 RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert \
     python3 -m pip --version \
  && (python3 -m pip debug --verbose 2>/dev/null | grep -A 5 '^Compatible tags' || true) \
- && PIP_CONFIG_FILE=/run/secrets/pipconf python3 -m pip install --only-binary=:all: "numpy==2.3.5"
+ && PIP_CONFIG_FILE=/run/secrets/pipconf python3 -m pip install --only-binary=:all: "numpy==2.1.3" "scipy==1.16.3" "pandas==2.2.3" "scikit-learn==1.6.1"
+LABEL org.npmatrix.cell="colab" org.npmatrix.platform="linux/amd64"
