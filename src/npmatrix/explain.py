@@ -371,6 +371,12 @@ def verdict(a: Subject, b: Subject, diffs: list[Difference] | None = None) -> st
 
 def _both_work(a: Subject, b: Subject, diffs: list[Difference]) -> str:
     text = f"Both {a.label} and {b.label} work."
+    if a.numpy_version and b.numpy_version and a.numpy_version != b.numpy_version:
+        # "It works on both" hides the surprise a user meets first: the same pins gave another NumPy.
+        text = (
+            f"Both {a.label} and {b.label} work, but not with the same NumPy: {a.label} has {a.numpy_version}"
+            f"{_how(a)}, {b.label} has {b.numpy_version}{_how(b)}."
+        )
     setup = [d for d in diffs if d.key != "GFLOP/s f64"]
     if setup:
         text += f" The biggest setup difference: {_describe(setup[0], a, b)}."
@@ -383,6 +389,10 @@ def _both_work(a: Subject, b: Subject, diffs: list[Difference]) -> str:
         if "QEMU" in f"{a.cpu_model} {b.cpu_model}":
             text += " Emulated speeds measure QEMU, not the CPU."
     return text
+
+
+def _how(s: Subject) -> str:
+    return f" ({s.install_source})" if s.install_source else ""
 
 
 def _describe(d: Difference, a: Subject, b: Subject) -> str:

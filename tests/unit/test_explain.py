@@ -134,6 +134,17 @@ def test_colab_vs_pi32_apt_shows_numpy_install_and_blas() -> None:
     assert keys(cell("colab-like"), cell("pi32-apt"))[0] == "architecture"
 
 
+def test_both_working_with_another_numpy_says_so_first() -> None:
+    # The surprise of a 32-bit Pi: PyPI has no wheel of Colab's NumPy, and apt gives another version.
+    first = explain.verdict(cell("colab-like"), cell("pi32-apt"))
+    assert first.startswith(
+        "Both colab-like and pi32-apt work, but not with the same NumPy: colab-like has 2.3.5 (wheel), "
+        "pi32-apt has 1.24.2 (debian)."
+    )
+    same = explain.verdict(cell("colab-like"), cell("colab-like"))
+    assert same.startswith("Both colab-like and colab-like work.")
+
+
 @pytest.mark.parametrize("name", ["colab-like", "pi64", "pi32-pip", "pi32-apt"])
 def test_equal_subjects_have_no_differences(name: str) -> None:
     assert explain.differences(cell(name), cell(name)) == []
@@ -203,7 +214,7 @@ def test_verdict_names_the_failing_side_its_cause_and_fix(a: str, b: str) -> Non
 
 def test_verdict_when_both_work_names_setup_and_speed() -> None:
     text = explain.verdict(cell("colab-like"), cell("pi32-apt"))
-    assert text.startswith("Both colab-like and pi32-apt work.")
+    assert text.startswith("Both colab-like and pi32-apt work, but not with the same NumPy")
     assert "biggest setup difference: architecture" in text
     assert "GFLOP/s" in text and "QEMU" in text
 
@@ -238,7 +249,7 @@ def test_explain_text_has_a_table_and_the_verdict() -> None:
     assert any(line.split()[:3] == ["architecture", "x86_64", "armv7l"] for line in lines)
     assert any(line.split()[:3] == ["NumPy", "2.3.5", "1.24.2"] for line in lines)
     assert any(line.split()[:4] == ["installed", "from", "wheel", "debian"] for line in lines)
-    assert lines[-1].startswith("Both colab-like and pi32-apt work.")
+    assert lines[-1].startswith("Both colab-like and pi32-apt work, but not with the same NumPy")
 
 
 def test_explain_json_has_both_subjects_differences_and_verdict() -> None:
