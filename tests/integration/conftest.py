@@ -65,9 +65,17 @@ def docker_client(engine: Engine) -> Any:
 
 @pytest.fixture(scope="session")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
-    """The default matrix, end to end, once for the whole session (cold: base images are built)."""
+    """The default matrix (today's Colab and Raspberry Pi OS trixie), end to end, once for the whole session
+    (cold: base images are built), run as `make matrix` runs it: no --matrix, from the checkout."""
     out = tmp_path_factory.mktemp("default-run")
-    return npmatrix("run", "--matrix", "matrix/default.toml", "--out", str(out), out_dir=out)
+    return npmatrix("run", "--out", str(out), out_dir=out)
+
+
+@pytest.fixture(scope="session")
+def bookworm_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """The built-in bookworm matrix (Debian 12, NumPy 2.3.5), end to end, once for the whole session."""
+    out = tmp_path_factory.mktemp("bookworm-run")
+    return npmatrix("run", "--matrix", "bookworm", "--out", str(out), out_dir=out)
 
 
 @pytest.fixture(scope="session")

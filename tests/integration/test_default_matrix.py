@@ -1,143 +1,93 @@
-"""The default matrix on the real engine: amd64 native, arm64 and arm/v7 under QEMU."""
+"""The default matrix on the real engine: today's Colab pins against today's Raspberry Pi OS (trixie).
+
+Each assertion is something we measured when the matrix was written (see the cells' comments in
+matrix/default.toml); a change in PyPI, Debian or our templates that moves a verdict fails here.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from conftest import CliRun, npmatrix
 
-from npmatrix.engine import LABEL, Engine
+COLAB_STACK = {"scipy.linalg", "pandas", "sklearn"}
 
 
-def _gemm(cell: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for run in cell["probe"]["bench"]["runs"] for r in run["results"]]
+def _imports(cell: dict[str, Any]) -> dict[str, bool]:
+    return {m["module"]: m["ok"] for m in cell["probe"]["imports"]}
 
 
-def test_run_exits_0_when_every_cell_is_as_expected(default_run: CliRun) -> None:
+def test_every_cell_ends_as_measured(default_run: CliRun) -> None:
     assert default_run.returncode == 0, default_run.stdout + default_run.stderr
-    document = default_run.results
-    assert document["schema_version"] == 1
-    assert document["complete"] is True
-    assert [c["name"] for c in document["cells"]] == ["colab-like", "pi64", "pi32-pip", "pi32-apt"]
-    assert all(c["as_expected"] for c in document["cells"])
+    cells = default_run.results["cells"]
+    assert [(c["name"], c["status"]) for c in cells] == [
+        ("colab", "ok"),
+        ("pi5-64", "ok"),
+        ("pi4-64", "ok"),
+        ("pi32-pip", "no-wheel"),
+        ("pi32-apt", "ok"),
+    ]
+    assert default_run.results["matrix"] == "matrix/default.toml"  # the checkout's own, as `make matrix` runs
+    assert all(c["inputs"]["source"].startswith("Colab: googlecolab/backend-info a724079") for c in cells)
 
 
-def test_table_shows_every_cell_and_its_status(default_run: CliRun) -> None:
-    for name, status in [("colab-like", "ok"), ("pi64", "ok"), ("pi32-pip", "no-wheel"), ("pi32-apt", "ok")]:
-        row = next(line for line in default_run.stdout.splitlines() if line.startswith(name + " "))
-        assert f" {status}" in row, row
-    assert "all as expected" in default_run.stdout
-
-
-def _assert_works(cell: dict[str, Any], machine: str, numpy_version: str, emulated: bool) -> None:
-    assert cell["status"] == "ok", cell["reason"]
-    assert cell["emulated"] is emulated
+def test_colab_pins_install_and_import_on_python_313(default_run: CliRun) -> None:
+    cell = default_run.cell("colab")
     probe = cell["probe"]
-    assert probe["platform"]["machine"] == machine
-    assert probe["numpy"]["version"] == numpy_version
-    gemm = _gemm(cell)
-    assert {r["dtype"] for r in gemm} == {"float32", "float64"}
-    assert {run["threads"] for run in probe["bench"]["runs"]} == {"single", "all"}
-    for r in gemm:
-        assert r["ok"], r
-        assert r["gflops_median"] > 0
-        assert r["max_rel_error"] <= r["tolerance"]
-        assert len(r["times_s"]) >= 5
+    assert probe["python"]["version"].startswith("3.13.")
+    assert probe["numpy"]["version"] == "2.1.3"
+    assert probe["numpy"]["install"]["source"] == "wheel"
+    assert _imports(cell) == dict.fromkeys(COLAB_STACK, True)
 
 
-def test_colab_like_is_x86_64_with_a_manylinux_wheel(default_run: CliRun) -> None:
-    cell = default_run.cell("colab-like")
-    _assert_works(cell, "x86_64", "2.3.5", emulated=False)
-    install = cell["probe"]["numpy"]["install"]
-    assert install["source"] == "wheel"
-    assert any(t.endswith("x86_64") and "manylinux" in t for t in install["wheel_tags"])
-    assert not cell["probe"]["numpy"]["ldd"]["not_found"]
-    assert max(r["n"] for r in _gemm(cell)) >= 1024  # native cells get full-size GEMMs
+def test_pi5_and_pi4_run_the_same_pins_as_their_own_cpus(default_run: CliRun) -> None:
+    for name, model in (("pi5-64", "cortex-a76"), ("pi4-64", "cortex-a72")):
+        cell = default_run.cell(name)
+        assert cell["qemu_cpu"] == model and cell["probe"]["env"].get("QEMU_CPU") == model
+        assert cell["probe"]["platform"]["machine"] == "aarch64"
+        assert cell["probe"]["numpy"]["version"] == "2.1.3"
+        assert any(t.endswith("aarch64") for t in cell["probe"]["numpy"]["install"]["wheel_tags"])
+        assert _imports(cell) == dict.fromkeys(COLAB_STACK, True)
 
 
-def test_pi64_is_aarch64_under_qemu_as_a_cortex_a72(default_run: CliRun) -> None:
-    cell = default_run.cell("pi64")
-    _assert_works(cell, "aarch64", "2.3.5", emulated=True)
-    assert cell["qemu_cpu"] == "cortex-a72"
-    assert cell["probe"]["env"].get("QEMU_CPU") == "cortex-a72"
-    assert max(r["n"] for r in _gemm(cell)) <= 256  # emulated cells get small GEMMs
+def test_pi4_reuses_the_pi5_build_layers(default_run: CliRun) -> None:
+    # The two cells differ only by name and CPU model, and the template puts the name last: unless both
+    # images existed already, the second build takes its pip install from BuildKit's cache.
+    pi4 = default_run.cell("pi4-64")
+    log = Path(pi4["logs"]["build"]).read_text()
+    if not pi4["image"]["reused"]:
+        pip_step = next(line for line in log.splitlines() if "pip install" in line and "[" in line)
+        step_id = pip_step.split()[0]
+        assert f"{step_id} CACHED" in log, log[-2000:]
 
 
-def test_pi32_apt_runs_debians_numpy_on_armv7l(default_run: CliRun) -> None:
-    cell = default_run.cell("pi32-apt")
-    _assert_works(cell, "armv7l", "1.24.2", emulated=True)
-    assert cell["probe"]["numpy"]["install"]["source"] == "debian"
-
-
-def test_pi32_pip_fails_for_want_of_an_armv7l_wheel(default_run: CliRun) -> None:
+def test_the_32_bit_pi_cannot_get_colabs_numpy_from_pypi(default_run: CliRun) -> None:
     cell = default_run.cell("pi32-pip")
-    assert cell["status"] == "no-wheel"
-    assert "linux_armv7l" in cell["reason"]
-    assert "python3-numpy" in cell["fix"]
-    assert any("No matching distribution" in line or "Could not find a version" in line for line in cell["evidence"])
-    log = Path(cell["logs"]["build"]).read_text()
-    assert "armv7l" in log  # pip's compatible tags, printed by the Dockerfile
+    assert "NumPy==2.1.3 wheel for linux_armv7l" in cell["reason"]
+    assert "python3-numpy" in cell["fix"] and "piwheels" in cell["fix"]
 
 
-def test_no_container_is_left_behind(default_run: CliRun, engine: Engine) -> None:
-    assert engine.container_names() == []
+def test_debians_numpy_works_on_the_32_bit_pi_but_is_another_version(default_run: CliRun) -> None:
+    cell = default_run.cell("pi32-apt")
+    probe = cell["probe"]
+    assert probe["python"]["version"].startswith("3.13.")
+    assert (probe["numpy"]["version"], probe["numpy"]["install"]["source"]) == ("2.2.4", "debian")
+    assert _imports(cell) == dict.fromkeys(COLAB_STACK, True)
 
 
-def test_ca_and_pip_config_reach_no_layer(default_run: CliRun, docker_client: Any) -> None:
-    tag = default_run.cell("colab-like")["image"]["tag"]
-    image = docker_client.images.get(tag)
-    history = " ".join(str(h.get("CreatedBy", "")) for h in image.history())
-    config = str(image.attrs["Config"])
-    for secret_trace in ("BEGIN CERTIFICATE", "cert =", "index-url ="):
-        assert secret_trace not in history
-        assert secret_trace not in config
-    assert "PIP_CONFIG_FILE=/run/secrets/pipconf" in history  # pip read its settings from the secret mount
-    listing = docker_client.containers.run(
-        tag,
-        ["sh", "-c", "ls -A /run/secrets 2>/dev/null | wc -l"],
-        network_mode="none",
-        remove=True,
-        labels={LABEL: "1"},
+def test_explain_says_the_surprise_in_its_first_line(default_run: CliRun) -> None:
+    results = default_run.out_dir / "results.json"
+    pip = npmatrix("explain", f"{results}:colab", f"{results}:pi32-pip", out_dir=default_run.out_dir)
+    assert pip.returncode == 0, pip.stderr
+    verdict = pip.stdout.strip().splitlines()[-1]
+    assert verdict.startswith("colab works and pi32-pip does not (no-wheel): PyPI has no NumPy==2.1.3 wheel")
+    apt = npmatrix("explain", f"{results}:colab", f"{results}:pi32-apt", out_dir=default_run.out_dir)
+    assert (
+        apt.stdout.strip()
+        .splitlines()[-1]
+        .startswith(
+            "Both colab and pi32-apt work, but not with the same NumPy: "
+            "colab has 2.1.3 (wheel), pi32-apt has 2.2.4 (debian)."
+        )
     )
-    assert listing.decode().strip() == "0"
-
-
-def test_second_run_reuses_base_and_cell_images(default_run: CliRun, tmp_path: Any) -> None:
-    again = npmatrix("run", "--cell", "colab-like", "--out", str(tmp_path), out_dir=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert again.cell("colab-like")["image"]["reused"] is True
-    assert "mmdebstrap" not in again.stderr
-    bases = npmatrix("base", "build", "--log-dir", str(tmp_path / "logs"), out_dir=tmp_path)
-    assert bases.returncode == 0
-    assert bases.stdout.count(": present") == 3, bases.stdout
-
-
-def test_doctor_passes_once_the_matrix_ran(default_run: CliRun, tmp_path: Any) -> None:
-    checked = npmatrix("doctor", out_dir=tmp_path)
-    assert checked.returncode == 0, checked.stdout
-    for line in ("engine", "BuildKit", "QEMU arm64", "QEMU arm/v7", "base bookworm amd64", "base bookworm arm/v7"):
-        assert any(row.startswith("ok") and line in row for row in checked.stdout.splitlines()), line
-
-
-def test_rendered_dockerfiles_match_what_was_built(default_run: CliRun, tmp_path: Any) -> None:
-    rendered = npmatrix("render", "--out", str(tmp_path), out_dir=tmp_path)
-    assert rendered.returncode == 0
-    for cell in default_run.results["cells"]:
-        dockerfile = (tmp_path / f"{cell['name']}.Dockerfile").read_bytes()
-        digest = hashlib.sha256(dockerfile).hexdigest()[:12]
-        assert cell["image"]["tag"] == f"npmatrix-cell:{cell['name']}-{digest}"
-
-
-def test_clean_removes_superseded_cell_images_and_keeps_current_ones(
-    default_run: CliRun, docker_client: Any, engine: Engine
-) -> None:
-    current = default_run.cell("colab-like")["image"]["tag"]
-    stale = "npmatrix-cell:colab-like-000000000000"
-    docker_client.images.get(current).tag(stale)
-    cleaned = npmatrix("clean", "--cell", "colab-like", out_dir=default_run.out_dir)
-    assert cleaned.returncode == 0, cleaned.stderr
-    assert f"removed image {stale}" in cleaned.stdout
-    assert engine.image_id(stale) is None
-    assert engine.image_id(current) is not None

@@ -56,8 +56,8 @@ def _labelled(docker_client: Any, value: str) -> list[Any]:
     return list(docker_client.containers.list(all=True, filters={"label": f"org.npmatrix.cell={value}"}))
 
 
-def test_container_run_times_out_kills_and_removes(engine: Engine, docker_client: Any, default_run: Any) -> None:
-    image = default_run.cell("colab-like")["image"]["tag"]
+def test_container_run_times_out_kills_and_removes(engine: Engine, docker_client: Any, bookworm_run: Any) -> None:
+    image = bookworm_run.cell("colab-like")["image"]["tag"]
     with engine.container(image, ["sleep", "60"], labels={"org.npmatrix.cell": "boundary-timeout"}) as box:
         assert len(_labelled(docker_client, "boundary-timeout")) == 1
         result = box.run(timeout=2)
@@ -65,8 +65,8 @@ def test_container_run_times_out_kills_and_removes(engine: Engine, docker_client
     assert _labelled(docker_client, "boundary-timeout") == []
 
 
-def test_container_copies_files_in_and_separates_streams(engine: Engine, default_run: Any) -> None:
-    image = default_run.cell("colab-like")["image"]["tag"]
+def test_container_copies_files_in_and_separates_streams(engine: Engine, bookworm_run: Any) -> None:
+    image = bookworm_run.cell("colab-like")["image"]["tag"]
     command = ["sh", "-c", "cat /npmatrix/hello.txt; echo oops >&2; exit 4"]
     with engine.container(image, command) as box:
         box.copy_into({"hello.txt": b"hi\n"}, "/npmatrix")
@@ -75,9 +75,9 @@ def test_container_copies_files_in_and_separates_streams(engine: Engine, default
 
 
 def test_a_container_is_created_once_and_removed_when_its_block_fails(
-    engine: Engine, docker_client: Any, default_run: Any
+    engine: Engine, docker_client: Any, bookworm_run: Any
 ) -> None:
-    image = default_run.cell("colab-like")["image"]["tag"]
+    image = bookworm_run.cell("colab-like")["image"]["tag"]
     box = engine.container(image, ["true"], labels={"org.npmatrix.cell": "boundary-once"})
     with pytest.raises(RuntimeError, match="in the middle"), box:
         with pytest.raises(EngineError, match="already created"), box:

@@ -29,7 +29,7 @@ expect = "timeout"
 
 
 def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
-    default_run: CliRun, tmp_path: Path, engine: Engine
+    bookworm_run: CliRun, tmp_path: Path, engine: Engine
 ) -> None:
     matrix = tmp_path / "timeout.toml"
     matrix.write_text(TIMEOUT_MATRIX)
@@ -44,11 +44,24 @@ def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
 
 
 def test_ctrl_c_keeps_finished_cells_and_removes_containers(
-    default_run: CliRun, tmp_path: Path, docker_client: Any, engine: Engine
+    bookworm_run: CliRun, tmp_path: Path, docker_client: Any, engine: Engine
 ) -> None:
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "npmatrix", "run", "--cell", "colab-like", "--cell", "pi64", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "npmatrix",
+            "run",
+            "--matrix",
+            "bookworm",
+            "--cell",
+            "colab-like",
+            "--cell",
+            "pi64",
+            "--out",
+            str(out),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
