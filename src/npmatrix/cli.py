@@ -226,7 +226,8 @@ def freeze_to_matrix(
     else:
         out_file.write_text(text)
     for cell in conversion.cells:
-        _progress(f"{cell.name}: numpy and {len(cell.packages)} packages, {len(cell.left_out)} left out")
+        left_out = len(cell.left_out) + len(conversion.unusable)
+        _progress(f"{cell.name}: numpy and {len(cell.packages)} packages; {left_out} left out (see the header)")
     if out_file is not None:
         _progress(f"matrix file: {out_file} (npmatrix list --matrix {out_file})")
 
