@@ -409,9 +409,13 @@ def _numpy(freeze: Freeze, options: Options) -> tuple[str, str]:
         except ValueError as exc:
             raise ConfigError(str(exc), where="--numpy") from None
     pin = freeze.pin("numpy")
-    if pin is None or not pin.specifier:
-        raise ConfigError("the freeze pins no NumPy (no numpy==... line); give one with --numpy", where=freeze.path)
-    return pin.specifier, f"line {pin.line} of the freeze"
+    if pin is not None and pin.specifier:
+        return pin.specifier, f"line {pin.line} of the freeze"
+    unusable = next((u for u in freeze.unusable if u.name == "numpy"), None)
+    if unusable is not None:
+        why = f"NumPy's line {unusable.line} is {unusable.reason}"
+        raise ConfigError(f"{why}; give a NumPy pin with --numpy", where=freeze.path)
+    raise ConfigError("the freeze pins no NumPy (no numpy==... line); give one with --numpy", where=freeze.path)
 
 
 def _only(freeze: Freeze, only: Iterable[str]) -> set[str]:

@@ -261,6 +261,16 @@ def test_a_freeze_without_numpy_needs_numpy_option() -> None:
     assert 'numpy = "==2.3.5"  # from --numpy' in freeze.render(conversion)
 
 
+def test_a_numpy_line_pip_cannot_fetch_says_why() -> None:
+    local = freeze.parse_freeze("numpy @ file:///wheels/numpy-2.1.3-cp313-cp313-linux_x86_64.whl\n", path="f.txt")
+    with pytest.raises(ConfigError) as caught:
+        freeze.convert(local, Options(name="x"))
+    assert str(caught.value) == (
+        "f.txt: NumPy's line 1 is a file on the machine that made the freeze; no other machine can fetch it; "
+        "give a NumPy pin with --numpy"
+    )
+
+
 def test_name_from_path() -> None:
     assert freeze.name_from_path(Path("tests/data/colab/pip-freeze.txt")) == "pip-freeze"
     assert freeze.name_from_path(Path("My Colab (2026).txt")) == "my-colab-2026"
