@@ -13,7 +13,7 @@ from types import FrameType
 
 import click
 
-from npmatrix import __version__, classify, doctor, matrix, plan, probe, probe_file, table
+from npmatrix import __version__, classify, doctor, freeze, matrix, plan, probe, probe_file, table
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
@@ -160,6 +160,107 @@ def run(
     click.echo(table.summary_line(results))
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
     sys.exit(ExitCode.OK if all(r.as_expected for r in results) else ExitCode.UNEXPECTED)
+
+
+@cli.command("freeze-to-matrix", epilog=EXIT_CODES_HELP)
+@click.argument("freeze_path", metavar="FREEZE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--name", metavar="NAME", help="Cell name prefix: NAME-amd64, NAME-arm64, ...  [default: from FREEZE]")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="PLATFORM",
+    help="A platform to make a cell for; repeatable.  [default: amd64, arm64, arm/v7]",
+)
+@click.option(
+    "--suite",
+    default=freeze.DEFAULT_SUITE,
+    show_default=True,
+    metavar="SUITE",
+    help="Debian suite (decides the Python).",
+)
+@click.option(
+    "--cpu",
+    "cpus",
+    multiple=True,
+    metavar="PLATFORM=MODEL",
+    callback=lambda ctx, param, value: _parse_cpus(value),
+    help="CPU model preset for a platform's cell, or 'none' for QEMU's default; repeatable.  "
+    "[default: arm64=pi4, arm/v7=pi4, arm/v6=pi1]",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME[,NAME...]",
+    help="Keep only these packages of the freeze (numpy and pip are always kept); repeatable.",
+)
+@click.option("--numpy", metavar="VERSION", help="NumPy pin when the freeze has none, or instead of its own.")
+@click.option(
+    "--source",
+    metavar="TEXT",
+    help="Where the pins come from and when, recorded in each cell.  [default: FREEZE's name and modification date]",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the matrix file here.  [default: stdout]",
+)
+def freeze_to_matrix(
+    freeze_path: Path,
+    name: str | None,
+    platforms: tuple[str, ...],
+    suite: str,
+    cpus: dict[str, str],
+    only: tuple[str, ...],
+    numpy: str | None,
+    source: str | None,
+    out_file: Path | None,
+) -> None:
+    """Turn a `pip freeze` (Colab's published one, or your own) into a matrix file whose cells install the same
+    pins on other platforms: "works here, fails there" for a whole environment, not only NumPy.
+
+    \b
+    Packages that cannot exist on a platform are left out, each listed with its reason in the file's header:
+    CUDA and TPU packages everywhere, x86-only ones on ARM, tensorflow/torch/jaxlib and what requires them on
+    32-bit ARM (src/npmatrix/data/freeze.toml), local files, git checkouts and editable installs everywhere.
+    URL pins to a wheel and local versions (+cpu, +cu128) become PyPI's release of that version.
+
+    \b
+    Example:
+      npmatrix freeze-to-matrix colab-freeze.txt --name colab --only scipy,pandas,scikit-learn --out colab.toml
+      npmatrix run --matrix colab.toml
+    """
+    options = freeze.Options(
+        name=name if name is not None else freeze.name_from_path(freeze_path),
+        platforms=platforms or freeze.DEFAULT_PLATFORMS,
+        suite=suite,
+        cpus=cpus,
+        only=tuple(n.strip() for item in only for n in item.split(",") if n.strip()),
+        numpy=numpy,
+        source=source,
+    )
+    conversion = freeze.convert(freeze.load(freeze_path), options)
+    text = freeze.render(conversion)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        out_file.write_text(text)
+    for cell in conversion.cells:
+        left_out = len(cell.left_out) + len(conversion.unusable)
+        _progress(f"{cell.name}: numpy and {len(cell.packages)} packages; {left_out} left out (see the header)")
+    if out_file is not None:
+        _progress(f"matrix file: {out_file} (npmatrix list --matrix {out_file})")
+
+
+def _parse_cpus(values: tuple[str, ...]) -> dict[str, str]:
+    cpus: dict[str, str] = {}
+    for value in values:
+        platform, sep, model = value.partition("=")
+        if not sep or not platform or not model:
+            raise click.BadParameter(f"expected PLATFORM=MODEL such as arm64=pi5, got {value!r}")
+        cpus[platform] = model
+    return cpus
 
 
 @cli.group()

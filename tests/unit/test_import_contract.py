@@ -16,6 +16,7 @@ import pytest
 PURE = (
     "npmatrix.matrix",
     "npmatrix.validators",
+    "npmatrix.freeze",
     "npmatrix.platforms",
     "npmatrix.base_image",
     "npmatrix.plan",
