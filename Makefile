@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= results
 MATRIX ?= matrix/default.toml
 
-.PHONY: matrix gallery test engine venv lint unit integration doctor clean
+.PHONY: matrix gallery test engine bases venv lint unit integration doctor clean
 
 $(BIN)/npmatrix: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +39,19 @@ lint: venv
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
+# Every base image the tests need (Debian bookworm and trixie, three platforms each), made at once: mmdebstrap
+# waits on downloads and emulated maintainer scripts, so six together take little longer than the slowest.
+# Existing ones are kept; a fresh machine (CI) makes them all here instead of one matrix after another.
+bases: venv engine
+	$(BIN)/npmatrix base build --matrix default --log-dir $(OUT)/logs & default=$$!; \
+	$(BIN)/npmatrix base build --matrix bookworm --log-dir $(OUT)/logs & bookworm=$$!; \
+	wait $$default && wait $$bookworm
+
 # NPMATRIX_REQUIRE_INTEGRATION makes the suite fail if no integration test ran: they must never skip.
-integration: venv engine
+integration: venv engine bases
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests/integration -v
 
-test: lint venv engine
+test: lint venv engine bases
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
 
 clean:
