@@ -70,7 +70,7 @@ def cli() -> None:
       npmatrix run --arch arm/v7           # only the 32-bit Raspberry-Pi-like cells
       npmatrix list --matrix my.toml       # which cells a matrix file expands to
       npmatrix probe --bench --out me.json # the same probe on this machine, no engine needed
-      npmatrix explain me.json results/results.json:colab-like   # why NumPy works there and not here
+      npmatrix explain me.json results/results.json:colab   # why NumPy works there and not here
     """
 
 
@@ -397,7 +397,7 @@ def explain_command(a: str, b: str, fmt: str) -> None:
     \b
     A and B are each a probe file (`npmatrix probe --out FILE`) or RESULTS.json:CELL, a cell of a results
     file (the :CELL may be left out when the file holds one cell). Examples:
-      npmatrix explain results/results.json:colab-like results/results.json:pi32-pip
+      npmatrix explain results/results.json:colab results/results.json:pi32-pip
       npmatrix explain my-pi.json results/results.json:pi32-apt
     """
     from npmatrix import explain
