@@ -44,7 +44,8 @@ def render_markdown(results: Results) -> str:
 
 
 def _row(r: CellResult) -> str:
-    numpy = f"{numpy_text(r)} ({table.installed(r)})"
+    found = r.summary is not None and r.summary.numpy_version
+    numpy = f"{numpy_text(r)} ({table.installed(r)})" if found else numpy_text(r)
     reason = "" if r.status.works and r.as_expected else shorten(r.verdict.reason, REASON_WIDTH)
     cells = (MARKS[standing(r)], r.name, table.platform_label(r), numpy, status_text(r), reason)
     return "| " + " | ".join(md(c) for c in cells) + " |"
