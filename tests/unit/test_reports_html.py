@@ -73,17 +73,20 @@ def test_the_summary_names_each_cell_not_as_expected_with_reason_and_fix(unexpec
     assert len(items) == 2
     assert "pi64" in items[0] and "crashed (expected ok)" in items[0] and "SIGSEGV" in items[0]
     assert "Fix: pin numpy<2.3 until OpenBLAS 0.3.31" in items[0]
-    assert "pi32-pip" in items[1] and "ok (expected no-wheel)" in items[1]
-    assert [a.get("href") for a in summary.find_all("a")] == ["#cell-pi64", "#cell-pi32-pip"]
+    assert "pi32-apt" in items[1] and "ok (expected missing-shared-library)" in items[1]
+    assert [a.get("href") for a in summary.find_all("a")] == ["#cell-pi64", "#cell-pi32-apt"]
     assert dom.find("tr", data_cell="pi64").get("data-standing") == Standing.UNEXPECTED_FAILURE
-    assert dom.find("tr", data_cell="pi32-pip").get("data-standing") == Standing.UNEXPECTED_OK
+    assert dom.find("tr", data_cell="pi32-apt").get("data-standing") == Standing.UNEXPECTED_OK
+    assert dom.find("tr", data_cell="pi32-pip").get("data-standing") == Standing.EXPECTED_FAILURE
+    # pi64 crashed on import: no GEMM, so no bars, and it says so.
+    assert dom.find(id="no-gemm").text == "No GEMM measured: pi64 (crashed), pi32-pip (no-wheel)"
 
 
 def test_details_are_open_for_cells_not_as_expected_only(unexpected_page: tuple[str, Node]) -> None:
     _, dom = unexpected_page
     details = {d.get("data-detail"): d for d in dom.find_all("details")}
     assert list(details) == ["colab-like", "pi64", "pi32-pip", "pi32-apt"]
-    assert {name for name, d in details.items() if "open" in d.attrs} == {"pi64", "pi32-pip"}
+    assert {name for name, d in details.items() if "open" in d.attrs} == {"pi64", "pi32-apt"}
     pi64 = details["pi64"]
     assert pi64.get("id") == "cell-pi64"
     assert "Fatal Python error: Segmentation fault" in pi64.find("pre", **{"class": "evidence"}).text
@@ -236,3 +239,15 @@ def test_html_modules_load_without_matplotlib() -> None:
     code = "import sys; import npmatrix.reports.html_page, npmatrix.cli; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_timeline_shows_the_last_thirty_nights_and_the_trend_all_of_them() -> None:
+    now = samples.default()
+    history = [samples.night_at(now, f"2026-10-{day:02d}T03:00:00+00:00", scale=day / 20) for day in range(1, 32)]
+    _, dom = _page(now, history=history)
+    section = dom.find(id="history")
+    assert "32 nights" in section.find("h2").text
+    heads = [th.text for th in section.find("table").find("thead").find_all("th")]
+    assert len(heads) == 1 + html_page.TIMELINE_NIGHTS
+    assert heads[1] == "10-03" and heads[-1] == "11-25"  # the oldest two fall off the timeline
+    assert "the last 30" in section.find("h3").text

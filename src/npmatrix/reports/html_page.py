@@ -186,13 +186,15 @@ def _figure(name: str, caption: str, svg: str) -> str:
 
 def _history(results: Results, history: Sequence[Results]) -> str:
     nights = _nights(results, history)
+    cells = [{c.name: c for c in night.cells} for night in nights]  # per night, by name: looked up often
     names = list(dict.fromkeys(c.name for night in [results, *reversed(nights)] for c in night.cells))
     labels = [n.started_at[:16].replace("T", " ") for n in nights]
-    series = [_trend_series(name, nights) for name in names]
+    series = [_trend_series(name, cells) for name in names]
     trend = charts.trend_svg(labels, [s for s in series if any(p is not None for p in s.points)], salt="trend")
+    shown = slice(-TIMELINE_NIGHTS, None)
     return (
         f'<section id="history">\n<h2>History: {len(nights)} nights</h2>\n'
-        f"{_timeline(names, nights[-TIMELINE_NIGHTS:])}\n"
+        f"{_timeline(names, nights[shown], cells[shown])}\n"
         f"{_figure('trend', 'GFLOP/s across nights (float64 GEMM, all threads, largest size)', trend)}\n</section>"
     )
 
@@ -205,35 +207,34 @@ def _nights(results: Results, history: Sequence[Results]) -> list[Results]:
     return oldest_first(list(seen.values()))
 
 
-def _trend_series(name: str, nights: Sequence[Results]) -> charts.TrendSeries:
+def _trend_series(name: str, nights: Sequence[Mapping[str, CellResult]]) -> charts.TrendSeries:
     points: list[float | None] = []
     emulated = False
-    for night in nights:
-        cell = next((c for c in night.cells if c.name == name), None)
+    for cells in nights:
+        cell = cells.get(name)
         points.append(cell.summary.best_gflops("float64") if cell and cell.summary else None)
         emulated = cell.emulated if cell else emulated
     return charts.TrendSeries(cell=name, emulated=emulated, points=tuple(points))
 
 
-def _timeline(names: Sequence[str], nights: Sequence[Results]) -> str:
+def _timeline(names: Sequence[str], nights: Sequence[Results], cells: Sequence[Mapping[str, CellResult]]) -> str:
     head = "".join(f'<th title="{_e(n.started_at)}">{_e(n.started_at[5:10])}</th>' for n in nights)
     rows = []
     for name in names:
-        tds = []
-        for night in nights:
-            cell = next((c for c in night.cells if c.name == name), None)
-            if cell is None:
-                tds.append('<td class="st-none" title="not in this night">·</td>')
-            else:
-                st = standing(cell)
-                tip = f"{night.started_at}: {status_text(cell)}: {cell.verdict.reason}"
-                tds.append(f'<td class="st-{st.value}" title="{_e(tip)}">{_e(_status_initial(cell))}</td>')
+        tds = [_timeline_entry(night, by_name.get(name)) for night, by_name in zip(nights, cells, strict=True)]
         rows.append(f'<tr data-timeline-cell="{_e(name)}"><th>{_e(name)}</th>{"".join(tds)}</tr>')
     shown = f"the last {len(nights)}" if len(nights) == TIMELINE_NIGHTS else "each night"
     return (
         f'<h3>Status, {shown} (hover for the reason)</h3>\n<table class="timeline">'
         f"<thead><tr><th>cell</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _timeline_entry(night: Results, cell: CellResult | None) -> str:
+    if cell is None:
+        return '<td class="st-none" title="not in this night">·</td>'
+    tip = f"{night.started_at}: {status_text(cell)}: {cell.verdict.reason}"
+    return f'<td class="st-{standing(cell).value}" title="{_e(tip)}">{_e(_status_initial(cell))}</td>'
 
 
 def _status_initial(cell: CellResult) -> str:
