@@ -19,7 +19,6 @@ from npmatrix.results import CellResult, Results
 from npmatrix.summary import GemmResult
 
 DTYPES = ("float32", "float64")
-THREADS = ("single", "all")
 
 
 class Standing(StrEnum):
