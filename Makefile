@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= results
 MATRIX ?= matrix/default.toml
 
-.PHONY: matrix gallery test engine bases venv lint unit integration doctor clean
+.PHONY: matrix gallery test engine bases test-tools venv lint unit integration doctor clean
 
 $(BIN)/npmatrix: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ venv: $(BIN)/npmatrix
 # Never touches an engine that already answers; as root on Debian/Ubuntu it installs and starts one.
 engine:
 	scripts/engine-up
+
+# Tools the tests need besides the engine: headless Chromium for the HTML report's browser test.
+test-tools:
+	scripts/test-tools-up
 
 matrix: venv engine
 	$(BIN)/npmatrix run --matrix $(MATRIX) --out $(OUT)
@@ -48,10 +52,10 @@ bases: venv engine
 	wait $$default && wait $$bookworm
 
 # NPMATRIX_REQUIRE_INTEGRATION makes the suite fail if no integration test ran: they must never skip.
-integration: venv engine bases
+integration: venv engine bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests/integration -v
 
-test: lint venv engine bases
+test: lint venv engine bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
 
 clean:

@@ -13,7 +13,8 @@ from types import FrameType
 
 import click
 
-from npmatrix import __version__, classify, doctor, freeze, matrix, plan, probe, probe_file, table
+from npmatrix import __version__, classify, doctor, freeze, matrix, plan, probe, probe_file, reports, table
+from npmatrix import results as results_io
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
@@ -26,6 +27,7 @@ Exit codes:
   1  some cell did not (a regression, or a fix: read the table)
   2  bad input: matrix file, option or value
   3  no container engine, BuildKit or QEMU where one is needed
+     (or matplotlib, for an HTML report)
   130  interrupted (Ctrl-C, SIGTERM); finished cells are kept
 """
 
@@ -135,6 +137,14 @@ def init(path: Path, force: bool) -> None:
 )
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
+@click.option(
+    "--report",
+    "report_formats",
+    metavar="html,md,junit",
+    default="",
+    callback=lambda ctx, param, value: _parse_report_formats(value),
+    help="Also write these reports next to results.json: OUT/report.html, OUT/report.md, OUT/junit.xml.",
+)
 def run(
     matrix_path: str | None,
     arches: tuple[str, ...],
@@ -142,6 +152,7 @@ def run(
     out_dir: Path,
     rebuild: bool,
     keep_containers: bool,
+    report_formats: tuple[reports.Format, ...],
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -150,6 +161,7 @@ def run(
     """
     from npmatrix import runner
 
+    reports.require(report_formats)  # before the matrix, not after an hour of it
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
     options = runner.RunOptions(
@@ -159,7 +171,58 @@ def run(
     click.echo(table.table(results))
     click.echo(table.summary_line(results))
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
+    if report_formats:
+        # From the file, as `npmatrix report` would: the reports show what results.json says.
+        for path in reports.write_all(results_io.load(out_dir / "results.json"), report_formats, out_dir):
+            click.echo(f"report: {path}", err=True)
     sys.exit(ExitCode.OK if all(r.as_expected for r in results) else ExitCode.UNEXPECTED)
+
+
+def _parse_report_formats(text: str) -> tuple[reports.Format, ...]:
+    if not text.strip():
+        return ()
+    try:
+        return reports.parse_formats(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command("report")
+@click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(reports.FORMATS), default="html", show_default=True, help="Report format."
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report here (atomically) instead of to stdout.",
+)
+def report_command(results_path: Path, fmt: reports.Format, out_file: Path | None) -> None:
+    """Write a report of RESULTS (a results.json): html, md, junit or json.
+
+    \b
+    html   one self-contained page: status grid, GEMM charts, each cell's facts and log tail
+           (needs matplotlib: pip install 'npmatrix[report]')
+    md     a compact summary for a GitHub job summary; also appended to $GITHUB_STEP_SUMMARY when set
+    junit  JUnit XML, one test case per cell, a failure for each cell not as its matrix expected
+    json   the results document itself, checked against its schema
+    \b
+    Exit code 0 when the report was written, whatever the cells did (`npmatrix run` gives the verdict);
+    2 when RESULTS cannot be read; 3 when html is asked for without matplotlib.
+    """
+    reports.require([fmt])
+    text = reports.render(results_io.load(results_path), fmt)
+    if out_file is not None:
+        try:
+            write_atomic(out_file, text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report: {exc.strerror}", where=str(out_file)) from exc
+        _progress(f"{fmt} report: {out_file}")
+    else:
+        click.echo(text, nl=False)
+    if fmt == "md" and (summary := reports.append_step_summary(text, os.environ)) is not None:
+        _progress(f"appended to the GitHub step summary: {summary}")
 
 
 @cli.command("freeze-to-matrix", epilog=EXIT_CODES_HELP)

@@ -30,6 +30,13 @@ PURE = (
     "npmatrix.probe_file",
     "npmatrix.protocol",
     "npmatrix.schemas",
+    "npmatrix.reports",
+    "npmatrix.reports.cells",
+    "npmatrix.reports.charts",
+    "npmatrix.reports.html_page",
+    "npmatrix.reports.junit",
+    "npmatrix.reports.logs",
+    "npmatrix.reports.markdown",
 )
 IO_MODULES = (
     "npmatrix.engine",
