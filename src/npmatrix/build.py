@@ -148,6 +148,8 @@ def ensure_base(
         tarball = Path(context, "rootfs.tar")
         strap = process.run(
             recipe.mmdebstrap_argv(str(tarball)),
+            # Maintainer scripts run under QEMU too: as the platform's build CPU (see data/platforms.toml).
+            env={"QEMU_CPU": recipe.platform.build_cpu} if recipe.platform.build_cpu else None,
             timeout=1800,
             log_path=log_path,
             on_line=_mmdebstrap_steps(recipe, progress),

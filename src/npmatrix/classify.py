@@ -31,7 +31,7 @@ LIBRARY_PACKAGES = {
 
 def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Verdict:
     if not build.ok:
-        # Builds run on QEMU's default CPU whatever the cell's model: the model only matters from here on.
+        # Builds run as the platform's build CPU whatever the cell's model: the model only matters from here on.
         return classify_build(plan, build)
     return _with_cpu_context(plan, _classify_run(plan, probe))
 

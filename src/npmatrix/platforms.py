@@ -20,6 +20,7 @@ class Platform:
     machine: str
     wheel_arch: str
     qemu: str
+    build_cpu: str | None = None  # the QEMU CPU model builds run as; None: QEMU's default
 
     @property
     def slug(self) -> str:

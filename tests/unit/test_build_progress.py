@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from npmatrix import build, platforms
 from npmatrix.base_image import BaseRecipe
 
@@ -42,3 +46,27 @@ def test_mmdebstrap_stages_are_reported() -> None:
     for line in ["I: automatically chosen mode: root", "I: downloading packages with apt...", "W: noise"]:
         on_line(line)
     assert seen == ["base arm/v7: downloading packages with apt"]
+
+
+def test_base_images_of_arm64_are_made_as_the_build_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from npmatrix import process
+
+    seen: dict[str, object] = {}
+
+    def fake_run(argv: list[str], **kwargs: object) -> process.Completed:
+        seen.update(argv=argv, env=kwargs.get("env"))
+        return process.Completed(argv=tuple(argv), returncode=1, output="E: stop here", duration_s=0.0)
+
+    monkeypatch.setattr(process, "run", fake_run)
+    monkeypatch.setattr(build.shutil, "which", lambda name: "/usr/bin/mmdebstrap")
+
+    class NoImages:
+        def image_id(self, tag: str) -> None:
+            return None
+
+    for name, env in (("arm64", {"QEMU_CPU": "cortex-a72"}), ("arm/v7", None)):
+        recipe = BaseRecipe(suite="trixie", platform=platforms.presets().platforms[name])
+        outcome = build.ensure_base(
+            recipe, builder=None, engine=NoImages(), log_path=tmp_path / "b.log", progress=lambda m: None
+        )
+        assert not outcome.ok and seen["env"] == env

@@ -199,3 +199,13 @@ def test_every_pip_option_reaches_the_dockerfile() -> None:
         "libopenblas0",
     ):
         assert fragment in text, fragment
+
+
+@pytest.mark.parametrize(("platform", "arg"), [("arm64", "ARG QEMU_CPU=cortex-a72"), ("arm/v7", None), ("amd64", None)])
+def test_builds_run_as_the_platforms_build_cpu_without_keeping_it(platform: str, arg: str | None) -> None:
+    # trixie's arm64 binaries use pointer authentication, which QEMU's default CPU emulates 8x slower.
+    raw = {"name": "c", "platform": platform, "numpy": "2.1.3", "suite": "trixie"}
+    instructions = _instructions(plan_cell(matrix.parse({"cell": [raw]}).cells[0]).dockerfile)
+    assert [i for i in instructions if "QEMU_CPU" in i] == ([arg] if arg else [])
+    if arg:
+        assert instructions.index(arg) == 1  # right after FROM: every RUN runs as it

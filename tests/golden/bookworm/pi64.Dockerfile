@@ -1,5 +1,6 @@
 # Rendered by npmatrix for cell "pi64" on linux/arm64. Edit dockerfiles/*.j2, not this.
 FROM npmatrix-base:bookworm-arm64-8dce2e7c03da
+ARG QEMU_CPU=cortex-a72
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

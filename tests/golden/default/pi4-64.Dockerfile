@@ -1,5 +1,6 @@
 # Rendered by npmatrix for cell "pi4-64" on linux/arm64. Edit dockerfiles/*.j2, not this.
 FROM npmatrix-base:trixie-arm64-f2b468e2e7c3
+ARG QEMU_CPU=cortex-a72
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
