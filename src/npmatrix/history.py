@@ -103,18 +103,20 @@ def load_recent(
     limit: int | None = None,
     *,
     matrix: str | None = None,
-    before: datetime | None = None,
+    until: datetime | None = None,
+    same_night: Results | None = None,
     warn: Warn = warn_on_stderr,
 ) -> tuple[Results, ...]:
     """The last `limit` kept nights that load (all of them when None), oldest first.
 
-    `matrix` keeps only nights of that matrix (as `results.matrix` names it); `before` only nights that
-    started earlier. Files that do not load are skipped with a warning and do not count toward `limit`:
-    newest files are read first and reading stops once `limit` nights are in hand.
+    `matrix` keeps only nights of that matrix (as `results.matrix` names it); `until` only nights that
+    started no later (whole seconds: two short runs can start in the same second); `same_night` is left out
+    if it was kept already. Files that do not load are skipped with a warning and do not count toward
+    `limit`: newest files are read first and reading stops once `limit` nights are in hand.
     """
     if limit is not None and limit < 1:
         raise ConfigError(f"must be at least 1, got {limit}", where="history limit")
-    cutoff = stamp(before.isoformat()) if before else None
+    cutoff = stamp(until.isoformat()) if until else None
     chosen: list[Results] = []
     for entry in reversed(entries(directory)):
         if cutoff is not None and entry.stamp > cutoff:
@@ -122,7 +124,9 @@ def load_recent(
         night = _load(entry, warn)
         if night is None or (matrix is not None and night.matrix != matrix):
             continue
-        if before is not None and started(night) >= before:
+        if until is not None and started(night) > until:
+            continue
+        if same_night is not None and _same_night(night, same_night):
             continue
         chosen.append(night)
         if limit is not None and len(chosen) >= limit:
@@ -131,9 +135,16 @@ def load_recent(
 
 
 def previous(directory: Path, new: Results, *, warn: Warn = warn_on_stderr) -> Results | None:
-    """The latest kept night of `new`'s matrix that started before it: what the nightly gate diffs against."""
-    found = load_recent(directory, 1, matrix=new.matrix, before=started(new), warn=warn)
+    """The latest kept night of `new`'s matrix that started before it, `new` itself left out when it was
+    kept already (the gate re-run after `history add`): what the nightly gate diffs against."""
+    found = load_recent(directory, 1, matrix=new.matrix, until=started(new), same_night=new, warn=warn)
     return found[-1] if found else None
+
+
+def _same_night(a: Results, b: Results) -> bool:
+    # A run's host facts carry its unique run_id (a merged night those of its shards): the same start and
+    # the same host is the same night, read from two files.
+    return a.started_at == b.started_at and a.host == b.host
 
 
 def _load(entry: Entry, warn: Warn) -> Results | None:

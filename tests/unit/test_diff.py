@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 import synthetic
+from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 from synthetic import cell_result, gemm_facts, nights, run, with_status
 
-from npmatrix import diff
+from npmatrix import diff, results
+from npmatrix.cli import cli
 from npmatrix.diff import Kind
 from npmatrix.errors import ConfigError, ExitCode
 from npmatrix.results import Results
@@ -201,6 +203,11 @@ def npmatrix(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def invoke(*args: str | Path) -> Result:
+    """In process (fast); a FatalError stays `result.exception`, as main() would print it on one line."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
 @pytest.fixture
 def two_nights(tmp_path: Path) -> tuple[Path, Path]:
     one = synthetic.write(synthetic.real_night("2026-11-25T03:00:00+00:00"), tmp_path / "one.json")
@@ -209,45 +216,35 @@ def two_nights(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_cli_identical_nights_exit_0(two_nights: tuple[Path, Path]) -> None:
-    done = npmatrix("diff", *two_nights)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "no regression"
-    assert "cells: 4 unchanged" in done.stdout
+    done = invoke("diff", *two_nights)
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines()[-1] == "no regression"
+    assert "cells: 4 unchanged" in done.output
 
 
 def test_cli_constructed_regression_exits_1_naming_the_cell(two_nights: tuple[Path, Path], tmp_path: Path) -> None:
-    from npmatrix import results
-
     one, two = two_nights
     broken = with_status(results.load(two), "colab-like", Status.IMPORT_FAILED, "constructed: import numpy failed")
     synthetic.write(broken, tmp_path / "broken.json")
-    done = npmatrix("diff", one, tmp_path / "broken.json")
+    done = npmatrix("diff", one, tmp_path / "broken.json")  # for real: the exit code a CI step sees
     assert done.returncode == 1, done.stderr
     assert "REGRESSION          colab-like: ok -> import-failed (expected ok): constructed" in done.stdout
     assert done.stdout.splitlines()[-1] == "REGRESSION in colab-like"
-    as_json = json.loads(npmatrix("diff", one, tmp_path / "broken.json", "--format", "json").stdout)
+    as_json = json.loads(invoke("diff", one, tmp_path / "broken.json", "--format", "json").output)
     assert as_json["exit_code"] == 1 and as_json["cells"][0]["name"] == "colab-like"
-    md = npmatrix("diff", one, tmp_path / "broken.json", "--format", "md").stdout
+    md = invoke("diff", one, tmp_path / "broken.json", "--format", "md").output
     assert md.startswith("### :x: REGRESSION in colab-like")
 
 
 def test_cli_history_directory_as_old(two_nights: tuple[Path, Path], tmp_path: Path) -> None:
     one, two = two_nights
-    assert npmatrix("history", "add", one, tmp_path / "h").returncode == 0
-    done = npmatrix("diff", tmp_path / "h", two)
-    assert done.returncode == 0 and "one.json" not in done.stdout and "20261125T030000Z.json" in done.stdout
+    assert invoke("history", "add", one, tmp_path / "h").exit_code == 0
+    done = invoke("diff", tmp_path / "h", two)
+    assert done.exit_code == 0 and "one.json" not in done.output and "20261125T030000Z.json" in done.output
     # An empty history: every cell is new; the gate then rests on whether each ended as expected.
     (tmp_path / "empty").mkdir()
-    first = npmatrix("diff", tmp_path / "empty", two, "--fail-on-unexpected")
-    assert first.returncode == 0 and "cells: 0 unchanged, 4 new" in first.stdout
-
-
-def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == ExitCode.BAD_INPUT, (done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    (line,) = done.stderr.splitlines()
-    assert line.startswith("npmatrix: error: ")
-    return line
+    first = invoke("diff", tmp_path / "empty", two, "--fail-on-unexpected")
+    assert first.exit_code == 0 and "cells: 0 unchanged, 4 new" in first.output
 
 
 def test_cli_bad_input_is_one_line_exit_2(two_nights: tuple[Path, Path], tmp_path: Path) -> None:
@@ -255,20 +252,28 @@ def test_cli_bad_input_is_one_line_exit_2(two_nights: tuple[Path, Path], tmp_pat
     other = synthetic.write(
         synthetic.real_night("2026-11-27T03:00:00+00:00", matrix="builtin:default"), tmp_path / "other.json"
     )
-    assert "diff compares runs of one matrix" in _one_line_error(npmatrix("diff", one, other))
-    assert "cannot read it" in _one_line_error(npmatrix("diff", tmp_path / "missing.json", two))
-    assert "must not be negative" in _one_line_error(npmatrix("diff", one, two, "--perf-threshold", "-5"))
+    done = npmatrix("diff", one, other)  # for real: main() prints one line and exits 2
+    assert done.returncode == ExitCode.BAD_INPUT and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"npmatrix: error: {other}: OLD ran matrix 'matrix/default.toml'")
     newer = json.loads(two.read_text()) | {"schema_version": 2}
     (tmp_path / "newer.json").write_text(json.dumps(newer))
-    assert "schema_version 2, expected 1" in _one_line_error(npmatrix("diff", one, tmp_path / "newer.json"))
+    for args, fragment in [
+        ((tmp_path / "missing.json", two), "cannot read it"),
+        ((one, two, "--perf-threshold", "-5"), "must not be negative"),
+        ((one, tmp_path / "newer.json"), "schema_version 2, expected 1"),
+    ]:
+        refused = invoke("diff", *args)
+        assert isinstance(refused.exception, ConfigError), refused.output
+        assert fragment in str(refused.exception) and "\n" not in str(refused.exception)
 
 
 def test_cli_diff_help_documents_exit_codes() -> None:
-    done = npmatrix("diff", "--help")
-    assert done.returncode == 0
+    done = invoke("diff", "--help")
+    assert done.exit_code == 0
     for flag in ("--perf-threshold", "--include-emulated", "--fail-on-unexpected", "--format"):
-        assert flag in done.stdout
-    assert "1  a regression" in done.stdout
+        assert flag in done.output
+    assert "1  a regression" in done.output
 
 
 def test_diff_of_the_same_cells_in_another_order_is_unchanged() -> None:

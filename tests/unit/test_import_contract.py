@@ -29,6 +29,10 @@ PURE = (
     "npmatrix.probe_file",
     "npmatrix.protocol",
     "npmatrix.schemas",
+    "npmatrix.diff",
+    "npmatrix.history",
+    "npmatrix.shard",
+    "npmatrix.merge",
 )
 IO_MODULES = (
     "npmatrix.engine",
