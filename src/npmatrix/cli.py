@@ -17,12 +17,10 @@ from npmatrix import (
     __version__,
     classify,
     diff,
-    doctor,
     history,
     matrix,
     merge,
     plan,
-    probe,
     probe_file,
     results,
     table,
@@ -393,6 +391,8 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
 @_matrix_options
 def doctor_command(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
     """Check the engine, BuildKit, QEMU and base images the selected cells need."""
+    from npmatrix import doctor  # imports the Docker SDK (~0.6 s): only the commands that need it pay for it
+
     checks = doctor.run_checks(plan.plan(_load(matrix_path, arches, cells)))
     click.echo(doctor.render(checks))
     if not all(c.ok for c in checks):
@@ -451,6 +451,8 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def _probe_host(*, bench: bool, sizes: tuple[int, ...]) -> tuple[ProbeRun, Verdict]:
+    from npmatrix import probe  # like doctor: its engine half imports the Docker SDK
+
     run = probe.run_on_host(bench=bench, sizes=sizes)
     if run.timed_out:
         return run, Verdict(status=Status.TIMEOUT, reason=f"the probe did not finish within {run.duration_s:.0f} s")
