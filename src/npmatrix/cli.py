@@ -240,7 +240,8 @@ Exit codes:
     default=diff.DEFAULT_PERF_THRESHOLD,
     show_default=True,
     metavar="PCT",
-    help="A GEMM change counts when it is beyond PCT percent and beyond the IQRs of both runs.",
+    help="A GEMM change counts when it is beyond PCT percent and beyond the IQRs of both runs "
+    "(100 or more: a drop never counts).",
 )
 @click.option("--include-emulated", is_flag=True, help="Also gate on GFLOP/s of cells run under QEMU.")
 @click.option(
