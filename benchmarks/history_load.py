@@ -79,7 +79,7 @@ def main() -> None:
             ("history.entries(DIR): names only", timed(lambda: history.entries(directory))),
             (f"history.load_recent(DIR): all {args.nights} nights", timed(lambda: history.load_recent(directory))),
             (
-                "history.load_recent(DIR, 30): the report's default window",
+                "history.load_recent(DIR, 30): a window of 30 nights (a trend chart)",
                 timed(lambda: history.load_recent(directory, 30)),
             ),
             (

@@ -166,7 +166,7 @@ def nothing_before(new: Results, *, source: str) -> Results:
         source=f"{source} (no earlier night of this matrix)",
         matrix=new.matrix,
         npmatrix_version="",
-        started_at="-",
+        started_at="",
         finished_at=None,
         complete=True,
         host={},
@@ -324,9 +324,7 @@ def verdict_line(d: Diff, *, fail_on_unexpected: bool = False) -> str:
 
 
 def render_text(d: Diff, *, fail_on_unexpected: bool = False) -> str:
-    lines = [
-        f"diff of {d.matrix}: {d.old_source} ({d.old_started_at}) -> {d.new_source} ({d.new_started_at})",
-    ]
+    lines = [f"diff of {d.matrix}: {_side(d.old_source, d.old_started_at)} -> {_side(d.new_source, d.new_started_at)}"]
     for c in d.cells:
         lines.append(f"  {c.kind.upper() if c.regression else c.kind:<19} {c.name}: {c.describe()}")
     for p in d.perf:
@@ -335,6 +333,10 @@ def render_text(d: Diff, *, fail_on_unexpected: bool = False) -> str:
     lines.append(_counts(d))
     lines.append(verdict_line(d, fail_on_unexpected=fail_on_unexpected))
     return "\n".join(lines)
+
+
+def _side(source: str, started_at: str) -> str:
+    return f"{source} ({started_at})" if started_at else source
 
 
 def _perf_note(d: Diff) -> str:
@@ -362,7 +364,7 @@ def render_markdown(d: Diff, *, fail_on_unexpected: bool = False) -> str:
     lines = [
         f"### {mark} {_md(verdict)}",
         "",
-        f"`{_md(d.matrix)}`: {_md(d.old_started_at)} → {_md(d.new_started_at)}",
+        f"`{_md(d.matrix)}`: {_md(d.old_started_at or 'no earlier night')} → {_md(d.new_started_at)}",
         "",
     ]
     rows = [(f"**{c.kind}**" if c.regression else c.kind, f"`{c.name}`", _md(c.describe())) for c in d.cells]
