@@ -198,7 +198,7 @@ def run(
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
     code = ExitCode.OK if all(r.as_expected for r in ran) else ExitCode.UNEXPECTED
     if history_dir is not None and sharding is None:
-        code = max(code, _gate(out_dir / "results.json", history_dir, keep=True))
+        code = max(code, _gate(out_dir / "results.json", history_dir))
     sys.exit(code)
 
 
@@ -210,16 +210,15 @@ def _recent_nights(history_dir: Path | None, matrix_source: str) -> tuple[result
     return history.load_recent(history_dir, shard.RECENT_NIGHTS, matrix=matrix_source)
 
 
-def _gate(new_path: Path, history_dir: Path, *, keep: bool, fmt: str = "text") -> ExitCode:
-    """The nightly gate: diff against the latest kept night of the same matrix, then (with `keep`) keep this
-    night. 1 on a regression or a cell not as expected."""
+def _gate(new_path: Path, history_dir: Path) -> ExitCode:
+    """The nightly gate: diff against the latest kept night of the same matrix, then keep this night.
+    1 on a regression or a cell not as expected."""
     new = results.load(new_path)
     old = history.previous(history_dir, new) if history_dir.exists() else None
     found = diff.diff(old or diff.nothing_before(new, source=str(history_dir)), new)
-    click.echo(diff.render(found, fmt, fail_on_unexpected=True))
-    if keep:
-        kept, added = history.add(new_path, history_dir)
-        _progress(f"kept as {kept}" if added else f"already kept as {kept}")
+    click.echo(diff.render_text(found, fail_on_unexpected=True))
+    kept, added = history.add(new_path, history_dir)
+    _progress(f"kept as {kept}" if added else f"already kept as {kept}")
     return found.exit_code(fail_on_unexpected=True)
 
 

@@ -131,6 +131,7 @@ class Diff:
     perf_rows_compared: int
     unchanged: tuple[str, ...]  # cells with the same status, reason and expectation
     unexpected: tuple[str, ...]  # cells of NEW that did not end as their matrix expected
+    incomplete: tuple[str, ...] = ()  # OLD and/or NEW, when that run was interrupted (cells may be missing)
 
     @property
     def regressions(self) -> tuple[CellChange | PerfChange, ...]:
@@ -223,6 +224,7 @@ def diff(
         perf_rows_compared=compared,
         unchanged=tuple(unchanged),
         unexpected=tuple(c.name for c in new.cells if not c.as_expected),
+        incomplete=tuple(side for side, run in (("OLD", old), ("NEW", new)) if not run.complete),
     )
 
 
@@ -331,6 +333,8 @@ def render_text(d: Diff, *, fail_on_unexpected: bool = False) -> str:
         lines.append(f"  {'PERF REGRESSION' if p.regression else 'perf improvement':<19} {p.cell}: {p.describe()}")
     lines.append(_perf_note(d))
     lines.append(_counts(d))
+    if d.incomplete:
+        lines.append(_incomplete_note(d))
     lines.append(verdict_line(d, fail_on_unexpected=fail_on_unexpected))
     return "\n".join(lines)
 
@@ -350,6 +354,10 @@ def _perf_note(d: Diff) -> str:
             grouped.setdefault(s.why, []).append(s.cell)
         note += "; not compared: " + "; ".join(f"{', '.join(cells)} ({why})" for why, cells in grouped.items())
     return note
+
+
+def _incomplete_note(d: Diff) -> str:
+    return f"{' and '.join(d.incomplete)} did not finish (interrupted): its missing cells show as new or removed"
 
 
 def _counts(d: Diff) -> str:
@@ -375,6 +383,8 @@ def render_markdown(d: Diff, *, fail_on_unexpected: bool = False) -> str:
     if rows:
         lines += [tabulate(rows, headers=("change", "cell", "what"), tablefmt="github"), ""]
     lines += [_md(_perf_note(d)), "", _md(_counts(d))]
+    if d.incomplete:
+        lines += ["", _md(_incomplete_note(d))]
     return "\n".join(lines) + "\n"
 
 
@@ -425,6 +435,7 @@ def to_json(d: Diff, *, fail_on_unexpected: bool = False) -> dict[str, Any]:
         "perf_rows_compared": d.perf_rows_compared,
         "unchanged": list(d.unchanged),
         "unexpected": list(d.unexpected),
+        "incomplete": list(d.incomplete),
     }
 
 

@@ -280,3 +280,12 @@ def test_diff_of_the_same_cells_in_another_order_is_unchanged() -> None:
     night = run([cell_result("a"), cell_result("b", CRASHED)])
     shuffled = dataclasses.replace(night, cells=tuple(reversed(night.cells)))
     assert diff.diff(night, shuffled).cells == ()
+
+
+def test_an_interrupted_run_is_said_to_be_one() -> None:
+    old = run([cell_result("a"), cell_result("b")])
+    new = dataclasses.replace(run([cell_result("a")]), complete=False)
+    found = diff.diff(old, new)
+    assert found.incomplete == ("NEW",) and [c.kind for c in found.cells] == [Kind.REMOVED]
+    assert "NEW did not finish (interrupted)" in diff.render_text(found)
+    assert json.loads(diff.render(found, "json"))["incomplete"] == ["NEW"]
