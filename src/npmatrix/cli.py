@@ -289,7 +289,8 @@ def diff_command(
 def merge_command(parts: tuple[Path, ...], out: Path, matrix_path: str | None) -> None:
     """Combine the results files of a night's shards (`npmatrix run --shard I/N`) into one.
 
-    Refuses, on one line, shards of different matrices and a cell in two shards. Prints the merged table.
+    Refuses, on one line, shards of different matrices and a cell in two shards. Without --matrix the cells
+    keep the order of the files given. Prints the merged table; exit 0 when the merged file was written.
     """
     loaded = [results.load(p) for p in parts]
     expected = None
