@@ -18,7 +18,7 @@ NIGHTLY_SHARDS ?= 1
 SHARD          ?= 1/1
 NIGHTLY_PERF_THRESHOLD ?= 10
 
-.PHONY: matrix gallery test engine venv lint unit integration doctor clean
+.PHONY: matrix gallery test engine bases test-tools venv lint unit integration doctor clean
 .PHONY: nightly nightly-shard nightly-merge nightly-report nightly-gate
 
 $(BIN)/npmatrix: pyproject.toml
@@ -32,6 +32,10 @@ venv: $(BIN)/npmatrix
 # Never touches an engine that already answers; as root on Debian/Ubuntu it installs and starts one.
 engine:
 	scripts/engine-up
+
+# Tools the tests need besides the engine: headless Chromium for the HTML report's browser test.
+test-tools:
+	scripts/test-tools-up
 
 matrix: venv engine
 	$(BIN)/npmatrix run --matrix $(MATRIX) --out $(OUT)
@@ -51,11 +55,19 @@ lint: venv
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
+# Every base image the tests need (Debian bookworm and trixie, three platforms each), made at once: mmdebstrap
+# waits on downloads and emulated maintainer scripts, so six together take little longer than the slowest.
+# Existing ones are kept; a fresh machine (CI) makes them all here instead of one matrix after another.
+bases: venv engine
+	$(BIN)/npmatrix base build --matrix default --log-dir $(OUT)/logs & default=$$!; \
+	$(BIN)/npmatrix base build --matrix bookworm --log-dir $(OUT)/logs & bookworm=$$!; \
+	wait $$default && wait $$bookworm
+
 # NPMATRIX_REQUIRE_INTEGRATION makes the suite fail if no integration test ran: they must never skip.
-integration: venv engine
+integration: venv engine bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests/integration -v
 
-test: lint venv engine
+test: lint venv engine bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
 
 nightly: venv engine
@@ -77,17 +89,14 @@ nightly-merge: venv
 	$(BIN)/npmatrix merge $(NIGHTLY_DIR)/shards/*/results.json --matrix $(NIGHTLY_MATRIX) \
 	  --out $(NIGHTLY_DIR)/results.json
 
-# Reports come from `npmatrix report` (HTML, Markdown, JUnit), built in parallel on another branch: skipped,
-# with a note, by an npmatrix that has no such command yet.
+# HTML (with the kept nights' timeline and trend), Markdown and JUnit XML of the merged night. On GitHub the
+# Markdown report also lands in the job summary ($GITHUB_STEP_SUMMARY).
 nightly-report: venv
-	@if $(BIN)/npmatrix report --help >/dev/null 2>&1; then \
-	  set -e; \
-	  $(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format html --out $(NIGHTLY_DIR)/report.html; \
-	  $(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format md --out $(NIGHTLY_DIR)/report.md; \
-	  $(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format junit --out $(NIGHTLY_DIR)/junit.xml; \
-	else \
-	  echo "nightly-report: this npmatrix has no 'report' command; no HTML/Markdown/JUnit reports"; \
-	fi
+	mkdir -p $(HISTORY_DIR)
+	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format html --history $(HISTORY_DIR) \
+	  --out $(NIGHTLY_DIR)/report.html
+	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format md --out $(NIGHTLY_DIR)/report.md
+	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format junit --out $(NIGHTLY_DIR)/junit.xml
 
 # Diff against the latest kept night of the same matrix, keep this night, then fail if the gate failed.
 # diff exits 1 on a regression or a cell not as expected, 2 on bad input (then nothing is kept).

@@ -13,18 +13,8 @@ from types import FrameType
 
 import click
 
-from npmatrix import (
-    __version__,
-    classify,
-    diff,
-    history,
-    matrix,
-    merge,
-    plan,
-    probe_file,
-    results,
-    table,
-)
+from npmatrix import __version__, classify, diff, freeze, history, matrix, merge, plan, probe_file, reports, table
+from npmatrix import results as results_io
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
@@ -38,6 +28,7 @@ Exit codes:
   1  some cell did not (a regression, or a fix: read the table)
   2  bad input: matrix file, option or value
   3  no container engine, BuildKit or QEMU where one is needed
+     (or matplotlib, for an HTML report)
   130  interrupted (Ctrl-C, SIGTERM); finished cells are kept
 """
 
@@ -82,7 +73,7 @@ def cli() -> None:
       npmatrix run --arch arm/v7           # only the 32-bit Raspberry-Pi-like cells
       npmatrix list --matrix my.toml       # which cells a matrix file expands to
       npmatrix probe --bench --out me.json # the same probe on this machine, no engine needed
-      npmatrix explain me.json results/results.json:colab-like   # why NumPy works there and not here
+      npmatrix explain me.json results/results.json:colab   # why NumPy works there and not here
     """
 
 
@@ -165,6 +156,14 @@ def init(path: Path, force: bool) -> None:
     "table), keep it in DIR, and exit 1 on a regression as well. With --shard, DIR only informs the balance: "
     "a shard is not a night (merge, then `npmatrix history add`).",
 )
+@click.option(
+    "--report",
+    "report_formats",
+    metavar="html,md,junit",
+    default="",
+    callback=lambda ctx, param, value: _parse_report_formats(value),
+    help="Also write these reports next to results.json: OUT/report.html, OUT/report.md, OUT/junit.xml.",
+)
 def run(
     matrix_path: str | None,
     arches: tuple[str, ...],
@@ -174,6 +173,7 @@ def run(
     keep_containers: bool,
     sharding: Shard | None,
     history_dir: Path | None,
+    report_formats: tuple[reports.Format, ...],
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -182,6 +182,7 @@ def run(
     """
     from npmatrix import runner, shard
 
+    reports.require(report_formats)  # before the matrix, not after an hour of it
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
     if sharding is not None:
@@ -196,13 +197,19 @@ def run(
     click.echo(table.table(ran))
     click.echo(table.summary_line(ran))
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
+    if report_formats:
+        # From the file, as `npmatrix report` would: the reports show what results.json says.
+        night = results_io.load(out_dir / "results.json")
+        earlier = _report_history(history_dir, night) if history_dir and sharding is None else ()
+        for path in reports.write_all(night, report_formats, out_dir, history=earlier):
+            click.echo(f"report: {path}", err=True)
     code = ExitCode.OK if all(r.as_expected for r in ran) else ExitCode.UNEXPECTED
     if history_dir is not None and sharding is None:
         code = max(code, _gate(out_dir / "results.json", history_dir))
     sys.exit(code)
 
 
-def _recent_nights(history_dir: Path | None, matrix_source: str) -> tuple[results.Results, ...]:
+def _recent_nights(history_dir: Path | None, matrix_source: str) -> tuple[results_io.Results, ...]:
     from npmatrix import shard
 
     if history_dir is None or not history_dir.exists():
@@ -210,10 +217,21 @@ def _recent_nights(history_dir: Path | None, matrix_source: str) -> tuple[result
     return history.load_recent(history_dir, shard.RECENT_NIGHTS, matrix=matrix_source)
 
 
+REPORT_HISTORY_NIGHTS = 90  # the HTML report's trend; its status timeline shows the last 30 of them
+
+
+def _report_history(history_dir: Path, night: results_io.Results) -> tuple[results_io.Results, ...]:
+    """Earlier kept nights of `night`'s matrix, for the HTML report's timeline and trend (none kept yet: ())."""
+    if not history_dir.exists():
+        return ()
+    until = history.started(night)
+    return history.load_recent(history_dir, REPORT_HISTORY_NIGHTS, matrix=night.matrix, until=until, same_night=night)
+
+
 def _gate(new_path: Path, history_dir: Path) -> ExitCode:
     """The nightly gate: diff against the latest kept night of the same matrix, then keep this night.
     1 on a regression or a cell not as expected."""
-    new = results.load(new_path)
+    new = results_io.load(new_path)
     old = history.previous(history_dir, new) if history_dir.exists() else None
     found = diff.diff(old or diff.nothing_before(new, source=str(history_dir)), new)
     click.echo(diff.render_text(found, fail_on_unexpected=True))
@@ -266,11 +284,11 @@ def diff_command(
       npmatrix diff yesterday/results.json results/results.json
       npmatrix diff history/ results/results.json --fail-on-unexpected --format md
     """
-    new = results.load(new_path)
+    new = results_io.load(new_path)
     if old_path.is_dir():
         old = history.previous(old_path, new) or diff.nothing_before(new, source=str(old_path))
     else:
-        old = results.load(old_path)
+        old = results_io.load(old_path)
     found = diff.diff(old, new, perf_threshold=perf_threshold, include_emulated=include_emulated)
     click.echo(diff.render(found, fmt, fail_on_unexpected=fail_on_unexpected))
     sys.exit(found.exit_code(fail_on_unexpected=fail_on_unexpected))
@@ -292,7 +310,7 @@ def merge_command(parts: tuple[Path, ...], out: Path, matrix_path: str | None) -
     Refuses, on one line, shards of different matrices and a cell in two shards. Without --matrix the cells
     keep the order of the files given. Prints the merged table; exit 0 when the merged file was written.
     """
-    loaded = [results.load(p) for p in parts]
+    loaded = [results_io.load(p) for p in parts]
     expected = None
     if matrix_path is not None:
         selected = matrix.load_spec(matrix_path, cwd=Path.cwd())
@@ -335,6 +353,164 @@ def history_list(directory: Path, limit: int | None) -> None:
     for night in history.load_recent(directory, limit):
         state = "" if night.complete else " (incomplete)"
         click.echo(f"{Path(night.source).name}  {night.matrix}  {table.summary_line(list(night.cells))}{state}")
+
+
+def _parse_report_formats(text: str) -> tuple[reports.Format, ...]:
+    if not text.strip():
+        return ()
+    try:
+        return reports.parse_formats(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command("report")
+@click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(reports.FORMATS), default="html", show_default=True, help="Report format."
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report here (atomically) instead of to stdout.",
+)
+@click.option(
+    "--history",
+    "history_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
+    help=f"Kept nights (`npmatrix history add`): the HTML report adds a status timeline and a GFLOP/s trend "
+    f"from the last {REPORT_HISTORY_NIGHTS} nights of the same matrix up to RESULTS.",
+)
+def report_command(results_path: Path, fmt: reports.Format, out_file: Path | None, history_dir: Path | None) -> None:
+    """Write a report of RESULTS (a results.json): html, md, junit or json.
+
+    \b
+    html   one self-contained page: status grid, GEMM charts, each cell's facts and log tail
+           (needs matplotlib: pip install 'npmatrix[report]')
+    md     a compact summary for a GitHub job summary; also appended to $GITHUB_STEP_SUMMARY when set
+    junit  JUnit XML, one test case per cell, a failure for each cell not as its matrix expected
+    json   the results document itself, checked against its schema
+    \b
+    Exit code 0 when the report was written, whatever the cells did (`npmatrix run` gives the verdict);
+    2 when RESULTS cannot be read; 3 when html is asked for without matplotlib.
+    """
+    reports.require([fmt])
+    night = results_io.load(results_path)
+    earlier = _report_history(history_dir, night) if history_dir is not None else ()
+    text = reports.render(night, fmt, history=earlier)
+    if out_file is not None:
+        try:
+            write_atomic(out_file, text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report: {exc.strerror}", where=str(out_file)) from exc
+        _progress(f"{fmt} report: {out_file}")
+    else:
+        click.echo(text, nl=False)
+    if fmt == "md" and (summary := reports.append_step_summary(text, os.environ)) is not None:
+        _progress(f"appended to the GitHub step summary: {summary}")
+
+
+@cli.command("freeze-to-matrix", epilog=EXIT_CODES_HELP)
+@click.argument("freeze_path", metavar="FREEZE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--name", metavar="NAME", help="Cell name prefix: NAME-amd64, NAME-arm64, ...  [default: from FREEZE]")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="PLATFORM",
+    help="A platform to make a cell for; repeatable.  [default: amd64, arm64, arm/v7]",
+)
+@click.option(
+    "--suite",
+    default=freeze.DEFAULT_SUITE,
+    show_default=True,
+    metavar="SUITE",
+    help="Debian suite (decides the Python).",
+)
+@click.option(
+    "--cpu",
+    "cpus",
+    multiple=True,
+    metavar="PLATFORM=MODEL",
+    callback=lambda ctx, param, value: _parse_cpus(value),
+    help="CPU model preset for a platform's cell, or 'none' for QEMU's default; repeatable.  "
+    "[default: arm64=pi4, arm/v7=pi4, arm/v6=pi1]",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME[,NAME...]",
+    help="Keep only these packages of the freeze (numpy and pip are always kept); repeatable.",
+)
+@click.option("--numpy", metavar="VERSION", help="NumPy pin when the freeze has none, or instead of its own.")
+@click.option(
+    "--source",
+    metavar="TEXT",
+    help="Where the pins come from and when, recorded in each cell.  [default: FREEZE's name and modification date]",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the matrix file here.  [default: stdout]",
+)
+def freeze_to_matrix(
+    freeze_path: Path,
+    name: str | None,
+    platforms: tuple[str, ...],
+    suite: str,
+    cpus: dict[str, str],
+    only: tuple[str, ...],
+    numpy: str | None,
+    source: str | None,
+    out_file: Path | None,
+) -> None:
+    """Turn a `pip freeze` (Colab's published one, or your own) into a matrix file whose cells install the same
+    pins on other platforms: "works here, fails there" for a whole environment, not only NumPy.
+
+    \b
+    Packages that cannot exist on a platform are left out, each listed with its reason in the file's header:
+    CUDA and TPU packages everywhere, x86-only ones on ARM, tensorflow/torch/jaxlib and what requires them on
+    32-bit ARM (src/npmatrix/data/freeze.toml), local files, git checkouts and editable installs everywhere.
+    URL pins to a wheel and local versions (+cpu, +cu128) become PyPI's release of that version.
+
+    \b
+    Example:
+      npmatrix freeze-to-matrix colab-freeze.txt --name colab --only scipy,pandas,scikit-learn --out colab.toml
+      npmatrix run --matrix colab.toml
+    """
+    options = freeze.Options(
+        name=name if name is not None else freeze.name_from_path(freeze_path),
+        platforms=platforms or freeze.DEFAULT_PLATFORMS,
+        suite=suite,
+        cpus=cpus,
+        only=tuple(n.strip() for item in only for n in item.split(",") if n.strip()),
+        numpy=numpy,
+        source=source,
+    )
+    conversion = freeze.convert(freeze.load(freeze_path), options)
+    text = freeze.render(conversion)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        out_file.write_text(text)
+    for cell in conversion.cells:
+        left_out = len(cell.left_out) + len(conversion.unusable)
+        _progress(f"{cell.name}: numpy and {len(cell.packages)} packages; {left_out} left out (see the header)")
+    if out_file is not None:
+        _progress(f"matrix file: {out_file} (npmatrix list --matrix {out_file})")
+
+
+def _parse_cpus(values: tuple[str, ...]) -> dict[str, str]:
+    cpus: dict[str, str] = {}
+    for value in values:
+        platform, sep, model = value.partition("=")
+        if not sep or not platform or not model:
+            raise click.BadParameter(f"expected PLATFORM=MODEL such as arm64=pi5, got {value!r}")
+        cpus[platform] = model
+    return cpus
 
 
 @cli.group()
@@ -475,7 +651,7 @@ def explain_command(a: str, b: str, fmt: str) -> None:
     \b
     A and B are each a probe file (`npmatrix probe --out FILE`) or RESULTS.json:CELL, a cell of a results
     file (the :CELL may be left out when the file holds one cell). Examples:
-      npmatrix explain results/results.json:colab-like results/results.json:pi32-pip
+      npmatrix explain results/results.json:colab results/results.json:pi32-pip
       npmatrix explain my-pi.json results/results.json:pi32-apt
     """
     from npmatrix import explain

@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     OK = 0  # every cell ended as expected
     UNEXPECTED = 1  # some cell did not end as its matrix expected
     BAD_INPUT = 2  # bad matrix, option or configuration
-    ENGINE_UNAVAILABLE = 3  # no container engine, BuildKit or QEMU where one is needed
+    ENGINE_UNAVAILABLE = 3  # no container engine, BuildKit or QEMU (or matplotlib for HTML) where one is needed
     INTERRUPTED = 130  # Ctrl-C; finished cells are kept
 
 
@@ -40,5 +40,12 @@ class EngineUnavailable(FatalError):
 class EngineError(FatalError):
     """The engine failed a request (an API error, a dropped connection, a vanished container). Inside a run
     it is the cell's `engine-error` result and the run goes on; anywhere else it ends the command."""
+
+    exit_code = ExitCode.ENGINE_UNAVAILABLE
+
+
+class MissingExtra(FatalError):
+    """An optional part of npmatrix is not installed (matplotlib, for the HTML report's charts). Like a missing
+    engine, the fix is to install something, not to change the input: exit code 3."""
 
     exit_code = ExitCode.ENGINE_UNAVAILABLE

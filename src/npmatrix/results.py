@@ -141,6 +141,19 @@ class Results:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"no cell {name!r}{hint} (cells: {', '.join(names)})", where=self.source)
 
+    def to_json(self) -> dict[str, Any]:
+        """The document as the run wrote it: `from_json(r.to_json())` gives `r` back (`report --format json`)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "npmatrix_version": self.npmatrix_version,
+            "matrix": self.matrix,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "complete": self.complete,
+            "host": dict(self.host),
+            "cells": [c.to_json() for c in self.cells],
+        }
+
 
 def is_results_document(document: Mapping[str, Any]) -> bool:
     return isinstance(document.get("cells"), list)

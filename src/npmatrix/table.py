@@ -18,24 +18,29 @@ def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
 
 def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
     s = r.summary
-    platform = r.oci_platform.removeprefix("linux/") + (f" (qemu {r.qemu_cpu.split()[0]})" if r.qemu_cpu else "")
     status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
     if not r.status.works:
         status += f": {_shorten(r.verdict.reason, reason_width)}"
     return (
         r.cell.name,
-        platform,
+        platform_label(r),
         (s.python_version if s else None) or "-",
         (s.numpy_version if s else None) or (r.cell.numpy or "-").lstrip("="),
-        _installed(r),
-        _blas(r),
+        installed(r),
+        blas(r),
         status,
         _gflops(s.best_gflops("float64") if s else None),
         _gflops(s.best_gflops("float32") if s else None),
     )
 
 
-def _installed(r: CellResult) -> str:
+def platform_label(r: CellResult) -> str:
+    """The platform and the CPU model QEMU ran it as, e.g. "arm64 (qemu cortex-a72)"."""
+    return r.oci_platform.removeprefix("linux/") + (f" (qemu {r.qemu_cpu.split()[0]})" if r.qemu_cpu else "")
+
+
+def installed(r: CellResult) -> str:
+    """How NumPy got there, e.g. "wheel manylinux_2_27_aarch64" or "debian"; else what the cell asked for."""
     s = r.summary
     if s and s.install_source == "wheel" and s.wheel_tag:
         return f"wheel {s.wheel_tag.split('-')[-1]}"
@@ -44,7 +49,8 @@ def _installed(r: CellResult) -> str:
     return "pip" if r.cell.install == "pip" else "apt"
 
 
-def _blas(r: CellResult) -> str:
+def blas(r: CellResult) -> str:
+    """The BLAS NumPy uses and the kernel OpenBLAS picked, e.g. "scipy-openblas 0.3.30 (cortexa57)"."""
     s = r.summary
     if not s or not s.blas:
         return "-"

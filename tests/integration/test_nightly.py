@@ -1,4 +1,4 @@
-"""`make nightly`, twice, against the real engine: shards, merge, gate, history; then a constructed regression.
+"""`make nightly`, twice, against the real engine: shards, merge, reports, gate, history; then a regression.
 
 Kept small, because the engine is shared: two cells of the built-in bookworm matrix, one native (colab-like)
 and one cheap emulated cell whose install fails fast under QEMU (pi32-pip, no-wheel). The first night runs
@@ -120,6 +120,17 @@ def test_the_second_night_reuses_images_and_diffs_clean_against_the_first(nights
     assert second.diff.splitlines()[-1] == "no regression"
     assert f"{history.stamp(first.results.started_at)}.json" in second.diff.splitlines()[0]
     assert (second.dir / "diff.md").read_text().startswith("### :white_check_mark: no regression")
+
+
+def test_each_night_writes_the_reports_and_the_second_shows_the_history(nights: tuple[Night, Night]) -> None:
+    first, second = nights
+    for night in nights:
+        for name in ("report.html", "report.md", "junit.xml"):
+            assert (night.dir / name).stat().st_size > 0, (night.dir, name)
+        assert "colab-like" in (night.dir / "report.md").read_text()
+        assert (night.dir / "junit.xml").read_text().count("<testcase ") == 2
+    assert '<section id="history">' not in (first.dir / "report.html").read_text()  # nothing kept yet
+    assert "History: 2 nights" in (second.dir / "report.html").read_text()
 
 
 def test_a_constructed_regression_is_exit_1_naming_the_cell(nights: tuple[Night, Night], tmp_path: Path) -> None:

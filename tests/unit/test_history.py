@@ -148,3 +148,18 @@ def test_cli_history_add_and_list(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "npmatrix", "history", "list", str(tmp_path / "nope")]
     missing = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no such directory" in missing.stderr
+
+
+def test_report_history_adds_the_kept_nights_to_the_html(tmp_path: Path) -> None:
+    directory = _history(tmp_path, NIGHTS)  # four nights of the default matrix, the last on 2026-11-12
+    tonight = synthetic.write(synthetic.real_night("2026-11-13T03:00:00+00:00"), tmp_path / "tonight.json")
+    args = ["report", str(tonight), "--format", "html", "--out", str(tmp_path / "r.html")]
+    assert CliRunner().invoke(cli, [*args, "--history", str(directory)]).exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    assert '<section id="history">' in page and "History: 5 nights" in page
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert '<section id="history">' not in (tmp_path / "r.html").read_text()
+    # A night that was kept already, reported with the history it is in, counts once.
+    history.add(tonight, directory)
+    assert CliRunner().invoke(cli, [*args, "--history", str(directory)]).exit_code == 0
+    assert "History: 5 nights" in (tmp_path / "r.html").read_text()
