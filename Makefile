@@ -1,13 +1,25 @@
 # npmatrix: two commands on a fresh machine.
 #   make matrix   stand up the engine if none runs, build what is missing, run the default matrix
 #   make test     lint, type-check, unit tests, and integration tests against the real engine
+# and one for CI: make nightly (see below).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= results
 MATRIX ?= matrix/default.toml
 
+# The nightly pipeline: NIGHTLY_SHARDS shards of NIGHTLY_MATRIX (one after another here; one job each in
+# .github/workflows/nightly.yml, which calls these same targets), merged, reported, diffed against the
+# latest night kept in HISTORY_DIR and kept there. Fails on a regression or a cell not as expected.
+NIGHTLY_MATRIX ?= $(MATRIX)
+NIGHTLY_DIR    ?= nightly
+HISTORY_DIR    ?= $(NIGHTLY_DIR)/history
+NIGHTLY_SHARDS ?= 1
+SHARD          ?= 1/1
+NIGHTLY_PERF_THRESHOLD ?= 10
+
 .PHONY: matrix gallery test engine bases test-tools venv lint unit integration doctor clean
+.PHONY: nightly nightly-shard nightly-merge nightly-report nightly-gate
 
 $(BIN)/npmatrix: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +69,48 @@ integration: venv engine bases test-tools
 
 test: lint venv engine bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
+
+nightly: venv engine
+	rm -rf $(NIGHTLY_DIR)/shards
+	for i in $$(seq 1 $(NIGHTLY_SHARDS)); do \
+	  $(MAKE) --no-print-directory nightly-shard SHARD=$$i/$(NIGHTLY_SHARDS) || exit $$?; \
+	done
+	$(MAKE) --no-print-directory nightly-merge nightly-report nightly-gate
+
+# One shard into NIGHTLY_DIR/shards/shard-I-of-N. Exit 1 (a cell not as expected) does not stop the night:
+# the gate decides once every shard is in. The history only balances the shards here; it is not changed.
+nightly-shard: venv engine
+	rc=0; $(BIN)/npmatrix run --matrix $(NIGHTLY_MATRIX) --shard $(SHARD) --history $(HISTORY_DIR) \
+	  --out $(NIGHTLY_DIR)/shards/shard-$(subst /,-of-,$(SHARD)) || rc=$$?; \
+	[ $$rc -le 1 ] || exit $$rc
+
+# Every cell of NIGHTLY_MATRIX must be in some shard: a lost shard fails here, not silently later.
+nightly-merge: venv
+	$(BIN)/npmatrix merge $(NIGHTLY_DIR)/shards/*/results.json --matrix $(NIGHTLY_MATRIX) \
+	  --out $(NIGHTLY_DIR)/results.json
+
+# HTML (with the kept nights' timeline and trend), Markdown and JUnit XML of the merged night. On GitHub the
+# Markdown report also lands in the job summary ($GITHUB_STEP_SUMMARY).
+nightly-report: venv
+	mkdir -p $(HISTORY_DIR)
+	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format html --history $(HISTORY_DIR) \
+	  --out $(NIGHTLY_DIR)/report.html
+	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format md --out $(NIGHTLY_DIR)/report.md
+	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format junit --out $(NIGHTLY_DIR)/junit.xml
+
+# Diff against the latest kept night of the same matrix, keep this night, then fail if the gate failed.
+# diff exits 1 on a regression or a cell not as expected, 2 on bad input (then nothing is kept).
+nightly-gate: venv
+	mkdir -p $(HISTORY_DIR)
+	@rc=0; $(BIN)/npmatrix diff $(HISTORY_DIR) $(NIGHTLY_DIR)/results.json --fail-on-unexpected \
+	  --perf-threshold $(NIGHTLY_PERF_THRESHOLD) >$(NIGHTLY_DIR)/diff.txt || rc=$$?; \
+	cat $(NIGHTLY_DIR)/diff.txt; \
+	[ $$rc -le 1 ] || exit $$rc; \
+	$(BIN)/npmatrix diff $(HISTORY_DIR) $(NIGHTLY_DIR)/results.json --fail-on-unexpected \
+	  --perf-threshold $(NIGHTLY_PERF_THRESHOLD) --format md >$(NIGHTLY_DIR)/diff.md || [ $$? -le 1 ]; \
+	$(BIN)/npmatrix history add $(NIGHTLY_DIR)/results.json $(HISTORY_DIR) || exit $$?; \
+	echo "nightly-gate: exit $$rc ($(NIGHTLY_DIR)/diff.txt, diff.md; history: $(HISTORY_DIR))"; \
+	exit $$rc
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

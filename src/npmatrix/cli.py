@@ -13,11 +13,12 @@ from types import FrameType
 
 import click
 
-from npmatrix import __version__, classify, doctor, freeze, matrix, plan, probe, probe_file, reports, table
+from npmatrix import __version__, classify, diff, freeze, history, matrix, merge, plan, probe_file, reports, table
 from npmatrix import results as results_io
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
+from npmatrix.shard import Shard
 from npmatrix.summary import summarize
 from npmatrix.verdict import Status, Verdict
 
@@ -138,6 +139,24 @@ def init(path: Path, force: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
 @click.option(
+    "--shard",
+    "sharding",
+    metavar="I/N",
+    callback=lambda ctx, param, value: Shard.parse(value) if value is not None else None,
+    help="Run only shard I of N: a deterministic share of the selected cells, balanced by expected cost "
+    "(cells under QEMU cost more; with --history, by their recorded durations). Merge the shards with "
+    "`npmatrix merge`.",
+)
+@click.option(
+    "--history",
+    "history_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Kept nights. Diff this run against the latest kept night of the same matrix (printed after the "
+    "table), keep it in DIR, and exit 1 on a regression as well. With --shard, DIR only informs the balance: "
+    "a shard is not a night (merge, then `npmatrix history add`).",
+)
+@click.option(
     "--report",
     "report_formats",
     metavar="html,md,junit",
@@ -152,6 +171,8 @@ def run(
     out_dir: Path,
     rebuild: bool,
     keep_containers: bool,
+    sharding: Shard | None,
+    history_dir: Path | None,
     report_formats: tuple[reports.Format, ...],
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
@@ -159,23 +180,179 @@ def run(
     Base images are made on first use (mmdebstrap, a few minutes) and reused after. results.json is
     rewritten after every cell, so an interrupted run keeps the cells it finished.
     """
-    from npmatrix import runner
+    from npmatrix import runner, shard
 
     reports.require(report_formats)  # before the matrix, not after an hour of it
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
+    if sharding is not None:
+        kept = _recent_nights(history_dir, selected.source)
+        plans = shard.select(plans, sharding, recorded=shard.recorded_durations(kept))
+        names = ", ".join(p.cell.name for p in plans) or "none (fewer cells than shards)"
+        _progress(f"shard {sharding} of {len(selected.cells)} cells: {names}")
     options = runner.RunOptions(
         out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=selected.source
     )
-    results = runner.run(plans, options, progress=_progress)
-    click.echo(table.table(results))
-    click.echo(table.summary_line(results))
+    ran = runner.run(plans, options, progress=_progress)
+    click.echo(table.table(ran))
+    click.echo(table.summary_line(ran))
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
     if report_formats:
         # From the file, as `npmatrix report` would: the reports show what results.json says.
-        for path in reports.write_all(results_io.load(out_dir / "results.json"), report_formats, out_dir):
+        night = results_io.load(out_dir / "results.json")
+        earlier = _report_history(history_dir, night) if history_dir and sharding is None else ()
+        for path in reports.write_all(night, report_formats, out_dir, history=earlier):
             click.echo(f"report: {path}", err=True)
-    sys.exit(ExitCode.OK if all(r.as_expected for r in results) else ExitCode.UNEXPECTED)
+    code = ExitCode.OK if all(r.as_expected for r in ran) else ExitCode.UNEXPECTED
+    if history_dir is not None and sharding is None:
+        code = max(code, _gate(out_dir / "results.json", history_dir))
+    sys.exit(code)
+
+
+def _recent_nights(history_dir: Path | None, matrix_source: str) -> tuple[results_io.Results, ...]:
+    from npmatrix import shard
+
+    if history_dir is None or not history_dir.exists():
+        return ()
+    return history.load_recent(history_dir, shard.RECENT_NIGHTS, matrix=matrix_source)
+
+
+REPORT_HISTORY_NIGHTS = 90  # the HTML report's trend; its status timeline shows the last 30 of them
+
+
+def _report_history(history_dir: Path, night: results_io.Results) -> tuple[results_io.Results, ...]:
+    """Earlier kept nights of `night`'s matrix, for the HTML report's timeline and trend (none kept yet: ())."""
+    if not history_dir.exists():
+        return ()
+    until = history.started(night)
+    return history.load_recent(history_dir, REPORT_HISTORY_NIGHTS, matrix=night.matrix, until=until, same_night=night)
+
+
+def _gate(new_path: Path, history_dir: Path) -> ExitCode:
+    """The nightly gate: diff against the latest kept night of the same matrix, then keep this night.
+    1 on a regression or a cell not as expected."""
+    new = results_io.load(new_path)
+    old = history.previous(history_dir, new) if history_dir.exists() else None
+    found = diff.diff(old or diff.nothing_before(new, source=str(history_dir)), new)
+    click.echo(diff.render_text(found, fail_on_unexpected=True))
+    kept, added = history.add(new_path, history_dir)
+    _progress(f"kept as {kept}" if added else f"already kept as {kept}")
+    return found.exit_code(fail_on_unexpected=True)
+
+
+DIFF_EXIT_CODES = """\b
+Exit codes:
+  0  no regression
+  1  a regression (with --fail-on-unexpected: or a cell of NEW not as expected)
+  2  bad input: a file that is not a results file, runs of different matrices
+"""
+
+
+@cli.command("diff", epilog=DIFF_EXIT_CODES)
+@click.argument("old_path", metavar="OLD", type=click.Path(path_type=Path))
+@click.argument("new_path", metavar="NEW", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--perf-threshold",
+    type=float,
+    default=diff.DEFAULT_PERF_THRESHOLD,
+    show_default=True,
+    metavar="PCT",
+    help="A GEMM change counts when it is beyond PCT percent and beyond the IQRs of both runs "
+    "(100 or more: a drop never counts).",
+)
+@click.option("--include-emulated", is_flag=True, help="Also gate on GFLOP/s of cells run under QEMU.")
+@click.option(
+    "--fail-on-unexpected",
+    is_flag=True,
+    help="Also exit 1 when a cell of NEW did not end as its matrix expected: the nightly gate.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+def diff_command(
+    old_path: Path, new_path: Path, perf_threshold: float, include_emulated: bool, fail_on_unexpected: bool, fmt: str
+) -> None:
+    """What changed from OLD to NEW, two results files of one matrix; exit 1 on a regression.
+
+    \b
+    A regression: a cell that was ok and now fails, or that failed as expected and now fails otherwise;
+    a GEMM median (per cell, dtype, size, threads) that dropped beyond --perf-threshold and beyond the spread
+    (IQR) of both runs. Cells run under QEMU are left out of the GEMM comparison unless --include-emulated.
+    Improvements, other status and reason changes, new and removed cells are listed.
+
+    \b
+    OLD may be a history directory (`npmatrix history add`): then NEW is compared with the latest night of
+    the same matrix kept there that started before it (none: every cell is new). Examples:
+      npmatrix diff yesterday/results.json results/results.json
+      npmatrix diff history/ results/results.json --fail-on-unexpected --format md
+    """
+    new = results_io.load(new_path)
+    if old_path.is_dir():
+        old = history.previous(old_path, new) or diff.nothing_before(new, source=str(old_path))
+    else:
+        old = results_io.load(old_path)
+    found = diff.diff(old, new, perf_threshold=perf_threshold, include_emulated=include_emulated)
+    click.echo(diff.render(found, fmt, fail_on_unexpected=fail_on_unexpected))
+    sys.exit(found.exit_code(fail_on_unexpected=fail_on_unexpected))
+
+
+@cli.command("merge")
+@click.argument("parts", metavar="RESULTS.json...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The merged results file.")
+@click.option(
+    "--matrix",
+    "matrix_path",
+    metavar="FILE|NAME",
+    help="The matrix the shards ran: every one of its cells must be in a shard, and the merged file lists them "
+    "in its order, as an unsharded run would.",
+)
+def merge_command(parts: tuple[Path, ...], out: Path, matrix_path: str | None) -> None:
+    """Combine the results files of a night's shards (`npmatrix run --shard I/N`) into one.
+
+    Refuses, on one line, shards of different matrices and a cell in two shards. Without --matrix the cells
+    keep the order of the files given. Prints the merged table; exit 0 when the merged file was written.
+    """
+    loaded = [results_io.load(p) for p in parts]
+    expected = None
+    if matrix_path is not None:
+        selected = matrix.load_spec(matrix_path, cwd=Path.cwd())
+        if selected.source != loaded[0].matrix:
+            raise ConfigError(
+                f"the shards ran {loaded[0].matrix!r}, not {selected.source!r}", where=f"--matrix {matrix_path}"
+            )
+        expected = [c.name for c in selected.cells]
+    merged = merge.merge(loaded, out, expected=expected)
+    merged.write(complete=merge.complete(loaded))
+    click.echo(table.table(merged.cells))
+    click.echo(table.summary_line(merged.cells))
+    _progress(f"merged {len(merged.cells)} cells from {len(parts)} results files: {out}")
+
+
+@cli.group("history")
+def history_group() -> None:
+    """Kept nights: one results file per night in a directory, named by when the night started."""
+
+
+@history_group.command("add")
+@click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+def history_add(results_path: Path, directory: Path) -> None:
+    """Keep RESULTS in DIR as <started_at, UTC>.json, e.g. 20261125T183858Z.json (DIR is created).
+
+    The file is checked and copied byte for byte; the same file twice is kept once.
+    """
+    kept, added = history.add(results_path, directory)
+    click.echo(str(kept))
+    if not added:
+        _progress("this night was kept already")
+
+
+@history_group.command("list")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--limit", type=int, metavar="N", help="Only the last N nights.")
+def history_list(directory: Path, limit: int | None) -> None:
+    """The kept nights in DIR, oldest first: matrix, cells, and whether each ended as expected."""
+    for night in history.load_recent(directory, limit):
+        state = "" if night.complete else " (incomplete)"
+        click.echo(f"{Path(night.source).name}  {night.matrix}  {table.summary_line(list(night.cells))}{state}")
 
 
 def _parse_report_formats(text: str) -> tuple[reports.Format, ...]:
@@ -198,7 +375,15 @@ def _parse_report_formats(text: str) -> tuple[reports.Format, ...]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the report here (atomically) instead of to stdout.",
 )
-def report_command(results_path: Path, fmt: reports.Format, out_file: Path | None) -> None:
+@click.option(
+    "--history",
+    "history_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
+    help=f"Kept nights (`npmatrix history add`): the HTML report adds a status timeline and a GFLOP/s trend "
+    f"from the last {REPORT_HISTORY_NIGHTS} nights of the same matrix up to RESULTS.",
+)
+def report_command(results_path: Path, fmt: reports.Format, out_file: Path | None, history_dir: Path | None) -> None:
     """Write a report of RESULTS (a results.json): html, md, junit or json.
 
     \b
@@ -212,7 +397,9 @@ def report_command(results_path: Path, fmt: reports.Format, out_file: Path | Non
     2 when RESULTS cannot be read; 3 when html is asked for without matplotlib.
     """
     reports.require([fmt])
-    text = reports.render(results_io.load(results_path), fmt)
+    night = results_io.load(results_path)
+    earlier = _report_history(history_dir, night) if history_dir is not None else ()
+    text = reports.render(night, fmt, history=earlier)
     if out_file is not None:
         try:
             write_atomic(out_file, text)
@@ -381,6 +568,8 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
 @_matrix_options
 def doctor_command(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
     """Check the engine, BuildKit, QEMU and base images the selected cells need."""
+    from npmatrix import doctor  # imports the Docker SDK (~0.6 s): only the commands that need it pay for it
+
     checks = doctor.run_checks(plan.plan(_load(matrix_path, arches, cells)))
     click.echo(doctor.render(checks))
     if not all(c.ok for c in checks):
@@ -439,6 +628,8 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def _probe_host(*, bench: bool, sizes: tuple[int, ...]) -> tuple[ProbeRun, Verdict]:
+    from npmatrix import probe  # like doctor: its engine half imports the Docker SDK
+
     run = probe.run_on_host(bench=bench, sizes=sizes)
     if run.timed_out:
         return run, Verdict(status=Status.TIMEOUT, reason=f"the probe did not finish within {run.duration_s:.0f} s")

@@ -191,6 +191,7 @@ class ResultsFile:
     host: dict[str, Any]
     cells: list[CellResult] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    finished_at: str | None = None  # written when complete; None means the time of that write (merge sets it)
 
     def add(self, result: CellResult) -> None:
         self.cells.append(result)
@@ -202,7 +203,7 @@ class ResultsFile:
             "npmatrix_version": __version__,
             "matrix": self.matrix,
             "started_at": self.started_at,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds") if complete else None,
+            "finished_at": (self.finished_at or datetime.now(UTC).isoformat(timespec="seconds")) if complete else None,
             "complete": complete,
             "host": self.host,
             "cells": [c.to_json() for c in self.cells],

@@ -65,12 +65,14 @@ def render_json(results: Results) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def write_all(results: Results, formats: Iterable[Format], out_dir: Path) -> list[Path]:
+def write_all(
+    results: Results, formats: Iterable[Format], out_dir: Path, *, history: Sequence[Results] = ()
+) -> list[Path]:
     """Each report under its file name (FILE_NAMES) in `out_dir`, written atomically."""
     written = []
     for fmt in formats:
         path = out_dir / FILE_NAMES[fmt]
-        fileio.write_atomic(path, render(results, fmt))
+        fileio.write_atomic(path, render(results, fmt, history=history))
         written.append(path)
     return written
 
