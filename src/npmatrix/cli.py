@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
@@ -13,7 +15,7 @@ from types import FrameType
 
 import click
 
-from npmatrix import __version__, classify, doctor, matrix, plan, probe, probe_file, table
+from npmatrix import __version__, classify, doctor, fileio, matrix, plan, probe, probe_file, table, text
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
@@ -30,6 +32,28 @@ Exit codes:
 """
 
 ARCH_HELP = "Only cells on this platform (amd64, arm64, arm/v7, arm/v6); repeatable."
+# `probe --bench --sizes`: n=4096 float64 is 128 MiB per matrix and about a minute on two cores; a million
+# would need 8 TB and was reported as NumPy "crashed".
+MAX_GEMM_SIZE = 4096
+MAX_GEMM_SIZES = 8
+
+
+def _say(message: str) -> None:
+    """Everything printed on stdout goes through here: strings from files are hostile by design (shared probe
+    files, results), so control characters are made visible and credentials redacted; and a stdout that is
+    closed or full is a one-line error, not a traceback."""
+    try:
+        click.echo(text.printable(message))
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+
+
+def _stdout_error(exc: OSError) -> ConfigError:
+    # Python flushes sys.stdout again at exit and would print a second complaint: point it at /dev/null.
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return ConfigError(f"cannot write the output: {reason}", where="stdout")
 
 
 def _matrix_options(f: click.decorators.FC) -> click.decorators.FC:
@@ -81,7 +105,7 @@ def list_cells(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
     for c in _load(matrix_path, arches, cells).cells:
         how = f"pip numpy{c.numpy}" if c.install == "pip" else "apt python3-numpy"
         cpu = f" cpu={c.cpu}" if c.cpu else ""
-        click.echo(f"{c.name:<24} {c.platform:<8} {c.suite:<9} {how:<22} expect={c.expect.value}{cpu}")
+        _say(f"{c.name:<24} {c.platform:<8} {c.suite:<9} {how:<22} expect={c.expect.value}{cpu}")
 
 
 @cli.command()
@@ -97,11 +121,9 @@ def list_cells(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
 def render(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path) -> None:
     """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes."""
     plans = plan.plan(_load(matrix_path, arches, cells))  # a bad matrix leaves no empty directory behind
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for p in plans:
-        path = out_dir / f"{p.cell.name}.Dockerfile"
-        path.write_text(p.dockerfile)
-        click.echo(str(path))
+    # All files or none: a directory that cannot be written leaves no half-rendered matrix behind.
+    for path in fileio.write_files(out_dir, {f"{p.cell.name}.Dockerfile": p.dockerfile for p in plans}):
+        _say(str(path))
 
 
 @cli.command("init")
@@ -115,11 +137,8 @@ def init(path: Path, force: bool) -> None:
     """
     if os.path.lexists(path) and not force:  # lexists: a dangling symlink is not a free name either
         raise ConfigError("exists already; pass --force to replace it, or give another PATH", where=str(path))
-    try:
-        write_atomic(path, matrix.starter_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot write the starter matrix: {exc.strerror}", where=str(path)) from exc
-    click.echo(str(path))
+    write_atomic(path, matrix.starter_text())
+    _say(str(path))
     _progress(f"its cells: npmatrix list --matrix {path}")
 
 
@@ -156,8 +175,8 @@ def run(
         out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=selected.source
     )
     results = runner.run(plans, options, progress=_progress)
-    click.echo(table.table(results))
-    click.echo(table.summary_line(results))
+    _say(table.table(results))
+    _say(table.summary_line(results))
     click.echo(f"results: {out_dir / 'results.json'}", err=True)
     sys.exit(ExitCode.OK if all(r.as_expected for r in results) else ExitCode.UNEXPECTED)
 
@@ -181,7 +200,7 @@ def base_build(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
     )
     for tag, outcome in outcomes.items():
         state = "present" if outcome.cached else ("built" if outcome.ok else f"FAILED (log: {outcome.log_path})")
-        click.echo(f"{tag}: {state}")
+        _say(f"{tag}: {state}")
     if not all(o.ok for o in outcomes.values()):
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)
 
@@ -201,7 +220,7 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
 
     engine = Engine.connect()
     for name in engine.remove_containers():
-        click.echo(f"removed container {name}")
+        _say(f"removed container {name}")
     cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
     if everything:
         doomed = cell_tags + engine.image_tags(BASE_REPOSITORY)
@@ -209,8 +228,8 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
         doomed = plan.superseded(plan.plan(_load(matrix_path, arches, cells)), cell_tags)
     for tag in doomed:
         engine.remove_image(tag)
-        click.echo(f"removed image {tag}")
-    click.echo(f"{len(doomed)} image(s) removed")
+        _say(f"removed image {tag}")
+    _say(f"{len(doomed)} image(s) removed")
 
 
 @cli.command("doctor")
@@ -218,7 +237,7 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
 def doctor_command(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
     """Check the engine, BuildKit, QEMU and base images the selected cells need."""
     checks = doctor.run_checks(plan.plan(_load(matrix_path, arches, cells)))
-    click.echo(doctor.render(checks))
+    _say(doctor.render(checks))
     if not all(c.ok for c in checks):
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)
 
@@ -248,6 +267,8 @@ def probe_command(bench: bool, sizes: tuple[int, ...], out_file: Path | None, fm
     """
     from npmatrix import explain
 
+    if out_file is not None:
+        fileio.check_writable(out_file)  # before the probe runs for minutes, not after
     _progress(f"probing {sys.executable}{' with the GEMM benchmark' if bench else ''}")
     run, verdict = _probe_host(bench=bench, sizes=sizes)
     kept = probe_file.ProbeFile(
@@ -257,10 +278,10 @@ def probe_command(bench: bool, sizes: tuple[int, ...], out_file: Path | None, fm
         probe_file.write(out_file, kept)
         _progress(f"probe file: {out_file}")
     if fmt == "json":
-        click.echo(json.dumps(kept.to_json(), indent=2))
+        _say(json.dumps(kept.to_json(), indent=2))
     else:
         subject = explain.subject_from_probe_file(kept, label="this machine", source="host")
-        click.echo(explain.host_summary(subject))
+        _say(explain.host_summary(subject))
     sys.exit(ExitCode.OK if verdict.status.works else ExitCode.UNEXPECTED)
 
 
@@ -271,6 +292,8 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
         raise click.BadParameter(f"expected comma-separated integers such as 256,512, got {text!r}") from None
     if not sizes or min(sizes) < 1:
         raise click.BadParameter(f"sizes must be positive integers, got {text!r}")
+    if max(sizes) > MAX_GEMM_SIZE or len(sizes) > MAX_GEMM_SIZES:
+        raise click.BadParameter(f"at most {MAX_GEMM_SIZES} sizes, each at most {MAX_GEMM_SIZE}; got {text!r}")
     return sizes
 
 
@@ -305,13 +328,18 @@ def explain_command(a: str, b: str, fmt: str) -> None:
     if first.label == second.label:
         first, second = replace(first, label=first.source), replace(second, label=second.source)
     if fmt == "json":
-        click.echo(json.dumps(explain.to_json(first, second), indent=2))
+        _say(json.dumps(explain.to_json(first, second), indent=2))
     else:
-        click.echo(explain.render_text(first, second))
+        _say(explain.render_text(first, second))
 
 
 def _progress(message: str) -> None:
-    click.echo(f"npmatrix: {message}", err=True)
+    _stderr(f"npmatrix: {text.one_line(message)}")
+
+
+def _stderr(line: str) -> None:
+    with contextlib.suppress(OSError):  # nowhere left to complain to
+        click.echo(line, err=True)
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -322,16 +350,28 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        cli.main(standalone_mode=False)
+        if sys.stdout is None:  # started with stdout closed (`>&-`): the table would be lost
+            raise ConfigError("is closed; redirect it to a file or /dev/null", where="stdout")
+        try:
+            cli.main(standalone_mode=False)
+        finally:
+            _flush_stdout()
     except FatalError as exc:
-        click.echo(f"npmatrix: error: {exc}", err=True)
+        _stderr(f"npmatrix: error: {text.one_line(str(exc))}")
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("npmatrix: interrupted; finished cells are kept in results.json", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("npmatrix: interrupted; finished cells are kept in results.json", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _stderr("npmatrix: interrupted; finished cells are kept in results.json")
         sys.exit(ExitCode.INTERRUPTED)
     except click.exceptions.ClickException as exc:
-        exc.show()
+        # Usage errors too are one line: where (the option) and what; --help has the rest.
+        _stderr(f"npmatrix: error: {text.one_line(exc.format_message())} (see --help)")
         sys.exit(exc.exit_code)
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise _stdout_error(exc) from None

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from npmatrix import __version__, fileio, schemas
+from npmatrix import __version__, fileio, probe_file, schemas, text
 from npmatrix.errors import ConfigError
 from npmatrix.matrix import Cell
 from npmatrix.summary import ProbeSummary, summarize
@@ -156,6 +156,9 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
             f"results schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
         )
     schemas.validate("results", document, where=where)
+    for i, record in enumerate(document["cells"]):
+        if record["probe"] is not None:
+            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
     return Results(
         source=where,
         matrix=document["matrix"],
@@ -196,4 +199,4 @@ class ResultsFile:
         }
 
     def write(self, *, complete: bool) -> None:
-        fileio.write_json(self.path, self.to_json(complete=complete))
+        fileio.write_json(self.path, text.redact_document(self.to_json(complete=complete)))

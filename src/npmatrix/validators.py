@@ -12,6 +12,8 @@ import re
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from npmatrix.text import redact
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _SPEC_CHARS = re.compile(r"[0-9A-Za-z.*,<>=!~+ ]+")
 _REQ_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*+ ]+")
@@ -33,7 +35,8 @@ def version_spec(value: str) -> str:
     value = value.strip()
     if value and value[0].isdigit():
         value = f"=={value}"
-    if not _SPEC_CHARS.fullmatch(value):
+    # An empty clause (",", "==2.3.5,") parses as a SpecifierSet but renders `numpy,`: pip fails after a build.
+    if not _SPEC_CHARS.fullmatch(value) or any(not clause.strip() for clause in value.split(",")):
         raise ValueError(f"{value!r} is not a version specifier such as '==2.3.5' or '>=1.26,<2'")
     try:
         SpecifierSet(value)
@@ -61,7 +64,8 @@ def apt_package(value: str) -> str:
 def index_url(value: str) -> str:
     """An http(s) index URL without credentials: secrets belong in the host's pip config, not a matrix."""
     if "@" in value or not _URL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a plain http(s) URL without credentials")
+        # The message must not echo a password into a CI log: the value is shown redacted.
+        raise ValueError(f"{redact(value)!r} is not a plain http(s) URL without credentials")
     return value
 
 
