@@ -218,14 +218,13 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
     from npmatrix.base_image import REPOSITORY as BASE_REPOSITORY
     from npmatrix.engine import Engine
 
+    # The input first: a typo in --matrix must end here, before any container or image is touched.
+    plans = plan.plan(_load(matrix_path, arches, cells))
     engine = Engine.connect()
     for name in engine.remove_containers():
         _say(f"removed container {name}")
     cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
-    if everything:
-        doomed = cell_tags + engine.image_tags(BASE_REPOSITORY)
-    else:
-        doomed = plan.superseded(plan.plan(_load(matrix_path, arches, cells)), cell_tags)
+    doomed = cell_tags + engine.image_tags(BASE_REPOSITORY) if everything else plan.superseded(plans, cell_tags)
     for tag in doomed:
         engine.remove_image(tag)
         _say(f"removed image {tag}")

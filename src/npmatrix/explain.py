@@ -161,10 +161,10 @@ def load_subject(spec: str) -> Subject:
 
 
 def _split_spec(spec: str) -> tuple[Path, str | None]:
-    if Path(spec).is_file():
+    if fileio.is_file(Path(spec)):
         return Path(spec), None
     path, sep, cell = spec.rpartition(":")
-    if sep and path and Path(path).is_file():
+    if sep and path and fileio.is_file(Path(path)):
         return Path(path), cell or None
     missing = path if sep and path else spec
     raise ConfigError(

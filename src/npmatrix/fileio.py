@@ -42,6 +42,14 @@ def _cannot_write(path: Path, exc: OSError) -> ConfigError:
     return ConfigError(f"cannot write: {exc.strerror or type(exc).__name__}", where=str(path))
 
 
+def is_file(path: Path) -> bool:
+    """Path.is_file that answers False, not OSError, for a name too long or otherwise impossible."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def check_writable(path: Path) -> None:
     """Fail now, before minutes of work, if `path` cannot be written later: it is a directory, or its nearest
     existing ancestor is not a directory a file can be made in."""

@@ -39,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from npmatrix import validators
+from npmatrix import fileio, validators
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
 from npmatrix.verdict import Status
@@ -209,8 +209,8 @@ def resolve(spec: str | None, *, cwd: Path) -> str:
     (or builtin:NAME) is a built-in name, checked here.
     """
     if spec is None:
-        return LOCAL_DEFAULT if (cwd / LOCAL_DEFAULT).is_file() else f"{BUILTIN}default"
-    if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or (cwd / spec).is_file()):
+        return LOCAL_DEFAULT if fileio.is_file(cwd / LOCAL_DEFAULT) else f"{BUILTIN}default"
+    if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or fileio.is_file(cwd / spec)):
         return spec
     name, known = spec.removeprefix(BUILTIN), builtin_names()
     if name not in known:
