@@ -39,6 +39,26 @@ def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ver
 def _classify_run(plan: CellPlan, probe: ProbeRun | None) -> Verdict:
     if probe is None:
         return Verdict(status=Status.ENGINE_ERROR, reason="the probe did not run")
+    verdict = _classify_output(plan, probe)
+    if probe.oom_killed and verdict.status is not Status.OK:
+        return _out_of_memory(plan, probe, verdict)
+    return verdict
+
+
+def _out_of_memory(plan: CellPlan, probe: ProbeRun, verdict: Verdict) -> Verdict:
+    """The kernel's OOM killer ended the probe or one of its children (exit code 137, SIGKILL): say so, rather
+    than `crashed` without a word."""
+    limit = probe.memory_limit or plan.cell.memory
+    return Verdict(
+        status=Status.CRASHED,
+        reason=f"out of memory: the probe exceeded the container's memory limit ({limit}) and was killed "
+        f"(OOMKilled; {verdict.reason})",
+        fix=f'raise the cell\'s memory limit (memory = "...", now "{plan.cell.memory}") or use smaller GEMM sizes',
+        evidence=("engine: State.OOMKilled = true", *verdict.evidence),
+    )
+
+
+def _classify_output(plan: CellPlan, probe: ProbeRun) -> Verdict:
     if probe.timed_out:
         return Verdict(
             status=Status.TIMEOUT,

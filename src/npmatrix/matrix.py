@@ -70,6 +70,8 @@ class Cell:
     expect: Status = Status.OK
     timeout: int = 300  # seconds for probe and benchmark together
     build_timeout: int = 1800
+    memory: str = "2g"  # the probe container's memory limit (Docker's mem_limit): GEMM n=1024 needs ~100 MB
+    pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
     note: str = ""
     source: str = ""  # where a mirrored environment's pins come from, and when they were last true
 
@@ -120,6 +122,12 @@ def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
     return convert
 
 
+def _pids(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= 65536:
+        raise ValueError(f"expected a process limit between 16 and 65536, got {value!r}")
+    return value
+
+
 def _expect(value: Any) -> Status:
     allowed = [s.value for s in Status if s is not Status.ENGINE_ERROR]
     if value not in allowed:
@@ -147,6 +155,8 @@ _CHECKS: dict[str, Checker] = {
     "expect": _expect,
     "timeout": _seconds,
     "build_timeout": _seconds,
+    "memory": _str(validators.memory_limit),
+    "pids": _pids,
     "note": _str(validators.plain_text),
     "source": _str(validators.plain_text),
 }

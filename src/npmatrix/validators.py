@@ -81,6 +81,18 @@ def image_by_digest(value: str) -> str:
     return value
 
 
+_MEMORY = re.compile(r"([1-9][0-9]{0,5})([mg])")
+
+
+def memory_limit(value: str) -> str:
+    """A container memory limit such as '512m' or '2g': at least 6m (Docker's minimum), at most 256g."""
+    found = _MEMORY.fullmatch(value)
+    megabytes = int(found.group(1)) * (1024 if found.group(2) == "g" else 1) if found else 0
+    if not found or not 6 <= megabytes <= 256 * 1024:
+        raise ValueError(f"{value!r} is not a memory limit between 6m and 256g, such as '512m' or '2g'")
+    return value
+
+
 def plain_text(value: str) -> str:
     """Free text shown in terminals and reports (a note, a source): one line, no control characters, so it
     cannot move the cursor, set a window title or forge a second line of output."""
