@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from npmatrix.engine import LABEL, CallResult
+from npmatrix.engine import LABEL, CallResult, Lockdown
 from npmatrix.errors import EngineError
 
 # What a fake container prints when it runs: a function of the image and the command.
@@ -71,6 +71,7 @@ class FakeEngine:
         environment: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         keep: bool = False,
+        lockdown: Lockdown | None = None,
     ) -> FakeContainer:
         self._check()
         box = FakeContainer(
@@ -81,6 +82,7 @@ class FakeEngine:
             environment=dict(environment or {}),
             labels={LABEL: "1", **(labels or {})},
             keep=keep,
+            lockdown=lockdown or Lockdown(),
             name=f"npmatrix-fake{len(self.created)}",
         )
         self.created.append(box)
@@ -96,6 +98,7 @@ class FakeContainer:
     environment: dict[str, str]
     labels: dict[str, str]
     keep: bool
+    lockdown: Lockdown
     name: str
     files: dict[str, bytes] = field(default_factory=dict)
     ran: bool = False
