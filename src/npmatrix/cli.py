@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from npmatrix.fileio import write_atomic
 from npmatrix.outcomes import ProbeRun
 from npmatrix.summary import summarize
 from npmatrix.verdict import Status, Verdict
+
+if TYPE_CHECKING:
+    from npmatrix.engine import Engine
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -207,13 +211,19 @@ def base_build(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
 
 @cli.command("clean")
 @_matrix_options
-@click.option("--all", "everything", is_flag=True, help="Remove every npmatrix image, base images included.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Remove every npmatrix image, base images included, and containers whose owner cannot be checked.",
+)
 def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], everything: bool) -> None:
-    """Remove leftover npmatrix containers and the cell images earlier Dockerfiles of these cells left.
+    """Remove containers of runs that are over, and the cell images earlier Dockerfiles of these cells left.
 
     Cell images are tagged by the hash of their Dockerfile, so every template or pin change leaves the old
     image behind; a nightly job runs `npmatrix clean` after `npmatrix run`. Images of cells that are not in
-    the matrix are kept unless --all.
+    the matrix are kept unless --all. A container whose run is still going (its owner process is alive on this
+    host) is never removed, so `clean` in one terminal leaves a run in another unharmed.
     """
     from npmatrix.base_image import REPOSITORY as BASE_REPOSITORY
     from npmatrix.engine import Engine
@@ -221,14 +231,32 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
     # The input first: a typo in --matrix must end here, before any container or image is touched.
     plans = plan.plan(_load(matrix_path, arches, cells))
     engine = Engine.connect()
-    for name in engine.remove_containers():
-        _say(f"removed container {name}")
+    _remove_finished_containers(engine, everything=everything)
     cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
     doomed = cell_tags + engine.image_tags(BASE_REPOSITORY) if everything else plan.superseded(plans, cell_tags)
     for tag in doomed:
         engine.remove_image(tag)
         _say(f"removed image {tag}")
     _say(f"{len(doomed)} image(s) removed")
+
+
+def _remove_finished_containers(engine: Engine, *, everything: bool) -> None:
+    from npmatrix import owner
+    from npmatrix.engine import OWNER_LABEL, RUN_LABEL
+
+    for name, labels in engine.list_containers().items():
+        run = labels.get(RUN_LABEL, "?")
+        state = owner.liveness(labels[OWNER_LABEL]) if OWNER_LABEL in labels else owner.Liveness.UNKNOWN
+        if state is owner.Liveness.ALIVE:
+            _progress(f"kept container {name}: its run {run} is still going ({labels[OWNER_LABEL]})")
+        elif state is owner.Liveness.UNKNOWN and not everything:
+            _progress(
+                f"kept container {name}: its owner cannot be checked from here "
+                f"({labels.get(OWNER_LABEL, 'no owner label')}); --all removes it"
+            )
+        else:
+            engine.remove_container(name)
+            _say(f"removed container {name}")
 
 
 @cli.command("doctor")

@@ -186,14 +186,15 @@ class Engine:
         with _engine_errors("listing containers"):
             return [str(c.name) for c in self._client.containers.list(all=True, filters={"label": label})]
 
-    def remove_containers(self, *, label: str = LABEL) -> list[str]:
-        removed = []
-        with _engine_errors("removing containers"):
-            for box in self._client.containers.list(all=True, filters={"label": label}):
-                with contextlib.suppress(docker.errors.NotFound):
-                    box.remove(force=True)
-                    removed.append(str(box.name))
-        return removed
+    def list_containers(self, *, label: str = LABEL) -> dict[str, dict[str, str]]:
+        """Our containers, by name, with their labels."""
+        with _engine_errors("listing containers"):
+            boxes = self._client.containers.list(all=True, filters={"label": label})
+            return {str(c.name): dict(c.labels or {}) for c in boxes}
+
+    def remove_container(self, name: str) -> None:
+        with _engine_errors(f"removing {name}"), contextlib.suppress(docker.errors.NotFound):
+            self._client.containers.get(name).remove(force=True, v=True)
 
     def container(
         self,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, fileio, probe
+from npmatrix import build, fileio, owner, probe
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
-from npmatrix.engine import Builder, Engine, detect_builder
+from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine, detect_builder
 from npmatrix.errors import EngineError, EngineUnavailable
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, bases_needed
@@ -54,7 +54,7 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
                 engine=engine,
                 secrets=secrets,
                 options=options,
-                labels={"org.npmatrix.run": run_id, "org.npmatrix.cell": plan.cell.name},
+                labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
                 progress=_prefixed(progress, step),
             )
             results.append(result)

@@ -56,11 +56,13 @@ class FakeEngine:
         self._check()
         return sorted(name for name, labels in self.containers.items() if label in labels)
 
-    def remove_containers(self, *, label: str = LABEL) -> list[str]:
-        doomed = self.container_names(label=label)
-        for name in doomed:
-            del self.containers[name]
-        return doomed
+    def list_containers(self, *, label: str = LABEL) -> dict[str, dict[str, str]]:
+        self._check()
+        return {name: dict(labels) for name, labels in sorted(self.containers.items()) if label in labels}
+
+    def remove_container(self, name: str) -> None:
+        self._check()
+        self.containers.pop(name, None)
 
     def container(
         self,
