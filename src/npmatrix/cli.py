@@ -158,6 +158,14 @@ def init(path: Path, force: bool) -> None:
 )
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Continue the run whose results are in DIR: run only the cells missing there or ended by an engine "
+    "error, keep the others. Same matrix only. Writes to DIR.",
+)
 def run(
     matrix_path: str | None,
     arches: tuple[str, ...],
@@ -165,18 +173,33 @@ def run(
     out_dir: Path,
     rebuild: bool,
     keep_containers: bool,
+    resume_dir: Path | None,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
     Base images are made on first use (mmdebstrap, a few minutes) and reused after. results.json is
-    rewritten after every cell, so an interrupted run keeps the cells it finished.
+    rewritten after every cell, so an interrupted run keeps the cells it finished, and --resume OUT
+    continues it.
     """
+    from npmatrix import results as results_module
     from npmatrix import runner
 
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
+    finished: tuple[results_module.CellResult, ...] = ()
+    if resume_dir is not None:
+        given = click.get_current_context().get_parameter_source("out_dir") is click.core.ParameterSource.COMMANDLINE
+        if given and out_dir.resolve() != resume_dir.resolve():
+            raise ConfigError(f"--resume writes to {resume_dir}; leave --out out or give the same", where="--out")
+        out_dir = resume_dir
+        previous = results_module.load(resume_dir / "results.json")
+        finished = runner.resumable(previous, plans, matrix_source=selected.source)
     options = runner.RunOptions(
-        out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=selected.source
+        out_dir=out_dir,
+        rebuild=rebuild,
+        keep_containers=keep_containers,
+        matrix_source=selected.source,
+        finished=finished,
     )
     results = runner.run(plans, options, progress=_progress)
     _say(table.table(results))

@@ -7,7 +7,7 @@ import platform as host_platform
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,10 @@ from npmatrix import build, fileio, owner, probe
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
 from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine, detect_builder
-from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.errors import ConfigError, EngineError, EngineUnavailable
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, bases_needed
-from npmatrix.results import CellResult, ImageRecord, ResultsFile
+from npmatrix.results import CellResult, ImageRecord, Results, ResultsFile
 from npmatrix.verdict import Status, Verdict
 
 Progress = Callable[[str], None]
@@ -30,23 +30,58 @@ class RunOptions:
     rebuild: bool = False
     keep_containers: bool = False
     matrix_source: str = ""
+    # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
+    finished: tuple[CellResult, ...] = ()
+
+
+def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: str) -> tuple[CellResult, ...]:
+    """The cells of `previous` a resumed run keeps: every one that finished (anything but engine-error, which
+    says the engine failed, not NumPy). A results file of another matrix, or whose cells were run with other
+    inputs than the matrix now gives, is refused: mixing them would make a table of two different matrices."""
+    if previous.matrix != matrix_source:
+        raise ConfigError(
+            f"was written for matrix {previous.matrix}, not {matrix_source}; resume with the same --matrix, "
+            "or start afresh with another --out",
+            where=previous.source,
+        )
+    planned = {p.cell.name: p.cell for p in plans}
+    for result in previous.cells:
+        cell = planned.get(result.name)
+        if cell is not None and cell != result.cell:
+            changed = [f.name for f in fields(cell) if getattr(cell, f.name) != getattr(result.cell, f.name)]
+            raise ConfigError(
+                f"cell {result.name!r} was run with other inputs ({', '.join(changed)} changed since); "
+                "start afresh with another --out",
+                where=previous.source,
+            )
+    return tuple(r for r in previous.cells if r.status is not Status.ENGINE_ERROR)
 
 
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:
+    finished = {r.name: r for r in options.finished}
+    todo = [p for p in plans if p.cell.name not in finished]
     engine = Engine.connect()
     builder = detect_builder()
     run_id = uuid.uuid4().hex[:12]
     results_file = ResultsFile(
         options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(builder, run_id)
     )
+    if finished:
+        progress(f"resuming: {len(finished)} finished cell(s) kept, {len(todo)} to run")
     results_file.write(complete=False)
     bases = ensure_bases(
-        bases_needed(tuple(plans)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
+        bases_needed(tuple(todo)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
     )
     results: list[CellResult] = []
     with build.build_secrets() as secrets:
         for index, plan in enumerate(plans, start=1):
             step = f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.oci}{', qemu' if plan.emulated else ''})"
+            if plan.cell.name in finished:
+                result = finished.pop(plan.cell.name)
+                results.append(result)
+                results_file.add(result)
+                progress(f"{step}: kept from the earlier run: {result.status.value}")
+                continue
             result = _run_cell_safely(
                 plan,
                 bases,
@@ -61,6 +96,9 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
             results_file.add(result)
             mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
             progress(f"{step}: {result.status.value}: {result.verdict.reason}{mark}")
+    for result in finished.values():  # cells of the earlier run that --arch/--cell left out this time
+        results.append(result)
+        results_file.add(result)
     results_file.write(complete=True)
     return results
 
