@@ -31,7 +31,7 @@ Exit codes:
   0  every cell ended as its matrix expected
   1  some cell did not (a regression, or a fix: read the table)
   2  bad input: matrix file, option or value
-  3  no container engine, BuildKit or QEMU where one is needed
+  3  no container engine, BuildKit or QEMU, or the engine failed a cell (--resume)
   130  interrupted (Ctrl-C, SIGTERM); finished cells are kept
 """
 
@@ -204,7 +204,16 @@ def run(
     results = runner.run(plans, options, progress=_progress)
     _say(table.table(results))
     _say(table.summary_line(results))
-    click.echo(f"results: {out_dir / 'results.json'}", err=True)
+    _progress(f"results: {out_dir / 'results.json'}")
+    engine_errors = [r.name for r in results if r.status is Status.ENGINE_ERROR]
+    if engine_errors:
+        # Not a verdict on NumPy: the engine failed us. Exit 3, and say how to finish the run.
+        _stderr(
+            f"npmatrix: error: engine: {len(engine_errors)} cell(s) ended with an engine error "
+            f"({', '.join(engine_errors)}); check the engine (npmatrix doctor), then finish the run with "
+            f"`npmatrix run --resume {out_dir}`"
+        )
+        sys.exit(ExitCode.ENGINE_UNAVAILABLE)
     sys.exit(ExitCode.OK if all(r.as_expected for r in results) else ExitCode.UNEXPECTED)
 
 

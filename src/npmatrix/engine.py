@@ -161,6 +161,11 @@ class Engine:
             ) from None
         return cls(client)
 
+    def ping(self) -> None:
+        """EngineError if the engine no longer answers: tells a build that failed from an engine that went away."""
+        with _engine_errors("asking the engine whether it is still there"):
+            self._client.ping()
+
     def version(self) -> dict[str, str]:
         with _engine_errors("asking the engine its version"):
             info = self._client.version()

@@ -35,6 +35,9 @@ class FakeEngine:
         if self.fail_with:
             raise EngineError(self.fail_with)
 
+    def ping(self) -> None:
+        self._check()
+
     def version(self) -> dict[str, str]:
         self._check()
         return dict(self.version_info)

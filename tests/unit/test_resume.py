@@ -67,7 +67,7 @@ def test_resume_runs_only_what_did_not_finish(
         )
         code, _ = _run("--matrix", str(matrix_file), "--out", str(out))
     first = results.load(out / "results.json")
-    assert [c.status.value for c in first.cells] == ["ok", "engine-error"] and code == 1
+    assert [c.status.value for c in first.cells] == ["ok", "engine-error"] and code == 3
     created_before = len(fake.created)
 
     fake.images[plans[1].image_tag] = "sha256:second"  # the engine is back
