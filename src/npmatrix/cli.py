@@ -187,6 +187,7 @@ def run(
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
     finished: tuple[results_module.CellResult, ...] = ()
+    previous: results_module.Results | None = None
     if resume_dir is not None:
         given = click.get_current_context().get_parameter_source("out_dir") is click.core.ParameterSource.COMMANDLINE
         if given and out_dir.resolve() != resume_dir.resolve():
@@ -194,12 +195,14 @@ def run(
         out_dir = resume_dir
         previous = results_module.load(resume_dir / "results.json")
         finished = runner.resumable(previous, plans, matrix_source=selected.source)
+        _progress(f"resuming {resume_dir}: {len(finished)} finished cell(s) kept, the others run")
     options = runner.RunOptions(
         out_dir=out_dir,
         rebuild=rebuild,
         keep_containers=keep_containers,
         matrix_source=selected.source,
         finished=finished,
+        previous_run_id=str(previous.host.get("run_id") or "") if previous is not None else None,
     )
     results = runner.run(plans, options, progress=_progress)
     _say(table.table(results))

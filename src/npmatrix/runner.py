@@ -32,6 +32,7 @@ class RunOptions:
     matrix_source: str = ""
     # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
     finished: tuple[CellResult, ...] = ()
+    previous_run_id: str | None = None  # its containers, left when the engine went away, are removed
 
 
 def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: str) -> tuple[CellResult, ...]:
@@ -66,9 +67,9 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
     results_file = ResultsFile(
         options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(builder, run_id)
     )
-    if finished:
-        progress(f"resuming: {len(finished)} finished cell(s) kept, {len(todo)} to run")
     results_file.write(complete=False)
+    if options.previous_run_id:
+        _remove_leftovers(engine, options.previous_run_id, progress=progress)
     bases = ensure_bases(
         bases_needed(tuple(todo)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
     )
@@ -101,6 +102,15 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
         results_file.add(result)
     results_file.write(complete=True)
     return results
+
+
+def _remove_leftovers(engine: Engine, run_id: str, *, progress: Progress) -> None:
+    """Containers of the run being resumed that the engine could not remove when it went away."""
+    for name, labels in engine.list_containers().items():
+        mine = labels.get(RUN_LABEL) == run_id
+        if mine and owner.liveness(labels.get(OWNER_LABEL, "")) is owner.Liveness.DEAD:
+            engine.remove_container(name)
+            progress(f"removed container {name}, left by the interrupted run {run_id}")
 
 
 def _prefixed(progress: Progress, prefix: str) -> Progress:

@@ -129,3 +129,26 @@ def test_resume_needs_a_results_file_and_the_same_out(
     (tmp_path / "nothing" / "results.json").write_text(json.dumps({"schema_version": 1}))
     code, message = _run("--matrix", str(matrix_file), "--resume", str(tmp_path / "nothing"), "--out", str(tmp_path))
     assert code == 2 and "--out" in message
+
+
+def test_resume_removes_containers_its_interrupted_run_left(
+    setup: tuple[FakeEngine, Path, list[plan.CellPlan]], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from npmatrix import owner
+    from npmatrix.engine import LABEL, OWNER_LABEL, RUN_LABEL
+
+    fake, matrix_file, plans = setup
+    fake.images[plans[1].image_tag] = "sha256:second"
+    out = tmp_path / "out"
+    _run("--matrix", str(matrix_file), "--out", str(out))
+    run_id = results.load(out / "results.json").host["run_id"]
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    fake.containers = {
+        "npmatrix-left": {LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner.current(pid=dead)},
+        "npmatrix-other-run": {LABEL: "1", RUN_LABEL: "another", OWNER_LABEL: owner.current(pid=dead)},
+    }
+    assert _run("--matrix", str(matrix_file), "--resume", str(out))[0] == 0
+    assert list(fake.containers) == ["npmatrix-other-run"]
