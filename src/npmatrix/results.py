@@ -128,6 +128,8 @@ class Results:
     def cell(self, name: str | None) -> CellResult:
         """The cell called `name`; None means the only cell. A one-line ConfigError otherwise."""
         names = [c.name for c in self.cells]
+        if not self.cells:
+            raise ConfigError("holds no cells (the run ended before its first cell)", where=self.source)
         if name is None:
             if len(self.cells) == 1:
                 return self.cells[0]

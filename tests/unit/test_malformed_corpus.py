@@ -14,6 +14,7 @@ that escapes it fails the test with its traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -124,3 +125,40 @@ def test_stdout_that_cannot_be_written_is_one_line_exit_2(how: str, reason: str)
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("npmatrix: error: stdout: "), err
     assert reason in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+GOLDEN_ERRORS = CORPUS / "errors.golden.json"
+
+
+def test_error_lines_match_the_golden_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every corpus case's one line, word for word (paths made relative): what a user reads is a contract too,
+    and mutation testing showed no test read most of these messages. After a deliberate change:
+    NPMATRIX_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_malformed_corpus.py -k golden"""
+    lines: dict[str, str] = {}
+    for case in _cases():
+        category, path = case.values
+        work = tmp_path / f"{category}-{path.name}"
+        work.mkdir()
+        (work / "file").write_text("a regular file\n")
+        with monkeypatch.context() as patch:
+            patch.chdir(work)
+            patch.setattr(sys, "argv", ["npmatrix", *_argv(category, path, work)])
+            err = _capture_stderr(patch)
+        lines[str(case.id)] = err.replace(str(work), "{tmp}").replace(str(DATA), "{data}").strip()
+    if os.environ.get("NPMATRIX_UPDATE_GOLDEN") == "1":
+        GOLDEN_ERRORS.write_text(json.dumps(lines, indent=1, sort_keys=True) + "\n")
+    golden = json.loads(GOLDEN_ERRORS.read_text())
+    assert sorted(lines) == sorted(golden)
+    for key, line in lines.items():
+        assert line == golden[key], key
+
+
+def _capture_stderr(patch: pytest.MonkeyPatch) -> str:
+    import io
+
+    err = io.StringIO()
+    patch.setattr(sys, "stderr", err)
+    patch.setattr(sys, "stdout", io.StringIO())
+    with pytest.raises(SystemExit):
+        cli.main()
+    return err.getvalue()
