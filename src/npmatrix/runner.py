@@ -19,6 +19,7 @@ from npmatrix.errors import ConfigError, EngineError, EngineUnavailable
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, bases_needed
 from npmatrix.results import CellResult, ImageRecord, Results, ResultsFile
+from npmatrix.text import redact
 from npmatrix.verdict import Status, Verdict
 
 Progress = Callable[[str], None]
@@ -190,7 +191,7 @@ def _run_cell(
         ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers)
         durations["probe"] = ran.duration_s
         logs["probe_stderr"] = str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")
-        fileio.write_atomic(Path(logs["probe_stderr"]), ran.stderr)
+        fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
     return _result(plan, classify(plan, built, ran), built, ran, logs, durations)
 
 

@@ -152,3 +152,41 @@ def test_resume_removes_containers_its_interrupted_run_left(
     }
     assert _run("--matrix", str(matrix_file), "--resume", str(out))[0] == 0
     assert list(fake.containers) == ["npmatrix-other-run"]
+
+
+def test_an_output_directory_that_fills_up_ends_the_run_with_one_line_and_keeps_finished_cells(
+    setup: tuple[FakeEngine, Path, list[plan.CellPlan]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    fake, matrix_file, plans = setup
+    fake.images[plans[1].image_tag] = "sha256:second"
+    out = tmp_path / "out"
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        # results.json is written at the start and after each cell, the probe log before each: fail the fifth
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    code, message = _run("--matrix", str(matrix_file), "--out", str(out))
+    assert code == 2 and "cannot write: No space left on device" in message and "\n" not in message
+    kept = results.load(out / "results.json")
+    assert [c.name for c in kept.cells] == ["first"] and not kept.complete
+
+
+def test_build_logs_are_redacted(tmp_path: Path) -> None:
+    import subprocess
+
+    from npmatrix import process
+
+    # The unit tier refuses process.run itself; its pump, which writes the log, is what redacts.
+    log = tmp_path / "build.log"
+    leak = "Looking in indexes: https://alice:secret@h/simple\\n"
+    with open(log, "w+b") as out:
+        proc = subprocess.Popen(["printf", leak], stdout=subprocess.PIPE)
+        process._pump(proc, out, timeout=10, on_line=None)
+    assert log.read_text() == "Looking in indexes: https://***@h/simple\n"
