@@ -425,6 +425,9 @@ def main() -> None:
         _stderr("npmatrix: interrupted; finished cells are kept in results.json")
         sys.exit(ExitCode.INTERRUPTED)
     except click.exceptions.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `npmatrix` alone (click >= 8.2): the help is the answer
+            exc.show()
+            sys.exit(exc.exit_code)
         # Usage errors too are one line: where (the option) and what; --help has the rest.
         _stderr(f"npmatrix: error: {text.one_line(exc.format_message())} (see --help)")
         sys.exit(exc.exit_code)
