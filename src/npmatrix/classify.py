@@ -218,13 +218,13 @@ def classify_import(s: ProbeSummary) -> Verdict:
         if missing:
             return Verdict(
                 status=Status.CPU_UNSUPPORTED,
-                reason=f"NumPy {s.numpy_version or ''} needs {missing.group(1).strip()}, which this CPU lacks",
+                reason=f"{_numpy(s)} needs {missing.group(1).strip()}, which this CPU lacks",
                 fix="use an older NumPy (< 2.4 for x86-64-v1 CPUs) or a build for this CPU's baseline",
                 evidence=evidence,
             )
         return Verdict(
             status=Status.CPU_UNSUPPORTED,
-            reason=f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
+            reason=f"{_numpy(s)} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
             fix="install a NumPy built for this CPU's baseline (an older release or the distribution's)",
             evidence=evidence,
         )
@@ -233,6 +233,11 @@ def classify_import(s: ProbeSummary) -> Verdict:
     return Verdict(
         status=Status.IMPORT_FAILED, reason=f"`import numpy` failed: {_last_line(s.import_stderr)}", evidence=evidence
     )
+
+
+def _numpy(s: ProbeSummary) -> str:
+    """'NumPy 2.4.6', or 'NumPy' when the probe could not tell the version."""
+    return f"NumPy {s.numpy_version}" if s.numpy_version else "NumPy"
 
 
 # NumPy 2's own message for an extension built against NumPy 1.x.

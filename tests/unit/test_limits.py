@@ -90,3 +90,23 @@ def test_memory_and_text_limits() -> None:
 def test_an_at_sign_alone_makes_an_index_url_refused() -> None:
     with pytest.raises(ValueError, match="without credentials"):
         validators.index_url("https://host/simple/@")
+
+
+def test_pids_upper_limit_is_accepted() -> None:
+    (cell,) = matrix.parse({"cell": [{"name": "c", "platform": "amd64", "numpy": "2.3.5", "pids": 65536}]}).cells
+    assert cell.pids == 65536
+
+
+def test_an_apt_cell_with_packages_may_set_the_index() -> None:
+    raw = {"name": "c", "platform": "arm/v7", "install": "apt", "packages": ["pandas==2.2.3"]}
+    raw |= {"index_url": "https://www.piwheels.org/simple", "only_binary": False}
+    (cell,) = matrix.parse({"cell": [raw]}).cells
+    assert cell.index_url == "https://www.piwheels.org/simple" and cell.only_binary is False
+
+
+@pytest.mark.parametrize(
+    ("template", "name"), [("..{numpy}--", "2.3.5"), ("-np{numpy}.", "np2.3.5"), ("{numpy}", "2.3.5")]
+)
+def test_rendered_names_lose_leading_and_trailing_separators(template: str, name: str) -> None:
+    text = f'[axes]\nname = "{template}"\nplatform = ["amd64"]\nnumpy = ["2.3.5"]\n'
+    assert [c.name for c in matrix.loads(text, source="m").cells] == [name]
