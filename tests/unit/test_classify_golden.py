@@ -110,6 +110,19 @@ def _edge_probes() -> dict[str, ProbeRun]:
             "line five\nline six\nline seven\n"
         )
 
+    def long_reverse_abi(r: dict[str, Any]) -> None:
+        _abi_size_changed(r)
+        r["numpy"]["version"] = "1.26.4"
+        r["imports"][0]["stderr_tail"] = "\n".join(
+            [f"ValueError: numpy.ufunc size changed, case {i}" for i in range(5)]
+            + ["tail one", "tail two", "tail three"]
+        )
+
+    def import_hangs_with_stack(r: dict[str, Any]) -> None:
+        r["numpy"].update(
+            import_ok=False, signal=None, timed_out=True, stderr_tail="Thread 0x1 (most recent call first):"
+        )
+
     def long_other(r: dict[str, Any]) -> None:
         _extension_other(r)
         r["imports"][1]["stderr_tail"] = "\n".join(f"line {i}" for i in range(9))
@@ -121,6 +134,8 @@ def _edge_probes() -> dict[str, ProbeRun]:
         "abi-size-changed-no-version": _edited(lambda r: (_abi_size_changed(r), _without_versions(r))),
         "abi-long-stderr": _edited(long_abi),
         "extension-long-stderr": _edited(long_other),
+        "reverse-abi-long-stderr": _edited(long_reverse_abi),
+        "import-hangs-with-stack": _edited(import_hangs_with_stack),
         "extension-no-stderr": _edited(extension_no_stderr),
         "seven-wrong-products": _edited(many_wrong),
         "warned-and-wrong": _edited(warned_and_wrong),

@@ -151,3 +151,30 @@ def test_run_case_checks_every_product_with_its_own_seed(monkeypatch: pytest.Mon
     monkeypatch.setattr(bench, "check_product", spy)
     bench.run_case("float32", 4, 3, 10)
     assert seeds == [11, 12, 13, 14]
+
+
+def test_freivalds_uses_a_random_vector_not_a_constant_one() -> None:
+    # An error that keeps every row sum (+1 and -1 in one row) is invisible to a constant vector.
+    a = b = np.eye(2)
+    c = np.eye(2) + np.array([[1.0, -1.0], [0.0, 0.0]])
+    check = bench.check_product(a, b, c, entries=0)
+    assert check["freivalds_rel_error"] > 0.01 and check["ok"] is False
+
+
+def test_tiny_inputs_are_judged_relative_to_their_own_scale() -> None:
+    # Entries of 1e-3: scales below 1 must still divide, or a 100 % error looks like 1e-6.
+    a = b = np.eye(2) * 1e-3
+    c = a @ b * 2.0
+    assert bench.freivalds_rel_error(a, b, c, np.array([1.0, 1.0])) == pytest.approx(1.0)
+    assert bench.entries_rel_error(a, b, c, np.random.default_rng(0), 64) == pytest.approx(1.0)
+
+
+def test_timed_matmul_measures_the_product_only() -> None:
+    a, b = bench.make_inputs(8, "float64", 0)
+    c, elapsed = bench.timed_matmul(a, b)
+    assert np.array_equal(c, a @ b) and 0.0 <= elapsed < 10.0
+
+
+def test_run_case_keeps_the_dtype() -> None:
+    result = bench.run_case("float32", 8, 2, 0)
+    assert result["tolerance"] == bench.tolerance(8, np.float32)
