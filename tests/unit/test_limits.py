@@ -110,3 +110,8 @@ def test_an_apt_cell_with_packages_may_set_the_index() -> None:
 def test_rendered_names_lose_leading_and_trailing_separators(template: str, name: str) -> None:
     text = f'[axes]\nname = "{template}"\nplatform = ["amd64"]\nnumpy = ["2.3.5"]\n'
     assert [c.name for c in matrix.loads(text, source="m").cells] == [name]
+
+
+def test_a_matrix_without_a_source_is_called_matrix_in_errors() -> None:
+    with pytest.raises(ConfigError, match=r"^<matrix>: the matrix has no cells"):
+        matrix.parse({})
