@@ -18,7 +18,7 @@ NIGHTLY_SHARDS ?= 1
 SHARD          ?= 1/1
 NIGHTLY_PERF_THRESHOLD ?= 10
 
-.PHONY: matrix gallery test engine bases test-tools venv lint unit integration doctor clean
+.PHONY: matrix gallery test engine bases test-tools venv lint unit integration doctor clean mutation
 .PHONY: nightly nightly-shard nightly-merge nightly-report nightly-gate
 
 $(BIN)/npmatrix: pyproject.toml
@@ -111,6 +111,14 @@ nightly-gate: venv
 	$(BIN)/npmatrix history add $(NIGHTLY_DIR)/results.json $(HISTORY_DIR) || exit $$?; \
 	echo "nightly-gate: exit $$rc ($(NIGHTLY_DIR)/diff.txt, diff.md; history: $(HISTORY_DIR))"; \
 	exit $$rc
+
+# Mutation testing (not in CI: about an hour on two cores): mutmut over classify, matrix, validators and the
+# benchmark, configured in pyproject.toml [tool.mutmut]; docs/mutation.md has the last kill rate and survivors.
+mutation: venv
+	$(BIN)/pip install --quiet 'mutmut>=3.3'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

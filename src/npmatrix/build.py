@@ -87,6 +87,8 @@ def build_cell(
         done = process.run(
             argv, env=builder.env, timeout=plan.cell.build_timeout, log_path=log_path, on_line=_build_steps(progress)
         )
+    if not done.ok:
+        engine.ping()  # a build that failed because the engine went away is the engine's failure, not the cell's
     image = engine.image_id(plan.image_tag) if done.ok else None
     return BuildOutcome(
         tag=plan.image_tag,

@@ -39,6 +39,26 @@ def classify(plan: CellPlan, build: BuildOutcome, probe: ProbeRun | None) -> Ver
 def _classify_run(plan: CellPlan, probe: ProbeRun | None) -> Verdict:
     if probe is None:
         return Verdict(status=Status.ENGINE_ERROR, reason="the probe did not run")
+    verdict = _classify_output(plan, probe)
+    if probe.oom_killed and verdict.status is not Status.OK:
+        return _out_of_memory(plan, probe, verdict)
+    return verdict
+
+
+def _out_of_memory(plan: CellPlan, probe: ProbeRun, verdict: Verdict) -> Verdict:
+    """The kernel's OOM killer ended the probe or one of its children (exit code 137, SIGKILL): say so, rather
+    than `crashed` without a word."""
+    limit = probe.memory_limit or plan.cell.memory
+    return Verdict(
+        status=Status.CRASHED,
+        reason=f"out of memory: the probe exceeded the container's memory limit ({limit}) and was killed "
+        f"(OOMKilled; {verdict.reason})",
+        fix=f'raise the cell\'s memory limit (memory = "...", now "{plan.cell.memory}") or use smaller GEMM sizes',
+        evidence=("engine: State.OOMKilled = true", *verdict.evidence),
+    )
+
+
+def _classify_output(plan: CellPlan, probe: ProbeRun) -> Verdict:
     if probe.timed_out:
         return Verdict(
             status=Status.TIMEOUT,
@@ -198,13 +218,13 @@ def classify_import(s: ProbeSummary) -> Verdict:
         if missing:
             return Verdict(
                 status=Status.CPU_UNSUPPORTED,
-                reason=f"NumPy {s.numpy_version or ''} needs {missing.group(1).strip()}, which this CPU lacks",
+                reason=f"{_numpy(s)} needs {missing.group(1).strip()}, which this CPU lacks",
                 fix="use an older NumPy (< 2.4 for x86-64-v1 CPUs) or a build for this CPU's baseline",
                 evidence=evidence,
             )
         return Verdict(
             status=Status.CPU_UNSUPPORTED,
-            reason=f"NumPy {s.numpy_version or ''} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
+            reason=f"{_numpy(s)} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
             fix="install a NumPy built for this CPU's baseline (an older release or the distribution's)",
             evidence=evidence,
         )
@@ -213,6 +233,11 @@ def classify_import(s: ProbeSummary) -> Verdict:
     return Verdict(
         status=Status.IMPORT_FAILED, reason=f"`import numpy` failed: {_last_line(s.import_stderr)}", evidence=evidence
     )
+
+
+def _numpy(s: ProbeSummary) -> str:
+    """'NumPy 2.4.6', or 'NumPy' when the probe could not tell the version."""
+    return f"NumPy {s.numpy_version}" if s.numpy_version else "NumPy"
 
 
 # NumPy 2's own message for an extension built against NumPy 1.x.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
@@ -10,10 +12,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
-from npmatrix import __version__, classify, diff, freeze, history, matrix, merge, plan, probe_file, reports, table
+from npmatrix import (
+    __version__,
+    classify,
+    diff,
+    fileio,
+    freeze,
+    history,
+    matrix,
+    merge,
+    plan,
+    probe_file,
+    reports,
+    table,
+    text,
+)
 from npmatrix import results as results_io
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
@@ -22,17 +39,42 @@ from npmatrix.shard import Shard
 from npmatrix.summary import summarize
 from npmatrix.verdict import Status, Verdict
 
+if TYPE_CHECKING:
+    from npmatrix.engine import Engine
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  every cell ended as its matrix expected
   1  some cell did not (a regression, or a fix: read the table)
   2  bad input: matrix file, option or value
-  3  no container engine, BuildKit or QEMU where one is needed
-     (or matplotlib, for an HTML report)
+  3  no container engine, BuildKit or QEMU where one is needed (or matplotlib,
+     for an HTML report), or the engine failed a cell (finish with --resume)
   130  interrupted (Ctrl-C, SIGTERM); finished cells are kept
 """
 
 ARCH_HELP = "Only cells on this platform (amd64, arm64, arm/v7, arm/v6); repeatable."
+# `probe --bench --sizes`: n=4096 float64 is 128 MiB per matrix and about a minute on two cores; a million
+# would need 8 TB and was reported as NumPy "crashed".
+MAX_GEMM_SIZE = 4096
+MAX_GEMM_SIZES = 8
+
+
+def _say(message: str) -> None:
+    """Everything printed on stdout goes through here: strings from files are hostile by design (shared probe
+    files, results), so control characters are made visible and credentials redacted; and a stdout that is
+    closed or full is a one-line error, not a traceback."""
+    try:
+        click.echo(text.printable(message))
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+
+
+def _stdout_error(exc: OSError) -> ConfigError:
+    # Python flushes sys.stdout again at exit and would print a second complaint: point it at /dev/null.
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return ConfigError(f"cannot write the output: {reason}", where="stdout")
 
 
 def _matrix_options(f: click.decorators.FC) -> click.decorators.FC:
@@ -84,7 +126,7 @@ def list_cells(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
     for c in _load(matrix_path, arches, cells).cells:
         how = f"pip numpy{c.numpy}" if c.install == "pip" else "apt python3-numpy"
         cpu = f" cpu={c.cpu}" if c.cpu else ""
-        click.echo(f"{c.name:<24} {c.platform:<8} {c.suite:<9} {how:<22} expect={c.expect.value}{cpu}")
+        _say(f"{c.name:<24} {c.platform:<8} {c.suite:<9} {how:<22} expect={c.expect.value}{cpu}")
 
 
 @cli.command()
@@ -100,11 +142,9 @@ def list_cells(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
 def render(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], out_dir: Path) -> None:
     """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes."""
     plans = plan.plan(_load(matrix_path, arches, cells))  # a bad matrix leaves no empty directory behind
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for p in plans:
-        path = out_dir / f"{p.cell.name}.Dockerfile"
-        path.write_text(p.dockerfile)
-        click.echo(str(path))
+    # All files or none: a directory that cannot be written leaves no half-rendered matrix behind.
+    for path in fileio.write_files(out_dir, {f"{p.cell.name}.Dockerfile": p.dockerfile for p in plans}):
+        _say(str(path))
 
 
 @cli.command("init")
@@ -118,11 +158,8 @@ def init(path: Path, force: bool) -> None:
     """
     if os.path.lexists(path) and not force:  # lexists: a dangling symlink is not a free name either
         raise ConfigError("exists already; pass --force to replace it, or give another PATH", where=str(path))
-    try:
-        write_atomic(path, matrix.starter_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot write the starter matrix: {exc.strerror}", where=str(path)) from exc
-    click.echo(str(path))
+    write_atomic(path, matrix.starter_text())
+    _say(str(path))
     _progress(f"its cells: npmatrix list --matrix {path}")
 
 
@@ -138,6 +175,14 @@ def init(path: Path, force: bool) -> None:
 )
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Continue the run whose results are in DIR: run only the cells missing there or ended by an engine "
+    "error, keep the others. Same matrix only. Writes to DIR.",
+)
 @click.option(
     "--shard",
     "sharding",
@@ -174,11 +219,13 @@ def run(
     sharding: Shard | None,
     history_dir: Path | None,
     report_formats: tuple[reports.Format, ...],
+    resume_dir: Path | None,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
     Base images are made on first use (mmdebstrap, a few minutes) and reused after. results.json is
-    rewritten after every cell, so an interrupted run keeps the cells it finished.
+    rewritten after every cell, so an interrupted run keeps the cells it finished, and --resume OUT
+    continues it.
     """
     from npmatrix import runner, shard
 
@@ -190,13 +237,37 @@ def run(
         plans = shard.select(plans, sharding, recorded=shard.recorded_durations(kept))
         names = ", ".join(p.cell.name for p in plans) or "none (fewer cells than shards)"
         _progress(f"shard {sharding} of {len(selected.cells)} cells: {names}")
+    finished: tuple[results_io.CellResult, ...] = ()
+    previous: results_io.Results | None = None
+    if resume_dir is not None:
+        given = click.get_current_context().get_parameter_source("out_dir") is click.core.ParameterSource.COMMANDLINE
+        if given and out_dir.resolve() != resume_dir.resolve():
+            raise ConfigError(f"--resume writes to {resume_dir}; leave --out out or give the same", where="--out")
+        out_dir = resume_dir
+        previous = results_io.load(resume_dir / "results.json")
+        finished = runner.resumable(previous, plans, matrix_source=selected.source)
+        _progress(f"resuming {resume_dir}: {len(finished)} finished cell(s) kept, the others run")
     options = runner.RunOptions(
-        out_dir=out_dir, rebuild=rebuild, keep_containers=keep_containers, matrix_source=selected.source
+        out_dir=out_dir,
+        rebuild=rebuild,
+        keep_containers=keep_containers,
+        matrix_source=selected.source,
+        finished=finished,
+        previous_run_id=str(previous.host.get("run_id") or "") if previous is not None else None,
     )
     ran = runner.run(plans, options, progress=_progress)
-    click.echo(table.table(ran))
-    click.echo(table.summary_line(ran))
-    click.echo(f"results: {out_dir / 'results.json'}", err=True)
+    _say(table.table(ran))
+    _say(table.summary_line(ran))
+    _progress(f"results: {out_dir / 'results.json'}")
+    engine_errors = [r.name for r in ran if r.status is Status.ENGINE_ERROR]
+    if engine_errors:
+        # Not a verdict on NumPy: the engine failed us. Exit 3, and say how to finish the run.
+        _stderr(
+            f"npmatrix: error: engine: {len(engine_errors)} cell(s) ended with an engine error "
+            f"({', '.join(engine_errors)}); check the engine (npmatrix doctor), then finish the run with "
+            f"`npmatrix run --resume {out_dir}`"
+        )
+        sys.exit(ExitCode.ENGINE_UNAVAILABLE)
     if report_formats:
         # From the file, as `npmatrix report` would: the reports show what results.json says.
         night = results_io.load(out_dir / "results.json")
@@ -532,36 +603,59 @@ def base_build(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
     )
     for tag, outcome in outcomes.items():
         state = "present" if outcome.cached else ("built" if outcome.ok else f"FAILED (log: {outcome.log_path})")
-        click.echo(f"{tag}: {state}")
+        _say(f"{tag}: {state}")
     if not all(o.ok for o in outcomes.values()):
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)
 
 
 @cli.command("clean")
 @_matrix_options
-@click.option("--all", "everything", is_flag=True, help="Remove every npmatrix image, base images included.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Remove every npmatrix image, base images included, and containers whose owner cannot be checked.",
+)
 def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], everything: bool) -> None:
-    """Remove leftover npmatrix containers and the cell images earlier Dockerfiles of these cells left.
+    """Remove containers of runs that are over, and the cell images earlier Dockerfiles of these cells left.
 
     Cell images are tagged by the hash of their Dockerfile, so every template or pin change leaves the old
     image behind; a nightly job runs `npmatrix clean` after `npmatrix run`. Images of cells that are not in
-    the matrix are kept unless --all.
+    the matrix are kept unless --all. A container whose run is still going (its owner process is alive on this
+    host) is never removed, so `clean` in one terminal leaves a run in another unharmed.
     """
     from npmatrix.base_image import REPOSITORY as BASE_REPOSITORY
     from npmatrix.engine import Engine
 
+    # The input first: a typo in --matrix must end here, before any container or image is touched.
+    plans = plan.plan(_load(matrix_path, arches, cells))
     engine = Engine.connect()
-    for name in engine.remove_containers():
-        click.echo(f"removed container {name}")
+    _remove_finished_containers(engine, everything=everything)
     cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
-    if everything:
-        doomed = cell_tags + engine.image_tags(BASE_REPOSITORY)
-    else:
-        doomed = plan.superseded(plan.plan(_load(matrix_path, arches, cells)), cell_tags)
+    doomed = cell_tags + engine.image_tags(BASE_REPOSITORY) if everything else plan.superseded(plans, cell_tags)
     for tag in doomed:
         engine.remove_image(tag)
-        click.echo(f"removed image {tag}")
-    click.echo(f"{len(doomed)} image(s) removed")
+        _say(f"removed image {tag}")
+    _say(f"{len(doomed)} image(s) removed")
+
+
+def _remove_finished_containers(engine: Engine, *, everything: bool) -> None:
+    from npmatrix import owner
+    from npmatrix.engine import OWNER_LABEL, RUN_LABEL
+
+    for name, labels in engine.list_containers().items():
+        run = labels.get(RUN_LABEL, "?")
+        state = owner.liveness(labels[OWNER_LABEL]) if OWNER_LABEL in labels else owner.Liveness.UNKNOWN
+        if state is owner.Liveness.ALIVE:
+            _progress(f"kept container {name}: its run {run} is still going ({labels[OWNER_LABEL]})")
+        elif state is owner.Liveness.UNKNOWN and not everything:
+            _progress(
+                f"kept container {name}: its owner cannot be checked from here "
+                f"({labels.get(OWNER_LABEL, 'no owner label')}); --all removes it"
+            )
+        else:
+            engine.remove_container(name)
+            _say(f"removed container {name}")
 
 
 @cli.command("doctor")
@@ -571,7 +665,7 @@ def doctor_command(matrix_path: str | None, arches: tuple[str, ...], cells: tupl
     from npmatrix import doctor  # imports the Docker SDK (~0.6 s): only the commands that need it pay for it
 
     checks = doctor.run_checks(plan.plan(_load(matrix_path, arches, cells)))
-    click.echo(doctor.render(checks))
+    _say(doctor.render(checks))
     if not all(c.ok for c in checks):
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)
 
@@ -601,6 +695,8 @@ def probe_command(bench: bool, sizes: tuple[int, ...], out_file: Path | None, fm
     """
     from npmatrix import explain
 
+    if out_file is not None:
+        fileio.check_writable(out_file)  # before the probe runs for minutes, not after
     _progress(f"probing {sys.executable}{' with the GEMM benchmark' if bench else ''}")
     run, verdict = _probe_host(bench=bench, sizes=sizes)
     kept = probe_file.ProbeFile(
@@ -610,10 +706,10 @@ def probe_command(bench: bool, sizes: tuple[int, ...], out_file: Path | None, fm
         probe_file.write(out_file, kept)
         _progress(f"probe file: {out_file}")
     if fmt == "json":
-        click.echo(json.dumps(kept.to_json(), indent=2))
+        _say(json.dumps(kept.to_json(), indent=2))
     else:
         subject = explain.subject_from_probe_file(kept, label="this machine", source="host")
-        click.echo(explain.host_summary(subject))
+        _say(explain.host_summary(subject))
     sys.exit(ExitCode.OK if verdict.status.works else ExitCode.UNEXPECTED)
 
 
@@ -624,6 +720,8 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
         raise click.BadParameter(f"expected comma-separated integers such as 256,512, got {text!r}") from None
     if not sizes or min(sizes) < 1:
         raise click.BadParameter(f"sizes must be positive integers, got {text!r}")
+    if max(sizes) > MAX_GEMM_SIZE or len(sizes) > MAX_GEMM_SIZES:
+        raise click.BadParameter(f"at most {MAX_GEMM_SIZES} sizes, each at most {MAX_GEMM_SIZE}; got {text!r}")
     return sizes
 
 
@@ -660,13 +758,18 @@ def explain_command(a: str, b: str, fmt: str) -> None:
     if first.label == second.label:
         first, second = replace(first, label=first.source), replace(second, label=second.source)
     if fmt == "json":
-        click.echo(json.dumps(explain.to_json(first, second), indent=2))
+        _say(json.dumps(explain.to_json(first, second), indent=2))
     else:
-        click.echo(explain.render_text(first, second))
+        _say(explain.render_text(first, second))
 
 
 def _progress(message: str) -> None:
-    click.echo(f"npmatrix: {message}", err=True)
+    _stderr(f"npmatrix: {text.one_line(message)}")
+
+
+def _stderr(line: str) -> None:
+    with contextlib.suppress(OSError):  # nowhere left to complain to
+        click.echo(line, err=True)
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -677,16 +780,31 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        cli.main(standalone_mode=False)
+        if sys.stdout is None:  # started with stdout closed (`>&-`): the table would be lost
+            raise ConfigError("is closed; redirect it to a file or /dev/null", where="stdout")
+        try:
+            cli.main(standalone_mode=False)
+        finally:
+            _flush_stdout()
     except FatalError as exc:
-        click.echo(f"npmatrix: error: {exc}", err=True)
+        _stderr(f"npmatrix: error: {text.one_line(str(exc))}")
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("npmatrix: interrupted; finished cells are kept in results.json", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("npmatrix: interrupted; finished cells are kept in results.json", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _stderr("npmatrix: interrupted; finished cells are kept in results.json")
         sys.exit(ExitCode.INTERRUPTED)
     except click.exceptions.ClickException as exc:
-        exc.show()
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `npmatrix` alone (click >= 8.2): the help is the answer
+            exc.show()
+            sys.exit(exc.exit_code)
+        # Usage errors too are one line: where (the option) and what; --help has the rest.
+        _stderr(f"npmatrix: error: {text.one_line(exc.format_message())} (see --help)")
         sys.exit(exc.exit_code)
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise _stdout_error(exc) from None

@@ -22,13 +22,47 @@ from typing import Literal
 
 import docker
 import docker.errors
+import docker.types
 import requests.exceptions
 from docker.models.containers import Container as SdkContainer
 
-from npmatrix import process
+from npmatrix import process, protocol
 from npmatrix.errors import EngineError, EngineUnavailable
 
 LABEL = "org.npmatrix"  # every container we start carries it, so leftovers can be found and removed
+RUN_LABEL = "org.npmatrix.run"  # the run a container belongs to
+OWNER_LABEL = "org.npmatrix.owner"  # the process that runs it (npmatrix.owner): `clean` spares live runs
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lockdown:
+    """How a probe container is confined. The probe only reads its image, runs Python children and prints:
+    it needs no network, no capability, no privilege escalation, no writable root and no more than a few
+    hundred MB. What it needs written (its scripts) goes into an anonymous volume at `scripts_dir`, because
+    the engine refuses to copy into a read-only root file system ("container rootfs is marked read-only"),
+    and a tmpfs is not mounted before the container starts."""
+
+    memory: str = "2g"  # Docker's mem_limit; swap is capped to the same, so the limit is hard
+    pids: int = 512
+    user: str = "65534:65534"  # nobody: numeric, so it works in an image without /etc/passwd entries
+    tmpfs_size: str = "64m"
+    scripts_dir: str | None = protocol.PROBE_DIR
+
+    def host_config(self) -> dict[str, object]:
+        """The keyword arguments for the SDK's containers.create."""
+        mounts = [docker.types.Mount(target=self.scripts_dir, source=None, type="volume")] if self.scripts_dir else []
+        return {
+            "user": self.user,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "read_only": True,
+            "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={self.tmpfs_size},mode=1777"},
+            "mounts": mounts,
+            "mem_limit": self.memory,
+            "memswap_limit": self.memory,
+            "pids_limit": self.pids,
+            "network_mode": "none",  # probes need no network; our machines have no bridge anyway
+        }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -127,6 +161,11 @@ class Engine:
             ) from None
         return cls(client)
 
+    def ping(self) -> None:
+        """EngineError if the engine no longer answers: tells a build that failed from an engine that went away."""
+        with _engine_errors("asking the engine whether it is still there"):
+            self._client.ping()
+
     def version(self) -> dict[str, str]:
         with _engine_errors("asking the engine its version"):
             info = self._client.version()
@@ -152,14 +191,15 @@ class Engine:
         with _engine_errors("listing containers"):
             return [str(c.name) for c in self._client.containers.list(all=True, filters={"label": label})]
 
-    def remove_containers(self, *, label: str = LABEL) -> list[str]:
-        removed = []
-        with _engine_errors("removing containers"):
-            for box in self._client.containers.list(all=True, filters={"label": label}):
-                with contextlib.suppress(docker.errors.NotFound):
-                    box.remove(force=True)
-                    removed.append(str(box.name))
-        return removed
+    def list_containers(self, *, label: str = LABEL) -> dict[str, dict[str, str]]:
+        """Our containers, by name, with their labels."""
+        with _engine_errors("listing containers"):
+            boxes = self._client.containers.list(all=True, filters={"label": label})
+            return {str(c.name): dict(c.labels or {}) for c in boxes}
+
+    def remove_container(self, name: str) -> None:
+        with _engine_errors(f"removing {name}"), contextlib.suppress(docker.errors.NotFound):
+            self._client.containers.get(name).remove(force=True, v=True)
 
     def container(
         self,
@@ -170,6 +210,7 @@ class Engine:
         environment: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         keep: bool = False,
+        lockdown: Lockdown | None = None,
     ) -> Container:
         return Container(
             self._client,
@@ -179,6 +220,7 @@ class Engine:
             environment=environment or {},
             labels=labels or {},
             keep=keep,
+            lockdown=lockdown or Lockdown(),
         )
 
 
@@ -188,6 +230,7 @@ class CallResult:
     stdout: str
     stderr: str
     duration_s: float
+    oom_killed: bool = False  # the engine's State.OOMKilled: the kernel killed a process for memory
 
     @property
     def timed_out(self) -> bool:
@@ -215,8 +258,10 @@ class Container:
         environment: Mapping[str, str],
         labels: Mapping[str, str],
         keep: bool,
+        lockdown: Lockdown,
     ) -> None:
         self._client = client
+        self.lockdown = lockdown
         self.image = image
         self.command = list(command)
         self.oci_platform = oci_platform
@@ -237,10 +282,10 @@ class Container:
                 command=self.command,
                 name=self.name,
                 platform=self.oci_platform,
-                environment=self.environment,
+                environment={"HOME": "/tmp", **self.environment},  # nobody's home does not exist
                 labels=self.labels,
-                network_mode="none",  # probes need no network; our machines have no bridge anyway
                 detach=True,
+                **self.lockdown.host_config(),
             )
         return self
 
@@ -253,8 +298,12 @@ class Container:
         return self._box
 
     def copy_into(self, files: Mapping[str, bytes], directory: str) -> None:
+        """Into the lockdown's scripts volume: the engine extracts an archive only inside a volume when the root
+        file system is read-only, so the archive goes to the volume's own path, not to '/'."""
+        if directory != self.lockdown.scripts_dir:
+            raise EngineError(f"container {self.name} can take files only in {self.lockdown.scripts_dir}")
         with _engine_errors(f"copying files into {self.name}"):
-            self._created().put_archive("/", _tar_of(files, directory))
+            self._created().put_archive(directory, _tar_of(files))
 
     def run(self, *, timeout: float) -> CallResult:
         """Start the command and collect its output. A timeout on the client does not stop the container,
@@ -267,7 +316,9 @@ class Container:
             duration = time.monotonic() - started
             stdout = box.logs(stdout=True, stderr=False).decode(errors="replace")
             stderr = box.logs(stdout=False, stderr=True).decode(errors="replace")
-        return CallResult(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration)
+            box.reload()
+            oom_killed = bool((box.attrs.get("State") or {}).get("OOMKilled"))
+        return CallResult(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration, oom_killed=oom_killed)
 
     @staticmethod
     def _wait(box: SdkContainer, timeout: float) -> int | None:
@@ -282,15 +333,15 @@ class Container:
         if self._box is None or self.keep:
             return
         with _engine_errors(f"removing {self.name}"), contextlib.suppress(docker.errors.NotFound):
-            self._box.remove(force=True)
+            self._box.remove(force=True, v=True)  # v: its anonymous scripts volume too
         self._box = None
 
 
-def _tar_of(files: Mapping[str, bytes], directory: str) -> bytes:
+def _tar_of(files: Mapping[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(f"{directory.strip('/')}/{name}")
+            info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o755, 0
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()

@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     OK = 0  # every cell ended as expected
     UNEXPECTED = 1  # some cell did not end as its matrix expected
     BAD_INPUT = 2  # bad matrix, option or configuration
-    ENGINE_UNAVAILABLE = 3  # no container engine, BuildKit or QEMU (or matplotlib for HTML) where one is needed
+    ENGINE_UNAVAILABLE = 3  # no engine, BuildKit, QEMU or matplotlib where needed, or the engine failed a cell
     INTERRUPTED = 130  # Ctrl-C; finished cells are kept
 
 

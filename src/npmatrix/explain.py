@@ -22,6 +22,7 @@ from npmatrix.platforms import presets
 from npmatrix.probe_file import ProbeFile
 from npmatrix.results import CellResult
 from npmatrix.summary import summarize
+from npmatrix.text import one_line
 from npmatrix.verdict import Status, Verdict
 
 
@@ -160,10 +161,10 @@ def load_subject(spec: str) -> Subject:
 
 
 def _split_spec(spec: str) -> tuple[Path, str | None]:
-    if Path(spec).is_file():
+    if fileio.is_file(Path(spec)):
         return Path(spec), None
     path, sep, cell = spec.rpartition(":")
-    if sep and path and Path(path).is_file():
+    if sep and path and fileio.is_file(Path(path)):
         return Path(path), cell or None
     missing = path if sep and path else spec
     raise ConfigError(
@@ -432,10 +433,11 @@ def render_text(a: Subject, b: Subject) -> str:
     diffs = differences(a, b)
     header = f"{a.label}: {a.status} ({a.source})\n{b.label}: {b.status} ({b.source})\n"
     if diffs:
-        rows = [(d.key, d.a_value, d.b_value, d.why) for d in diffs]
+        # Made printable before tabulate: it measures (and closes) ANSI sequences it finds in cells.
+        rows = [(d.key, one_line(d.a_value), one_line(d.b_value), d.why) for d in diffs]
         table = tabulate(
             rows,
-            headers=("", a.label, b.label, "why it matters"),
+            headers=("", one_line(a.label), one_line(b.label), "why it matters"),
             tablefmt="simple",
             disable_numparse=True,
             maxcolwidths=[None, 34, 34, 60],
@@ -466,4 +468,4 @@ def host_summary(s: Subject) -> str:
     rows.append(("verdict", f"{s.status}: {s.reason}"))
     if s.fix:
         rows.append(("fix", s.fix))
-    return tabulate(rows, tablefmt="plain", disable_numparse=True)
+    return tabulate([(k, one_line(v)) for k, v in rows], tablefmt="plain", disable_numparse=True)

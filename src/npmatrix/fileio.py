@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from npmatrix.errors import ConfigError
 
+# Bounds on the JSON files npmatrix reads (README): a results file holds ~30 KiB of probe facts per cell.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a rename, so a reader or a crash never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write through a rename, so a reader or a crash never sees half a file. A directory that cannot be made
+    or written (read-only, full, a file in the way) is a one-line ConfigError naming the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "w") as out:
             out.write(text)
@@ -22,9 +30,70 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it 0600; results are for everyone who can read the directory
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _cannot_write(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _cannot_write(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot write: {exc.strerror or type(exc).__name__}", where=str(path))
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file that answers False, not OSError, for a name too long or otherwise impossible."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, before minutes of work, if `path` cannot be written later: it is a directory, or its nearest
+    existing ancestor is not a directory a file can be made in."""
+    if path.is_dir():
+        raise ConfigError("is a directory; give a file name", where=str(path))
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"cannot write: {ancestor} is not a directory", where=str(path))
+    # Root passes every permission check, and /proc says it is writable: only trying tells.
+    try:
+        with tempfile.TemporaryFile(dir=ancestor, prefix=".npmatrix-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write in {ancestor}: {exc.strerror}", where=str(path)) from None
+
+
+def write_files(directory: Path, files: dict[str, str]) -> list[Path]:
+    """Write all of `files` into `directory`, or none: they are staged in a temporary directory beside them and
+    renamed into place only once every one is written. What this call created is removed on failure."""
+    created = _missing_ancestors(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".npmatrix-") as staging:
+            for name, text in files.items():
+                Path(staging, name).write_text(text)
+            written = []
+            for name in files:
+                os.replace(Path(staging, name), directory / name)
+                written.append(directory / name)
+    except OSError as exc:
+        for folder in reversed(created):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise _cannot_write(directory, exc) from None
+    return written
+
+
+def _missing_ancestors(directory: Path) -> list[Path]:
+    missing, current = [], directory.absolute()
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    return list(reversed(missing))
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
@@ -34,11 +103,18 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from `path`, or a ConfigError naming the file and what is wrong with it."""
     try:
-        document = json.loads(path.read_text())
+        with path.open("rb") as f:
+            data = f.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read it: {exc.strerror}", where=str(path)) from None
+    if len(data) > MAX_JSON_BYTES:
+        raise ConfigError(f"is larger than {MAX_JSON_BYTES // 2**20} MiB; not a file npmatrix wrote", where=str(path))
+    try:
+        document = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError
         raise ConfigError(f"cannot read it as JSON: {exc}", where=str(path)) from None
+    except RecursionError:
+        raise ConfigError("cannot read it as JSON: nested too deeply", where=str(path)) from None
     if not isinstance(document, dict):
         raise ConfigError("expected a JSON object", where=str(path))
     return document

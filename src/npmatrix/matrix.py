@@ -29,7 +29,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import itertools
+import math
 import re
+import string
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -37,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from npmatrix import validators
+from npmatrix import fileio, validators
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
 from npmatrix.verdict import Status
@@ -68,6 +70,8 @@ class Cell:
     expect: Status = Status.OK
     timeout: int = 300  # seconds for probe and benchmark together
     build_timeout: int = 1800
+    memory: str = "2g"  # the probe container's memory limit (Docker's mem_limit): GEMM n=1024 needs ~100 MB
+    pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
     note: str = ""
     source: str = ""  # where a mirrored environment's pins come from, and when they were last true
 
@@ -118,6 +122,12 @@ def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
     return convert
 
 
+def _pids(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= 65536:
+        raise ValueError(f"expected a process limit between 16 and 65536, got {value!r}")
+    return value
+
+
 def _expect(value: Any) -> Status:
     allowed = [s.value for s in Status if s is not Status.ENGINE_ERROR]
     if value not in allowed:
@@ -145,12 +155,22 @@ _CHECKS: dict[str, Checker] = {
     "expect": _expect,
     "timeout": _seconds,
     "build_timeout": _seconds,
+    "memory": _str(validators.memory_limit),
+    "pids": _pids,
     "note": _str(validators.plain_text),
     "source": _str(validators.plain_text),
 }
 assert set(_CHECKS) == {f.name for f in fields(Cell)}, "every Cell field needs a checker"
 
 _TOP_KEYS = ("defaults", "cell", "axes")
+# Bounds on what a matrix file may ask for (README, "Matrix files"): a file larger than this is not a matrix,
+# and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
+MAX_FILE_BYTES = 1024 * 1024
+MAX_CELLS = 1000
+# Keys only the pip template reads. An apt cell reads the index settings and only_binary only for its extra
+# `packages`, and never `pip` or `system_site_packages`: set anyway, they would be silently ignored.
+_PIP_ONLY = ("pip", "system_site_packages")
+_PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url")
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
 _AXES_EXTRA_KEYS = ("include", "exclude")
@@ -199,8 +219,8 @@ def resolve(spec: str | None, *, cwd: Path) -> str:
     (or builtin:NAME) is a built-in name, checked here.
     """
     if spec is None:
-        return LOCAL_DEFAULT if (cwd / LOCAL_DEFAULT).is_file() else f"{BUILTIN}default"
-    if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or (cwd / spec).is_file()):
+        return LOCAL_DEFAULT if fileio.is_file(cwd / LOCAL_DEFAULT) else f"{BUILTIN}default"
+    if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or fileio.is_file(cwd / spec)):
         return spec
     name, known = spec.removeprefix(BUILTIN), builtin_names()
     if name not in known:
@@ -226,10 +246,15 @@ def load(path: Path) -> Matrix:
 
 
 def loads(text: str, *, source: str) -> Matrix:
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(f"is larger than {MAX_FILE_BYTES // 1024} KiB; a matrix file is a few KiB", where=source)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", where=source) from exc
+        raise ConfigError(f"invalid TOML: {exc}", where=source) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table: a few hundred levels exhaust the stack.
+        raise ConfigError("invalid TOML: arrays or tables nested too deeply", where=source) from None
     return parse(raw, source=source)
 
 
@@ -239,10 +264,22 @@ def starter_text() -> str:
 
 
 def _read(path: Path, *, source: str) -> str:
+    """The file's text, read with a bound: `--matrix /dev/zero` must end with an error, not out of memory."""
     try:
-        return path.read_text()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read matrix file: {exc.strerror}", where=source) from exc
+        raise ConfigError(f"cannot read matrix file: {exc.strerror}", where=source) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"is larger than {MAX_FILE_BYTES // 1024} KiB; a matrix file is a few KiB", where=source)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); TOML files are UTF-8",
+            where=source,
+        ) from None
 
 
 def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
@@ -252,6 +289,8 @@ def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
     entries = [(f"cell[{i}]", dict(e)) for i, e in enumerate(_array(raw.get("cell", []), where=f"{source}: cell"))]
     if "axes" in raw:
         entries += _expand_axes(_table(raw["axes"], where=f"{source}: axes"), where=f"{source}: axes")
+    if len(entries) > MAX_CELLS:
+        raise ConfigError(f"has {len(entries)} cells; at most {MAX_CELLS} are allowed", where=source)
     cells = [_make_cell({**defaults, **entry}, where=f"{source}: {label}") for label, entry in entries]
     if not cells:
         raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
@@ -277,6 +316,8 @@ def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
 
 
 def _check_consistency(cell: Cell, *, where: str) -> None:
+    if cell.install == "apt":
+        _reject_pip_keys(cell, where=where)
     if cell.install == "pip" and cell.numpy is None:
         raise ConfigError('a pip cell needs a NumPy pin, e.g. numpy = "2.3.5"', where=f"{where}.numpy")
     if cell.install == "apt" and cell.numpy is not None:
@@ -288,6 +329,14 @@ def _check_consistency(cell: Cell, *, where: str) -> None:
         raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
 
 
+def _reject_pip_keys(cell: Cell, *, where: str) -> None:
+    default = Cell(name=cell.name, platform=cell.platform)
+    for key in (*_PIP_ONLY, *(() if cell.packages else _PIP_PACKAGES_ONLY)):
+        if getattr(cell, key) != getattr(default, key):
+            used = "only pip cells use it" if key in _PIP_ONLY else "an apt cell uses it only for its `packages`"
+            raise ConfigError(f'{used}; remove it or use install = "pip"', where=f"{where}.{key}")
+
+
 def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict[str, Any]]]:
     _reject_unknown(axes, [*_CHECKS, *_AXES_EXTRA_KEYS], where=where)
     template = axes.get("name")
@@ -295,30 +344,115 @@ def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict
         raise ConfigError('needs a name template such as "np{numpy}-{platform}"', where=f"{where}.name")
     lists = {k: v for k, v in axes.items() if isinstance(v, list) and k not in _AXES_EXTRA_KEYS}
     fixed = {k: v for k, v in axes.items() if k not in lists and k not in (*_AXES_EXTRA_KEYS, "name")}
+    fields_ = _template_fields(template, lists, where=f"{where}.name")
+    _check_product_size(lists, where=where)
     combos = [dict(zip(lists, values_, strict=True)) for values_ in itertools.product(*lists.values())]
     for key in ("exclude", "include"):
         for i, entry in enumerate(_array(axes.get(key, []), where=f"{where}.{key}")):
             _reject_unknown(entry, _CHECKS, where=f"{where}.{key}[{i}]")
-    for exclude in _array(axes.get("exclude", []), where=f"{where}.exclude"):
-        combos = [c for c in combos if not _matches(c, exclude)]
-    for include in _array(axes.get("include", []), where=f"{where}.include"):
-        matched = [c for c in combos if _matches(c, {k: v for k, v in include.items() if k in lists})]
-        if matched and any(k in lists for k in include):
-            for combo in matched:
-                combo.update({k: v for k, v in include.items() if k not in lists})
-        else:
-            combos.append(dict(include))
-    return [
-        (f"axes[{i}]", {**fixed, **combo, "name": _render_name(template, combo, where=where)})
-        for i, combo in enumerate(combos)
-    ]
+    for i, exclude in enumerate(_array(axes.get("exclude", []), where=f"{where}.exclude")):
+        combos = _exclude(combos, exclude, lists, where=f"{where}.exclude[{i}]")
+    for i, include in enumerate(_array(axes.get("include", []), where=f"{where}.include")):
+        _include(combos, include, lists, fields_, where=f"{where}.include[{i}]")
+    if len(combos) > MAX_CELLS:
+        raise ConfigError(f"expands to {len(combos)} cells; at most {MAX_CELLS} are allowed", where=where)
+    return [(f"axes[{i}]", {**fixed, **combo, "name": _render_name(template, combo)}) for i, combo in enumerate(combos)]
 
 
-def _render_name(template: str, combo: Mapping[str, Any], *, where: str) -> str:
+def _check_product_size(lists: Mapping[str, list[Any]], *, where: str) -> None:
+    for key, values in lists.items():
+        if not values:
+            raise ConfigError("is an empty list; an axis needs at least one value", where=f"{where}.{key}")
+    size = math.prod(len(v) for v in lists.values())
+    if size > MAX_CELLS:
+        shape = " x ".join(f"{len(v)} {k}" for k, v in lists.items())
+        raise ConfigError(f"the product of the axes ({shape}) is {size} cells; at most {MAX_CELLS}", where=where)
+
+
+def _exclude(
+    combos: list[dict[str, Any]], exclude: Mapping[str, Any], lists: Mapping[str, Any], *, where: str
+) -> list[dict[str, Any]]:
+    if not exclude:
+        raise ConfigError("is empty; name the axis values of the combinations to leave out", where=where)
+    for key in exclude:
+        if key not in lists:
+            raise ConfigError(f"names {key!r}, which is not an axis ({', '.join(lists) or 'none'})", where=where)
+    kept = [c for c in combos if not _matches(c, exclude)]
+    if len(kept) == len(combos):
+        raise ConfigError(f"matches no combination of the axes ({_describe(exclude)})", where=where)
+    return kept
+
+
+def _include(
+    combos: list[dict[str, Any]],
+    include: Mapping[str, Any],
+    lists: Mapping[str, Any],
+    fields_: Iterable[str],
+    *,
+    where: str,
+) -> None:
+    """GitHub Actions' rule: an entry whose axis values match combinations adds its other keys to them;
+    one that matches none adds a cell. Entries that would do nothing, or everything, are refused."""
+    if "name" in include:
+        raise ConfigError("sets 'name', which the axes' name template makes; remove it", where=where)
+    on_axes = {k: v for k, v in include.items() if k in lists}
+    extra = {k: v for k, v in include.items() if k not in lists}
+    if not on_axes:
+        raise ConfigError(
+            f"names no axis ({', '.join(lists) or 'none'}): say which combinations it extends, or give every axis "
+            "to add a cell",
+            where=where,
+        )
+    matched = [c for c in combos if _matches(c, on_axes)]
+    if matched and not extra:
+        raise ConfigError(f"adds nothing: {_describe(on_axes)} is already a combination", where=where)
+    if matched:
+        for combo in matched:
+            combo.update(extra)
+        return
+    missing = [f for f in fields_ if f not in include]
+    if missing:
+        raise ConfigError(
+            f"matches no combination, so it adds a cell, but gives no {', '.join(missing)} for the name template",
+            where=where,
+        )
+    combos.append(dict(include))
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in entry.items())
+
+
+def _template_fields(template: str, lists: Mapping[str, Any], *, where: str) -> list[str]:
+    """The axes a name template uses. Only plain `{axis}` fields: a format spec (`{numpy:>9000000000}`), an
+    attribute (`{numpy.upper}`, a memory address in a name) or an index (`{numpy[x]}`) is refused."""
     try:
-        name = template.format(**{k: str(v) for k, v in combo.items()})
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"name template {template!r} uses a key that is not an axis: {exc}", where=where) from None
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(f"not a name template: {exc}", where=where) from None
+    found = []
+    for _, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if spec or conversion or not field_name.isidentifier():
+            raise ConfigError(
+                f"{{{field_name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} is not a plain "
+                'axis field; use {axis} only, e.g. "np{numpy}-{platform}"',
+                where=where,
+            )
+        if field_name not in lists:
+            raise ConfigError(
+                f"{{{field_name}}} is not an axis{_did_you_mean(field_name, lists)}; "
+                f"axes: {', '.join(lists) or 'none'}",
+                where=where,
+            )
+        found.append(field_name)
+    return found
+
+
+def _render_name(template: str, combo: Mapping[str, Any]) -> str:
+    # Safe: _template_fields allowed only plain {axis} fields, and every combination has each of them.
+    name = template.format(**{k: str(v) for k, v in combo.items()})
     # "np==2.3.5-arm/v7" -> "np-2.3.5-arm-v7": cell names end up in image tags and file names.
     return re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")
 

@@ -72,6 +72,8 @@ class ProbeRun:
     duration_s: float
     facts: dict[str, Any] | None
     parse_error: str | None = None
+    oom_killed: bool = False  # the engine says the kernel killed a process of the container: out of memory
+    memory_limit: str | None = None  # the container's limit, for the reason
 
     @property
     def timed_out(self) -> bool:

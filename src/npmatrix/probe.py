@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from npmatrix import probe_file, process, protocol
-from npmatrix.engine import Engine
+from npmatrix.engine import Engine, Lockdown
 from npmatrix.errors import EngineUnavailable
 from npmatrix.outcomes import ProbeRun
 from npmatrix.plan import CellPlan
@@ -31,6 +32,10 @@ def files_for(plan: CellPlan) -> dict[str, bytes]:
     return files
 
 
+def lockdown_for(plan: CellPlan) -> Lockdown:
+    return Lockdown(memory=plan.cell.memory, pids=plan.cell.pids)
+
+
 def run_in_container(plan: CellPlan, engine: Engine, *, labels: dict[str, str], keep: bool = False) -> ProbeRun:
     files = files_for(plan)
     box = engine.container(
@@ -40,13 +45,15 @@ def run_in_container(plan: CellPlan, engine: Engine, *, labels: dict[str, str], 
         environment=plan.environment,
         labels=labels,
         keep=keep,
+        lockdown=lockdown_for(plan),
     )
     with box:
         box.copy_into(files, protocol.PROBE_DIR)
         result = box.run(timeout=plan.cell.timeout)
-    return probe_file.parse_output(
+    run = probe_file.parse_output(
         exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr, duration_s=result.duration_s
     )
+    return replace(run, oom_killed=result.oom_killed, memory_limit=plan.cell.memory)
 
 
 def run_on_host(

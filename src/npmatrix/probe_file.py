@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from npmatrix import fileio, schemas
+from npmatrix import fileio, schemas, text
 from npmatrix.classify import classify_probe
 from npmatrix.errors import ConfigError
 from npmatrix.outcomes import ProbeRun
@@ -47,20 +47,28 @@ def parse_output(*, exit_code: int | None, stdout: str, stderr: str, duration_s:
         facts = json.loads(stdout)
         if not isinstance(facts, dict):
             raise ValueError("the probe printed JSON but not an object")
-    except ValueError as exc:
-        return ProbeRun(
-            exit_code=exit_code,
-            stdout=stdout,
-            stderr=stderr,
-            duration_s=duration_s,
-            facts=None,
-            parse_error=f"probe printed no JSON report: {exc}",
-        )
-    return ProbeRun(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration_s, facts=facts)
+    except (ValueError, RecursionError) as exc:
+        error = f"probe printed no JSON report: {exc}"
+    else:
+        try:
+            check_facts(facts, where="the probe's report")
+        except ConfigError as exc:
+            error = str(exc)
+        else:
+            return ProbeRun(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration_s, facts=facts)
+    return ProbeRun(
+        exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration_s, facts=None, parse_error=error
+    )
+
+
+def check_facts(facts: Any, *, where: str, prefix: str = "") -> None:
+    """The probe's facts have the shape summary.py, classify and explain read (data/probe-output.schema.json):
+    a bare probe output shared in a bug report can hold anything, and `"numpy": "hello"` must not crash them."""
+    schemas.validate("probe-output", facts, where=where, prefix=prefix)
 
 
 def write(path: Path, probe_file: ProbeFile) -> None:
-    document = probe_file.to_json()
+    document = text.redact_document(probe_file.to_json())
     schemas.validate("probe-file", document, where=str(path))  # never write what we would refuse to read
     fileio.write_json(path, document)
 
@@ -80,6 +88,8 @@ def from_json(document: dict[str, Any], *, where: str) -> ProbeFile:
                 f"probe file schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
             )
         schemas.validate("probe-file", document, where=where)
+        if document["probe"] is not None:
+            check_facts(document["probe"], where=where, prefix="probe.")
         return ProbeFile(
             created_at=document["created_at"],
             facts=document["probe"],
@@ -87,5 +97,6 @@ def from_json(document: dict[str, Any], *, where: str) -> ProbeFile:
         )
     if "probe_version" in document:
         # The bare output of probe.py run by hand: judge it here as `npmatrix probe` would have.
+        check_facts(document, where=where)
         return ProbeFile(created_at="", facts=document, verdict=classify_probe(summarize(document)))
     raise ConfigError("not a probe file (from `npmatrix probe --out`) nor the output of probe.py", where=where)

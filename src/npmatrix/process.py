@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from npmatrix.text import redact
+
 
 @dataclass(frozen=True, kw_only=True)
 class Completed:
@@ -85,10 +87,11 @@ def _pump(
             timer.start()
         assert proc.stdout is not None
         for raw in proc.stdout:
-            out.write(raw)
+            line = redact(raw.decode(errors="replace"))  # logs end up in CI artifacts: no URL credentials
+            out.write(line.encode())
             out.flush()
             if on_line:
-                on_line(raw.decode(errors="replace").rstrip())
+                on_line(line.rstrip())
         proc.wait()
     except BaseException:  # Ctrl-C: take the whole process group down with us
         _kill_group(proc)

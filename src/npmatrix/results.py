@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from npmatrix import __version__, fileio, schemas
+from npmatrix import __version__, fileio, probe_file, schemas, text
 from npmatrix.errors import ConfigError
 from npmatrix.matrix import Cell
 from npmatrix.summary import ProbeSummary, summarize
@@ -128,6 +128,8 @@ class Results:
     def cell(self, name: str | None) -> CellResult:
         """The cell called `name`; None means the only cell. A one-line ConfigError otherwise."""
         names = [c.name for c in self.cells]
+        if not self.cells:
+            raise ConfigError("holds no cells (the run ended before its first cell)", where=self.source)
         if name is None:
             if len(self.cells) == 1:
                 return self.cells[0]
@@ -169,6 +171,9 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
             f"results schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
         )
     schemas.validate("results", document, where=where)
+    for i, record in enumerate(document["cells"]):
+        if record["probe"] is not None:
+            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
     return Results(
         source=where,
         matrix=document["matrix"],
@@ -210,4 +215,4 @@ class ResultsFile:
         }
 
     def write(self, *, complete: bool) -> None:
-        fileio.write_json(self.path, self.to_json(complete=complete))
+        fileio.write_json(self.path, text.redact_document(self.to_json(complete=complete)))

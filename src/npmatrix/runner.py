@@ -7,18 +7,19 @@ import platform as host_platform
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, fileio, probe
+from npmatrix import build, fileio, owner, probe
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
-from npmatrix.engine import Builder, Engine, detect_builder
-from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine, detect_builder
+from npmatrix.errors import ConfigError, EngineError, EngineUnavailable
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, bases_needed
-from npmatrix.results import CellResult, ImageRecord, ResultsFile
+from npmatrix.results import CellResult, ImageRecord, Results, ResultsFile
+from npmatrix.text import redact
 from npmatrix.verdict import Status, Verdict
 
 Progress = Callable[[str], None]
@@ -30,9 +31,37 @@ class RunOptions:
     rebuild: bool = False
     keep_containers: bool = False
     matrix_source: str = ""
+    # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
+    finished: tuple[CellResult, ...] = ()
+    previous_run_id: str | None = None  # its containers, left when the engine went away, are removed
+
+
+def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: str) -> tuple[CellResult, ...]:
+    """The cells of `previous` a resumed run keeps: every one that finished (anything but engine-error, which
+    says the engine failed, not NumPy). A results file of another matrix, or whose cells were run with other
+    inputs than the matrix now gives, is refused: mixing them would make a table of two different matrices."""
+    if previous.matrix != matrix_source:
+        raise ConfigError(
+            f"was written for matrix {previous.matrix}, not {matrix_source}; resume with the same --matrix, "
+            "or start afresh with another --out",
+            where=previous.source,
+        )
+    planned = {p.cell.name: p.cell for p in plans}
+    for result in previous.cells:
+        cell = planned.get(result.name)
+        if cell is not None and cell != result.cell:
+            changed = [f.name for f in fields(cell) if getattr(cell, f.name) != getattr(result.cell, f.name)]
+            raise ConfigError(
+                f"cell {result.name!r} was run with other inputs ({', '.join(changed)} changed since); "
+                "start afresh with another --out",
+                where=previous.source,
+            )
+    return tuple(r for r in previous.cells if r.status is not Status.ENGINE_ERROR)
 
 
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:
+    finished = {r.name: r for r in options.finished}
+    todo = [p for p in plans if p.cell.name not in finished]
     engine = Engine.connect()
     builder = detect_builder()
     run_id = uuid.uuid4().hex[:12]
@@ -40,13 +69,21 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
         options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(builder, run_id)
     )
     results_file.write(complete=False)
+    if options.previous_run_id:
+        _remove_leftovers(engine, options.previous_run_id, progress=progress)
     bases = ensure_bases(
-        bases_needed(tuple(plans)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
+        bases_needed(tuple(todo)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
     )
     results: list[CellResult] = []
     with build.build_secrets() as secrets:
         for index, plan in enumerate(plans, start=1):
             step = f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.oci}{', qemu' if plan.emulated else ''})"
+            if plan.cell.name in finished:
+                result = finished.pop(plan.cell.name)
+                results.append(result)
+                results_file.add(result)
+                progress(f"{step}: kept from the earlier run: {result.status.value}")
+                continue
             result = _run_cell_safely(
                 plan,
                 bases,
@@ -54,15 +91,27 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
                 engine=engine,
                 secrets=secrets,
                 options=options,
-                labels={"org.npmatrix.run": run_id, "org.npmatrix.cell": plan.cell.name},
+                labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
                 progress=_prefixed(progress, step),
             )
             results.append(result)
             results_file.add(result)
             mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
             progress(f"{step}: {result.status.value}: {result.verdict.reason}{mark}")
+    for result in finished.values():  # cells of the earlier run that --arch/--cell left out this time
+        results.append(result)
+        results_file.add(result)
     results_file.write(complete=True)
     return results
+
+
+def _remove_leftovers(engine: Engine, run_id: str, *, progress: Progress) -> None:
+    """Containers of the run being resumed that the engine could not remove when it went away."""
+    for name, labels in engine.list_containers().items():
+        mine = labels.get(RUN_LABEL) == run_id
+        if mine and owner.liveness(labels.get(OWNER_LABEL, "")) is owner.Liveness.DEAD:
+            engine.remove_container(name)
+            progress(f"removed container {name}, left by the interrupted run {run_id}")
 
 
 def _prefixed(progress: Progress, prefix: str) -> Progress:
@@ -142,7 +191,7 @@ def _run_cell(
         ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers)
         durations["probe"] = ran.duration_s
         logs["probe_stderr"] = str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")
-        fileio.write_atomic(Path(logs["probe_stderr"]), ran.stderr)
+        fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
     return _result(plan, classify(plan, built, ran), built, ran, logs, durations)
 
 

@@ -16,8 +16,8 @@ import fastjsonschema
 
 from npmatrix.errors import ConfigError
 
-SchemaName = Literal["results", "probe-file"]
-_TITLES: dict[SchemaName, str] = {"results": "results file", "probe-file": "probe file"}
+SchemaName = Literal["results", "probe-file", "probe-output"]
+_TITLES: dict[SchemaName, str] = {"results": "results file", "probe-file": "probe file", "probe-output": "probe output"}
 
 
 def schema(name: SchemaName) -> dict[str, Any]:
@@ -31,12 +31,13 @@ def _validator(name: SchemaName) -> Callable[[Any], Any]:
     return fastjsonschema.compile(schema(name))
 
 
-def validate(name: SchemaName, document: Any, *, where: str) -> None:
-    """Raise a one-line ConfigError naming the file and the first thing that does not match."""
+def validate(name: SchemaName, document: Any, *, where: str, prefix: str = "") -> None:
+    """Raise a one-line ConfigError naming the file and the first thing that does not match; `prefix` says
+    where in the file `document` sits ("cells[2].probe.")."""
     try:
         _validator(name)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
-        raise ConfigError(f"not a valid {_TITLES[name]}: {_readable(exc.message)}", where=where) from None
+        raise ConfigError(f"not a valid {_TITLES[name]}: {prefix}{_readable(exc.message)}", where=where) from None
 
 
 def _readable(message: str) -> str:

@@ -93,7 +93,7 @@ def summarize(facts: dict[str, Any]) -> ProbeSummary:
         bench_runs=tuple(_bench_runs(bench)),
         bench_skipped=bench.get("skipped_reason"),
         bench_requested=facts.get("bench") is not None,
-        imports=tuple(facts.get("imports") or ()),
+        imports=tuple(m for m in facts.get("imports") or () if isinstance(m, dict)),  # a failed section is null
     )
 
 

@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from tabulate import tabulate
 
 from npmatrix.results import CellResult
+from npmatrix.text import one_line
 
 HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32")
 
 
 def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
-    rows = [_row(r, reason_width) for r in results]
+    # Made printable before tabulate: it measures (and closes) ANSI sequences it finds in cells.
+    rows = [tuple(one_line(v) for v in _row(r, reason_width)) for r in results]
     return tabulate(rows, headers=HEADERS, tablefmt="simple", disable_numparse=True)
 
 

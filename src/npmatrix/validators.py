@@ -12,6 +12,8 @@ import re
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from npmatrix.text import redact
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _SPEC_CHARS = re.compile(r"[0-9A-Za-z.*,<>=!~+ ]+")
 _REQ_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*+ ]+")
@@ -33,7 +35,8 @@ def version_spec(value: str) -> str:
     value = value.strip()
     if value and value[0].isdigit():
         value = f"=={value}"
-    if not _SPEC_CHARS.fullmatch(value):
+    # An empty clause (",", "==2.3.5,") parses as a SpecifierSet but renders `numpy,`: pip fails after a build.
+    if not _SPEC_CHARS.fullmatch(value) or any(not clause.strip() for clause in value.split(",")):
         raise ValueError(f"{value!r} is not a version specifier such as '==2.3.5' or '>=1.26,<2'")
     try:
         SpecifierSet(value)
@@ -61,7 +64,8 @@ def apt_package(value: str) -> str:
 def index_url(value: str) -> str:
     """An http(s) index URL without credentials: secrets belong in the host's pip config, not a matrix."""
     if "@" in value or not _URL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a plain http(s) URL without credentials")
+        # The message must not echo a password into a CI log: the value is shown redacted.
+        raise ValueError(f"{redact(value)!r} is not a plain http(s) URL without credentials")
     return value
 
 
@@ -74,6 +78,18 @@ def module_name(value: str) -> str:
 def image_by_digest(value: str) -> str:
     if not _IMAGE_BY_DIGEST.fullmatch(value):
         raise ValueError(f"{value!r} is not an image pinned by digest (name@sha256:<64 hex>)")
+    return value
+
+
+_MEMORY = re.compile(r"([1-9][0-9]{0,5})([mg])")
+
+
+def memory_limit(value: str) -> str:
+    """A container memory limit such as '512m' or '2g': at least 6m (Docker's minimum), at most 256g."""
+    found = _MEMORY.fullmatch(value)
+    megabytes = int(found.group(1)) * (1024 if found.group(2) == "g" else 1) if found else 0
+    if not found or not 6 <= megabytes <= 256 * 1024:
+        raise ValueError(f"{value!r} is not a memory limit between 6m and 256g, such as '512m' or '2g'")
     return value
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from npmatrix.engine import LABEL, CallResult
+from npmatrix.engine import LABEL, CallResult, Lockdown
 from npmatrix.errors import EngineError
 
 # What a fake container prints when it runs: a function of the image and the command.
@@ -35,6 +35,9 @@ class FakeEngine:
         if self.fail_with:
             raise EngineError(self.fail_with)
 
+    def ping(self) -> None:
+        self._check()
+
     def version(self) -> dict[str, str]:
         self._check()
         return dict(self.version_info)
@@ -56,11 +59,13 @@ class FakeEngine:
         self._check()
         return sorted(name for name, labels in self.containers.items() if label in labels)
 
-    def remove_containers(self, *, label: str = LABEL) -> list[str]:
-        doomed = self.container_names(label=label)
-        for name in doomed:
-            del self.containers[name]
-        return doomed
+    def list_containers(self, *, label: str = LABEL) -> dict[str, dict[str, str]]:
+        self._check()
+        return {name: dict(labels) for name, labels in sorted(self.containers.items()) if label in labels}
+
+    def remove_container(self, name: str) -> None:
+        self._check()
+        self.containers.pop(name, None)
 
     def container(
         self,
@@ -71,6 +76,7 @@ class FakeEngine:
         environment: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         keep: bool = False,
+        lockdown: Lockdown | None = None,
     ) -> FakeContainer:
         self._check()
         box = FakeContainer(
@@ -81,6 +87,7 @@ class FakeEngine:
             environment=dict(environment or {}),
             labels={LABEL: "1", **(labels or {})},
             keep=keep,
+            lockdown=lockdown or Lockdown(),
             name=f"npmatrix-fake{len(self.created)}",
         )
         self.created.append(box)
@@ -96,6 +103,7 @@ class FakeContainer:
     environment: dict[str, str]
     labels: dict[str, str]
     keep: bool
+    lockdown: Lockdown
     name: str
     files: dict[str, bytes] = field(default_factory=dict)
     ran: bool = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -609,3 +610,43 @@ def test_cpu_context_is_added_to_run_failures_only() -> None:
     verdict = classify(pi, built, hung)
     assert verdict.status is Status.TIMEOUT
     assert "ARMv6" in verdict.reason and "30 s" in verdict.reason
+
+
+# --- out of memory: the engine's OOMKilled flag turns a bare SIGKILL or a lost report into a reason -------
+
+
+@pytest.mark.parametrize(
+    ("probe", "kept_reason"),
+    [
+        pytest.param(
+            ProbeRun(
+                exit_code=137, stdout="", stderr="", duration_s=2.0, facts=None, oom_killed=True, memory_limit="8m"
+            ),
+            "the probe printed nothing",
+            id="probe-killed",
+        ),
+        pytest.param(
+            replace(_edited(lambda r: r["numpy"].update(import_ok=False, signal="SIGKILL")), oom_killed=True),
+            "died with SIGKILL",
+            id="child-killed",
+        ),
+    ],
+)
+def test_oom_killed_probe_says_out_of_memory(probe: ProbeRun, kept_reason: str) -> None:
+    verdict = classify(_plan(memory="64m"), _built(), probe)
+    assert verdict.status is Status.CRASHED
+    assert verdict.reason.startswith("out of memory: the probe exceeded the container's memory limit")
+    assert kept_reason in verdict.reason
+    assert (probe.memory_limit or "64m") in verdict.reason
+    assert verdict.fix is not None and 'now "64m"' in verdict.fix
+    assert verdict.evidence[0] == "engine: State.OOMKilled = true"
+
+
+def test_oom_flag_on_a_probe_that_worked_changes_nothing() -> None:
+    ok = replace(_ran(OK_REPORT), oom_killed=True)
+    assert classify(_plan(), _built(), ok) == classify(_plan(), _built(), _ran(OK_REPORT))
+
+
+def test_without_oom_flag_a_killed_probe_is_crashed_without_memory_words() -> None:
+    verdict = classify(_plan(), _built(), ProbeRun(exit_code=137, stdout="", stderr="", duration_s=2.0, facts=None))
+    assert verdict.status is Status.CRASHED and "memory" not in verdict.reason

@@ -442,7 +442,7 @@ def test_cli_prints_to_stdout_by_default() -> None:
         (["missing.txt"], "npmatrix: error: missing.txt: cannot read the freeze file: No such file or directory\n"),
         ([str(COLAB), "--platform", "armv7"], "npmatrix: error: --platform: unknown platform 'armv7'"),
         ([str(COLAB), "--only", "tensorflw"], "npmatrix: error: --only: 'tensorflw' is not in the freeze"),
-        ([str(COLAB), "--cpu", "arm64"], "Error: Invalid value for '--cpu': expected PLATFORM=MODEL"),
+        ([str(COLAB), "--cpu", "arm64"], "npmatrix: error: Invalid value for '--cpu': expected PLATFORM=MODEL"),
     ],
 )
 def test_cli_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -191,7 +191,9 @@ def test_json_is_the_document_as_the_run_wrote_it() -> None:
     text = reports.render(samples.default(), "json")
     original = json.loads(samples.DEFAULT.read_text())
     for cell in original["cells"]:
-        cell["inputs"].setdefault("source", "")  # a matrix key added after this run; today's writer writes it
+        cell["inputs"].setdefault("source", "")  # matrix keys added after this run; today's writer writes them
+        cell["inputs"].setdefault("memory", "2g")
+        cell["inputs"].setdefault("pids", 512)
     assert json.loads(text) == original
     assert results.from_json(json.loads(text), where="again").cells == samples.default().cells
 

@@ -47,7 +47,9 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
     assert run.cell("pi32-pip").facts is None and run.cell("pi32-pip").cell.expect is Status.NO_WHEEL
     original = json.loads(RUN.read_text())
     for cell in original["cells"]:
-        cell["inputs"].setdefault("source", "")  # a matrix key added after this run was captured
+        cell["inputs"].setdefault("source", "")  # matrix keys added after this run was captured
+        cell["inputs"].setdefault("memory", "2g")
+        cell["inputs"].setdefault("pids", 512)
     assert [c.to_json() for c in run.cells] == original["cells"]
 
 

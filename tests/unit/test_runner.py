@@ -79,3 +79,18 @@ def test_an_engine_error_in_one_cell_keeps_the_others(
     assert document["complete"] is True
     assert [c["status"] for c in document["cells"]] == ["engine-error", "no-wheel"]
     assert document["cells"][0]["as_expected"] is False
+
+
+def test_probe_containers_get_the_cells_limits_and_the_lockdown() -> None:
+    from npmatrix import matrix as matrix_module
+    from npmatrix import probe as probe_module
+    from npmatrix.plan import plan_cell
+
+    (cell,) = matrix_module.parse(
+        {"cell": [{"name": "c", "platform": "amd64", "numpy": "2.3.5", "memory": "512m", "pids": 64}]}
+    ).cells
+    config = probe_module.lockdown_for(plan_cell(cell)).host_config()
+    assert config["mem_limit"] == config["memswap_limit"] == "512m" and config["pids_limit"] == 64
+    assert config["cap_drop"] == ["ALL"] and config["security_opt"] == ["no-new-privileges"]
+    assert config["read_only"] is True and config["network_mode"] == "none" and config["user"] == "65534:65534"
+    assert [m["Target"] for m in config["mounts"]] == ["/npmatrix"]  # type: ignore[attr-defined]

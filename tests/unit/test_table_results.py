@@ -11,6 +11,7 @@ import pytest
 
 from npmatrix import matrix, table
 from npmatrix.build import pip_config
+from npmatrix.errors import ConfigError
 from npmatrix.fileio import write_atomic
 from npmatrix.plan import plan_cell
 from npmatrix.results import CellResult, ImageRecord, ResultsFile
@@ -186,7 +187,8 @@ def test_write_atomic_failure_mid_write_keeps_the_old_file(tmp_path: Path, monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", fail_fsync)
-    with pytest.raises(OSError, match="No space left"):
+    # A full disk is a one-line error naming the file (exit 2), not a traceback.
+    with pytest.raises(ConfigError, match=r"results\.json: cannot write: No space left"):
         write_atomic(path, '{"new": true}\n' + "x" * 100_000)
     assert _read(path) == {"old": True}
     assert _leftovers(tmp_path) == []

@@ -169,3 +169,14 @@ def test_plain_text_keeps_printable_text_as_it_is(text: str) -> None:
 def test_plain_text_has_a_length_limit() -> None:
     with pytest.raises(ValueError, match="501 characters"):
         validators.plain_text("x" * 501)
+
+
+@pytest.mark.parametrize("value", ["6m", "512m", "2g", "256g", "262144m"])
+def test_memory_limit_accepts(value: str) -> None:
+    assert validators.memory_limit(value) == value
+
+
+@pytest.mark.parametrize("value", ["5m", "0g", "257g", "2G", "2", "2gb", "-1g", "1.5g", "02g", "2g;id", "", "1000000g"])
+def test_memory_limit_refuses(value: str) -> None:
+    with pytest.raises(ValueError, match="is not a memory limit"):
+        validators.memory_limit(value)
