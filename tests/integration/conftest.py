@@ -83,3 +83,10 @@ def gallery_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     """matrix/gallery.toml end to end: every real-world failure, reproduced and classified."""
     out = tmp_path_factory.mktemp("gallery-run")
     return npmatrix("run", "--matrix", "matrix/gallery.toml", "--out", str(out), out_dir=out)
+
+
+def containers_of(engine: Engine, run: dict[str, Any]) -> list[str]:
+    """The containers a run left behind. Only this run's: another run may share the engine (and a second
+    test session, or a user's run, is exactly what `clean` must not disturb)."""
+    run_id = run["host"]["run_id"]
+    return sorted(name for name, labels in engine.list_containers().items() if labels.get("org.npmatrix.run") == run_id)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from conftest import CliRun, npmatrix
+from conftest import CliRun, containers_of, npmatrix
 
 from npmatrix.engine import LABEL, Engine
 
@@ -82,7 +82,7 @@ def test_pi32_pip_fails_for_want_of_an_armv7l_wheel(bookworm_run: CliRun) -> Non
 
 
 def test_no_container_is_left_behind(bookworm_run: CliRun, engine: Engine) -> None:
-    assert engine.container_names() == []
+    assert containers_of(engine, bookworm_run.results) == []
 
 
 def test_ca_and_pip_config_reach_no_layer(bookworm_run: CliRun, docker_client: Any) -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO, CliRun, npmatrix
+from conftest import REPO, CliRun, containers_of, npmatrix
 
 from npmatrix.engine import Engine
 
@@ -40,7 +40,7 @@ def test_a_cell_over_its_timeout_is_stopped_removed_and_reported(
     assert cell["status"] == "timeout"
     assert "3 s" in cell["reason"]
     assert time.monotonic() - started < 60
-    assert engine.container_names() == []
+    assert containers_of(engine, ran.results) == []
 
 
 def test_ctrl_c_keeps_finished_cells_and_removes_containers(
@@ -86,7 +86,7 @@ def test_ctrl_c_keeps_finished_cells_and_removes_containers(
     document = json.loads(results.read_text())
     assert [c["name"] for c in document["cells"]] == ["colab-like"]
     assert document["complete"] is False
-    assert engine.container_names() == []
+    assert containers_of(engine, document) == []
 
 
 def _running(docker_client: Any) -> bool:
