@@ -566,7 +566,7 @@ def freeze_to_matrix(
     if out_file is None:
         click.echo(text, nl=False)
     else:
-        out_file.write_text(text)
+        write_atomic(out_file, text)
     for cell in conversion.cells:
         left_out = len(cell.left_out) + len(conversion.unusable)
         _progress(f"{cell.name}: numpy and {len(cell.packages)} packages; {left_out} left out (see the header)")

@@ -100,15 +100,29 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(document, indent=2) + "\n")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from `path`, or a ConfigError naming the file and what is wrong with it."""
+def read_limited(path: Path, limit: int, *, where: str, cannot_read: str, too_large: str) -> bytes:
+    """At most `limit` bytes of `path`, or a one-line ConfigError: every file a user names is read with a bound,
+    so `/dev/zero` or a runaway log ends with an error, not out of memory. The messages are the caller's,
+    since each file type says what it expected ("cannot read matrix file: ...", "a matrix file is a few KiB")."""
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_JSON_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read it: {exc.strerror}", where=str(path)) from None
-    if len(data) > MAX_JSON_BYTES:
-        raise ConfigError(f"is larger than {MAX_JSON_BYTES // 2**20} MiB; not a file npmatrix wrote", where=str(path))
+        raise ConfigError(f"{cannot_read}: {exc.strerror}", where=where) from None
+    if len(data) > limit:
+        raise ConfigError(too_large, where=where)
+    return data
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`, or a ConfigError naming the file and what is wrong with it."""
+    data = read_limited(
+        path,
+        MAX_JSON_BYTES,
+        where=str(path),
+        cannot_read="cannot read it",
+        too_large=f"is larger than {MAX_JSON_BYTES // 2**20} MiB; not a file npmatrix wrote",
+    )
     try:
         document = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError

@@ -40,9 +40,12 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from npmatrix import matrix, validators
+from npmatrix import fileio, matrix, validators
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
+
+# A pip freeze of a big environment (Colab's: 640 lines) is about 20 KiB; the bound stops /dev/zero.
+MAX_FREEZE_BYTES = 4 * 2**20
 
 DEFAULT_PLATFORMS = ("amd64", "arm64", "arm/v7")
 DEFAULT_SUITE = "trixie"  # Python 3.13, as on Colab since 2026-08 (tests/data/colab/SOURCE.md)
@@ -204,8 +207,15 @@ def _blocker(name: str, platform: str, *, seen: frozenset[str]) -> tuple[list[st
 
 
 def load(path: Path) -> Freeze:
+    data = fileio.read_limited(
+        path,
+        MAX_FREEZE_BYTES,
+        where=str(path),
+        cannot_read="cannot read the freeze file",
+        too_large=f"is larger than {MAX_FREEZE_BYTES // 2**20} MiB; a pip freeze is a few dozen KiB",
+    )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
         modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
     except OSError as exc:
         raise ConfigError(f"cannot read the freeze file: {exc.strerror}", where=str(path)) from exc

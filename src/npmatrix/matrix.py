@@ -265,13 +265,13 @@ def starter_text() -> str:
 
 def _read(path: Path, *, source: str) -> str:
     """The file's text, read with a bound: `--matrix /dev/zero` must end with an error, not out of memory."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read matrix file: {exc.strerror}", where=source) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(f"is larger than {MAX_FILE_BYTES // 1024} KiB; a matrix file is a few KiB", where=source)
+    data = fileio.read_limited(
+        path,
+        MAX_FILE_BYTES,
+        where=source,
+        cannot_read="cannot read matrix file",
+        too_large=f"is larger than {MAX_FILE_BYTES // 1024} KiB; a matrix file is a few KiB",
+    )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
