@@ -101,6 +101,14 @@ def test_wheel_metadata_and_no_license_deprecation(installed: Installed) -> None
     assert "SetuptoolsDeprecationWarning" not in installed.build_log
 
 
+def test_wheel_carries_the_license_text(installed: Installed) -> None:
+    wheel = zipfile.ZipFile(installed.wheel)
+    metadata = wheel.read("npmatrix-0.1.0.dist-info/METADATA").decode()
+    assert "License-File: LICENSE" in metadata.splitlines()
+    text = wheel.read("npmatrix-0.1.0.dist-info/licenses/LICENSE").decode()
+    assert text.startswith("BSD 3-Clause License") and "Neither the name of the copyright holder" in text
+
+
 def test_installed_package_is_not_the_checkout(installed: Installed, tmp_path: Path) -> None:
     python = str(installed.venv / "bin" / "python")
     where = _checked(_run([python, "-c", "import npmatrix; print(npmatrix.__file__)"], cwd=tmp_path, timeout=60))
