@@ -134,8 +134,8 @@ BUILD_CASES = [
         _plan("amd64"),
         _failed(NO_WHEEL_LOG.replace("armv7l", "x86_64")),
         Status.NO_WHEEL,
-        ["linux_x86_64", "linux/amd64"],
-        ["pin a NumPy"],
+        ["linux_x86_64", "linux/amd64", "no NumPy release at all for Python 3.11"],
+        ["use a Python that NumPy publishes wheels for", "check index_url"],
         "No matching distribution found for numpy==2.3.5",
         id="no-wheel-amd64",
     ),
@@ -441,8 +441,8 @@ PROBE_CASES = [
     pytest.param(
         _edited(_abi_reverse),
         Status.ABI_MISMATCH,
-        ["pandas", "newer NumPy than NumPy 1.21.6"],
-        "upgrade numpy",
+        ["pandas", "newer NumPy than NumPy 1.21.6", "NumPy is the one to move"],
+        "upgrade NumPy",
         id="abi-mismatch-reverse",
     ),
     pytest.param(
