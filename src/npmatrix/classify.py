@@ -234,9 +234,11 @@ def _no_wheel_for_python(
             f"pin a NumPy release with a wheel for {_cp(python) or 'this Python'} (e.g. numpy=={others[0]} or "
             f"newer), or use an older Python that NumPy {pinned} has wheels for",
         )
-    if pinned and _version_key(pinned) > _version_key(others[-1]):
+    lowest = pinned or _lowest(spec)
+    if lowest and _version_key(lowest) > _version_key(others[-1]):
         return verdict(
-            f"Python {python or '?'} is too old for NumPy {pinned}: no wheel for {where}; {offered}",
+            f"{f'Python {python}' if python else 'this Python'} is too old for NumPy {lowest}: no wheel for "
+            f"{where}; {offered}",
             f"use a newer Python, or pin a NumPy release with a wheel for it (e.g. numpy=={others[-1]})",
         )
     return verdict(
@@ -244,6 +246,12 @@ def _no_wheel_for_python(
         f"pin a NumPy release with a wheel for {_cp(python) or 'this Python'} (e.g. numpy=={others[-1]}), "
         "or use a Python that the pinned release supports",
     )
+
+
+def _lowest(spec: str) -> str | None:
+    """The least version a '~=2.2.1' or '>=2.2' specifier admits."""
+    found = re.fullmatch(r"\s*(?:~=|>=)\s*(\d[\w.]*)\s*", spec)
+    return found.group(1) if found else None
 
 
 def _pinned(spec: str) -> str | None:
@@ -371,6 +379,7 @@ def classify_import(s: ProbeSummary) -> Verdict:
 
 # The library that faulted, as gdb, dmesg or a crash report names it (real reports paste these), and
 # OpenBLAS's own dispatch/init functions.
+_OPENBLAS_LIBRARY = re.compile(r"lib(?:scipy_)?openblas[\w.-]*\.so[\w.]*")
 _OPENBLAS_FAULT = re.compile(
     r"lib(?:scipy_)?openblas[\w.-]*\.so[\w.]*|gotoblas_(?:dynamic_)?init|\binit_parameter\b|OpenBLAS[^\n]*Core: \S+"
 )
@@ -391,7 +400,8 @@ def classify_sigill(s: ProbeSummary, evidence: tuple[str, ...]) -> Verdict:
             evidence=evidence,
         )
     check = s.sigill
-    fault = _OPENBLAS_FAULT.search(s.import_stderr)
+    library = _OPENBLAS_LIBRARY.search(s.import_stderr)
+    fault = library or _OPENBLAS_FAULT.search(s.import_stderr)
     chosen = (check.chosen_core if check else None) or _verbose_core(s.import_stderr)
     if (check and check.imports_with_safe_core) or fault:
         safe = (check.safe_core if check else None) or _safe_core(s.machine)
