@@ -185,7 +185,8 @@ def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
     reason = f"PyPI has no NumPy{spec} wheel for {tag} ({plan.platform.oci}); pip would build from source"
     if plan.cell.platform in ("amd64", "arm64"):
         return verdict(
-            f"the index offered no NumPy release at all for Python {python or '?'} on linux_{plan.platform.wheel_arch}"
+            f"the index offered no NumPy release at all for {f'Python {python}' if python else 'this Python'} on "
+            f"linux_{plan.platform.wheel_arch}"
             f" ({plan.platform.oci}), not only no NumPy{spec}: the pin is not the problem",
             "use a Python that NumPy publishes wheels for, check index_url (a mirror may lack wheels), "
             "or upgrade pip so it knows newer wheel tags",
@@ -543,10 +544,10 @@ def classify_bench(s: ProbeSummary) -> Verdict:
         if run.signal == "SIGILL":
             # NumPy imported, so its baseline is met: the GEMM's illegal instruction is in the BLAS kernel.
             core = s.openblas_core or _verbose_core(run.stderr_tail)
-            picked = f"'{core}'" if core else "the one its runtime dispatch chose"
+            picked = f"kernel '{core}'" if core else "kernel its runtime dispatch chose"
             return Verdict(
                 status=Status.CPU_UNSUPPORTED,
-                reason=f"GEMM ({run.threads} threads) died with SIGILL although NumPy imports: the BLAS kernel "
+                reason=f"GEMM ({run.threads} threads) died with SIGILL although NumPy imports: the BLAS "
                 f"{picked} uses instructions this CPU ({s.cpu_model or 'unknown'}) lacks",
                 fix=f"set OPENBLAS_CORETYPE={_safe_core(s.machine)} before starting Python, or install a NumPy "
                 "whose OpenBLAS knows this core",
