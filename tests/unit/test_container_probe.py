@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from npmatrix import schemas
 from npmatrix.classify import classify_probe
+from npmatrix.errors import ConfigError
 from npmatrix.summary import summarize
 from npmatrix.verdict import Status
 
@@ -194,6 +196,7 @@ def test_sigill_from_openblas_dispatch_is_convicted_by_a_forced_core(tmp_path: P
     assert proc.returncode == 0 and numpy["signal"] == "SIGILL"
     safe = {"x86_64": "Prescott", "aarch64": "ARMV8"}[report["platform"]["machine"]]
     assert numpy["sigill_check"] == {"chosen_core": "neoversev1", "safe_core": safe, "imports_with_safe_core": True}
+    schemas.validate("probe-output", report, where="sigill report")  # the shipped schema knows the check
     verdict = classify_probe(summarize(report))
     assert verdict.status is Status.CPU_UNSUPPORTED
     assert "OpenBLAS's runtime dispatch chose the kernel 'neoversev1' (an SVE/SME kernel)" in verdict.reason
@@ -344,6 +347,11 @@ def test_origin_kind(
 def test_the_host_numpy_reports_its_origin(healthy: Any) -> None:
     install = healthy["numpy"]["install"]
     assert install["origin"] == "pypi-wheel" and install["conda_record"] is None
+    schemas.validate("probe-output", healthy, where="healthy report")
+    bad = json.loads(json.dumps(healthy))
+    bad["numpy"]["install"]["origin"] = "pypi"  # not one of the kinds
+    with pytest.raises(ConfigError, match="origin"):
+        schemas.validate("probe-output", bad, where="bad report")
     origin = summarize(healthy).origin
     assert origin is not None and not origin.stale and origin.running_version == np.__version__
 
