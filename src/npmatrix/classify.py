@@ -403,14 +403,16 @@ def classify_sigill(s: ProbeSummary, evidence: tuple[str, ...]) -> Verdict:
     check = s.sigill
     library = _OPENBLAS_LIBRARY.search(s.import_stderr)
     fault = library or _OPENBLAS_FAULT.search(s.import_stderr)
-    chosen = (check.chosen_core if check else None) or _verbose_core(s.import_stderr)
-    if (check and check.imports_with_safe_core) or fault:
+    chosen = (check.chosen_core or check.library_core if check else None) or _verbose_core(s.import_stderr)
+    alone_dies = bool(check and check.library and check.library_signal == "SIGILL")
+    if (check and check.imports_with_safe_core) or fault or alone_dies:
         safe = (check.safe_core if check else None) or _safe_core(s.machine)
-        proof = (
-            f"with OPENBLAS_CORETYPE={safe} the import works"
-            if check and check.imports_with_safe_core
-            else f"the fault is in {fault.group(0) if fault else 'OpenBLAS'}"
-        )
+        if check and check.imports_with_safe_core:
+            proof = f"with OPENBLAS_CORETYPE={safe} the import works"
+        elif alone_dies and check:
+            proof = f"loading {check.library} alone, without NumPy, dies of SIGILL too"
+        else:
+            proof = f"the fault is in {fault.group(0) if fault else 'OpenBLAS'}"
         picked = f"the kernel '{chosen}'" if chosen else "a kernel"
         sve = " (an SVE/SME kernel)" if chosen and _SVE_CORES.search(chosen) else ""
         return Verdict(

@@ -123,6 +123,9 @@ class SigillCheck:
     chosen_core: str | None
     safe_core: str | None
     imports_with_safe_core: bool | None
+    library: str | None = None  # the OpenBLAS the NumPy wheel bundles, loaded alone through ctypes
+    library_core: str | None = None  # its openblas_get_corename, when loading it alone worked
+    library_signal: str | None = None  # how loading it alone died, e.g. SIGILL in its own init
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +212,9 @@ def _sigill(check: Any) -> SigillCheck | None:
         chosen_core=check.get("chosen_core") or None,
         safe_core=check.get("safe_core") or None,
         imports_with_safe_core=check.get("imports_with_safe_core"),
+        library=check.get("library"),
+        library_core=check.get("library_core"),
+        library_signal=check.get("library_signal"),
     )
 
 

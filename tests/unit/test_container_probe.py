@@ -214,6 +214,22 @@ def test_sigill_in_numpys_own_code_is_not_blamed_on_openblas(tmp_path: Path) -> 
     assert "OPENBLAS_CORETYPE" not in (verdict.fix or "")
 
 
+def test_sigill_check_loads_the_bundled_openblas_alone(tmp_path: Path) -> None:
+    root = fake_numpy(tmp_path, "sigill-numpy")
+    libs = root / "numpy.libs"
+    libs.mkdir()
+    (libs / "libscipy_openblas64_-0123abcd.so").write_bytes(b"not an ELF file")  # ctypes refuses it: no core
+    _, report = run_probe(pythonpath=root)
+    check = report["numpy"]["sigill_check"]
+    assert check["library"] == str(libs / "libscipy_openblas64_-0123abcd.so")
+    assert check["library_core"] is None and check["library_signal"] is None
+    # Had the library died alone of SIGILL (OpenBLAS's own init), that convicts OpenBLAS, not NumPy:
+    report["numpy"]["sigill_check"]["library_signal"] = "SIGILL"
+    verdict = classify_probe(summarize(report))
+    assert "libscipy_openblas64_-0123abcd.so alone, without NumPy, dies of SIGILL too" in verdict.reason
+    assert "OPENBLAS_CORETYPE=" in (verdict.fix or "")
+
+
 def test_no_sigill_no_check(healthy: Any) -> None:
     assert "sigill_check" not in healthy["numpy"]
 

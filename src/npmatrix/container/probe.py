@@ -546,7 +546,15 @@ def import_numpy_in_child(timeout: float) -> dict:
 SAFE_OPENBLAS_CORE = {"x86_64": "Prescott", "aarch64": "ARMV8"}
 
 
-def sigill_check(timeout: float) -> dict:
+def bundled_openblas(location: str | None) -> str | None:
+    """The OpenBLAS a NumPy wheel bundles (numpy.libs/libscipy_openblas64_-*.so, libopenblas64_p-*.so)."""
+    if not location:
+        return None
+    hits = sorted(glob.glob(os.path.join(os.path.dirname(location), "numpy.libs", "*openblas*.so*")))
+    return hits[0] if hits else None
+
+
+def sigill_check(timeout: float, location: str | None = None) -> dict:
     """After `import numpy` died of SIGILL: which kernel OpenBLAS's runtime dispatch chose (OPENBLAS_VERBOSE=2
     prints "Core: <name>" before running it), and whether the import works with a safe core forced. Only a
     DYNAMIC_ARCH OpenBLAS (NumPy's wheels) reads OPENBLAS_CORETYPE, so a success there convicts the dispatch,
@@ -556,6 +564,12 @@ def sigill_check(timeout: float) -> dict:
     found = re.findall(r"Core:\s*(\S+)", verbose["stderr"])
     safe = SAFE_OPENBLAS_CORE.get(platform.machine())
     check = {"chosen_core": found[-1] if found else None, "safe_core": safe, "imports_with_safe_core": None}
+    library = bundled_openblas(location)
+    if library:
+        # The library alone, through ctypes: its core name without NumPy, or the same crash in its own init.
+        alone = run_child(probe_child_cmd("corename", timeout, library), timeout=timeout)
+        record = next(iter(marker_records(alone["stdout"])), {})
+        check.update({"library": library, "library_core": record.get("corename"), "library_signal": alone["signal"]})
     if safe:
         env = dict(os.environ, OPENBLAS_CORETYPE=safe)
         forced = run_child(probe_child_cmd("numpy", timeout), timeout=timeout, env=env)
@@ -569,7 +583,7 @@ def numpy_info(timeout: float) -> dict:
     info = {"found": location is not None, "location": location, "find_error": find_error}
     info.update(import_numpy_in_child(timeout))
     if info.get("signal") == "SIGILL":
-        info["sigill_check"] = sigill_check(timeout)
+        info["sigill_check"] = sigill_check(timeout, location)
     info["install"] = install_info(location, timeout)
     info["core_extension"] = core
     info["linalg_extension"] = linalg
@@ -788,6 +802,11 @@ def child_import(module: str) -> None:
     emit({"version": getattr(imported, "__version__", None)})
 
 
+def child_corename(path: str) -> None:
+    facts = openblas_facts([path]) or {}
+    emit({"corename": facts.get("corename")})
+
+
 def child_main(argv: list[str]) -> int:
     kind, dump_seconds = argv[0], float(argv[1])
     # A hang is killed by the parent; dumping the stack just before shows where it hung.
@@ -796,6 +815,8 @@ def child_main(argv: list[str]) -> int:
         child_numpy()
     elif kind == "import":
         child_import(argv[2])
+    elif kind == "corename":
+        child_corename(argv[2])
     else:
         raise SystemExit(f"unknown child kind {kind!r}")
     faulthandler.cancel_dump_traceback_later()
