@@ -69,6 +69,8 @@ class Origin:
 
     def describe(self) -> str:
         text = ORIGIN_WORDS.get(self.kind, self.kind)
+        if self.kind == "pypi-wheel" and self.wheel_tag:
+            text = text.replace("manylinux/musllinux", "musllinux" if "musllinux" in self.wheel_tag else "manylinux")
         details = [d for d in (self.wheel_tag, f"installer {self.installer}" if self.installer else None) if d]
         if self.url:
             details.append(f"from {self.url}")
