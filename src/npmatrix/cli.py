@@ -257,6 +257,8 @@ def run(
     )
     ran = runner.run(plans, options, progress=_progress)
     _say(table.table(ran))
+    if table.advice_lines(ran):
+        _say(table.advice_lines(ran))
     _say(table.summary_line(ran))
     _progress(f"results: {out_dir / 'results.json'}")
     engine_errors = [r.name for r in ran if r.status is Status.ENGINE_ERROR]

@@ -16,7 +16,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from npmatrix import fileio, probe_file, results
+from npmatrix import advice, fileio, probe_file, results
 from npmatrix.errors import ConfigError
 from npmatrix.platforms import presets
 from npmatrix.probe_file import ProbeFile
@@ -59,6 +59,10 @@ class Subject:
     failing_imports: tuple[str, ...] = ()  # extra modules that did not import (often an ABI mismatch)
     gflops: float | None = None  # float64 GEMM, all threads, the largest size measured
     gflops_f32: float | None = None
+    origin: str | None = None  # where NumPy came from, in words (summary.Origin.describe)
+    origin_kind: str | None = None  # pypi-wheel, local-wheel, debian, conda, editable, url, source, unknown
+    stale: bool = False  # the NumPy that runs is not the one installed
+    advisories: tuple[str, ...] = ()  # works, but slow: "message. Fix: fix"
 
     @property
     def works(self) -> bool:
@@ -110,6 +114,10 @@ def _with_probe_facts(subject: Subject, facts: dict[str, Any]) -> Subject:
         failing_imports=tuple(str(m.get("module")) for m in s.imports if not m.get("ok")),
         gflops=s.best_gflops("float64"),
         gflops_f32=s.best_gflops("float32"),
+        origin=s.origin.describe() if s.origin else None,
+        origin_kind=s.origin.kind if s.origin else None,
+        stale=bool(s.origin and s.origin.stale),
+        advisories=tuple(f"{a.message}. Fix: {a.fix}" for a in advice.for_cell(s)) if subject.status.works else (),
     )
 
 
@@ -227,6 +235,13 @@ ASPECTS: tuple[Aspect, ...] = (
         "a PyPI wheel bundles its OpenBLAS; Debian's python3-numpy uses the system BLAS; a source build needs "
         "compilers",
         from_probe=False,
+    ),
+    Aspect(
+        "NumPy came from",
+        78,
+        lambda s: s.origin_kind,
+        "a manylinux wheel is PyPI's build with its own OpenBLAS; a linux_<arch> wheel was built on a machine "
+        "(piwheels) and links the system's libraries; Debian's package follows Debian's BLAS",
     ),
     Aspect(
         "missing libraries",
@@ -363,7 +378,10 @@ def verdict(a: Subject, b: Subject, diffs: list[Difference] | None = None) -> st
     if a.works != b.works:
         good, bad = (a, b) if a.works else (b, a)
         cause = f" Likely cause: {_describe(diffs[0], a, b)}." if diffs else " No recorded fact differs."
-        return f"{good.label} works and {bad.label} does not ({bad.status}): {_sentence(bad.reason)}{cause}{_fix(bad)}"
+        return (
+            f"{good.label} works and {bad.label} does not ({bad.status}): {_sentence(bad.reason)}{cause}{_fix(bad)}"
+            + _stale(bad)
+        )
     same = " Both fail the same way." if a.status is b.status and a.reason == b.reason else ""
     each = " ".join(f"{s.label} ({s.status}): {_sentence(s.reason)}{_fix(s)}" for s in (a, b))
     between = f" The biggest difference: {_describe(diffs[0], a, b)}." if diffs else ""
@@ -389,7 +407,15 @@ def _both_work(a: Subject, b: Subject, diffs: list[Difference]) -> str:
         )
         if "QEMU" in f"{a.cpu_model} {b.cpu_model}":
             text += " Emulated speeds measure QEMU, not the CPU."
-    return text
+    return text + _advice(a) + _advice(b) + _stale(a) + _stale(b)
+
+
+def _advice(s: Subject) -> str:
+    return "".join(f" {s.label} works, but slowly: {_sentence(a)}" for a in s.advisories)
+
+
+def _stale(s: Subject) -> str:
+    return f" Note: {s.label}'s running NumPy is not the one installed ({s.origin}): restart it." if s.stale else ""
 
 
 def _how(s: Subject) -> str:
@@ -459,6 +485,7 @@ def host_summary(s: Subject) -> str:
         ("libc", s.libc or "unknown"),
         ("pip", f"{s.pip_version or 'none'}, best tag {s.pip_top_tag or '-'}"),
         ("NumPy", f"{numpy}, installed as {how}"),
+        ("came from", s.origin or "unknown"),
         ("BLAS", s.blas or "none found"),
         ("missing libraries", ", ".join(s.missing_libraries) or "none"),
         ("CPU", f"{s.cpu_model or 'unknown'}; NumPy baseline {' '.join(s.cpu_baseline) or '-'}"),
@@ -468,4 +495,5 @@ def host_summary(s: Subject) -> str:
     rows.append(("verdict", f"{s.status}: {s.reason}"))
     if s.fix:
         rows.append(("fix", s.fix))
+    rows += [("slow", a) for a in s.advisories]
     return tabulate([(k, one_line(v)) for k, v in rows], tablefmt="plain", disable_numparse=True)

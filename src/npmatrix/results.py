@@ -11,13 +11,14 @@ import dataclasses
 import difflib
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from npmatrix import __version__, fileio, probe_file, schemas, text
+from npmatrix import __version__, advice, fileio, probe_file, schemas, text
+from npmatrix.advice import Advisory
 from npmatrix.errors import ConfigError
 from npmatrix.matrix import Cell
 from npmatrix.summary import ProbeSummary, summarize
@@ -96,6 +97,30 @@ class CellResult:
         )
 
 
+def advisories(cells: Sequence[CellResult]) -> dict[str, tuple[Advisory, ...]]:
+    """Works, but slow: the advisories of every working cell of one run (npmatrix.advice), by cell name."""
+    return advice.for_run(
+        [
+            advice.Ran(
+                name=c.name, oci_platform=c.oci_platform, emulated=c.emulated, works=c.status.works, summary=c.summary
+            )
+            for c in cells
+        ]
+    )
+
+
+def cells_json(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
+    """Each cell's record, with its advisories where it has any (recomputed from the facts when read)."""
+    notes = advisories(cells)
+    records = []
+    for c in cells:
+        record = c.to_json()
+        if c.name in notes:
+            record["advisories"] = [a.to_json() for a in notes[c.name]]
+        records.append(record)
+    return records
+
+
 def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
     """A Cell from its `inputs` record: lists back to tuples, the expected status back to a Status.
     Keys this version does not know (a newer npmatrix wrote them) are left out rather than refused."""
@@ -153,7 +178,7 @@ class Results:
             "finished_at": self.finished_at,
             "complete": self.complete,
             "host": dict(self.host),
-            "cells": [c.to_json() for c in self.cells],
+            "cells": cells_json(self.cells),
         }
 
 
@@ -211,7 +236,7 @@ class ResultsFile:
             "finished_at": (self.finished_at or datetime.now(UTC).isoformat(timespec="seconds")) if complete else None,
             "complete": complete,
             "host": self.host,
-            "cells": [c.to_json() for c in self.cells],
+            "cells": cells_json(self.cells),
         }
 
     def write(self, *, complete: bool) -> None:

@@ -32,6 +32,104 @@ class BenchRun:
     stderr_tail: str
 
 
+ORIGIN_WORDS = {
+    "pypi-wheel": "a manylinux/musllinux wheel, as PyPI ships them",
+    "local-wheel": "a wheel tagged linux_<arch>, built on a machine (piwheels, or pip building from source)",
+    "debian": "Debian's package (apt)",
+    "conda": "a conda package",
+    "editable": "an editable install of a source tree",
+    "url": "a file or URL pip was given",
+    "source": "a setup.py/egg install from source",
+    "unknown": "unknown",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Origin:
+    """Where the NumPy that runs came from, and whether it is the one installed ("how did you install numpy?")."""
+
+    kind: str  # a key of ORIGIN_WORDS
+    wheel_tag: str | None
+    installer: str | None  # pip, uv, conda, debian's dpkg ... (the dist-info's INSTALLER)
+    url: str | None  # where pip recorded it came from (direct_url.json): only for a file, URL or VCS install
+    installed_version: str | None
+    running_version: str | None
+    installed_at: str | None
+    running_from: str | None
+
+    @property
+    def stale(self) -> bool:
+        """The running NumPy is not the one the metadata describes: another version, or another directory
+        (a reinstall under a live process, a shadowing copy earlier on sys.path)."""
+        if self.installed_version and self.running_version and self.installed_version != self.running_version:
+            return True
+        if self.installed_at and self.running_from:
+            return not self.running_from.startswith(self.installed_at.rstrip("/") + "/")
+        return False
+
+    def describe(self) -> str:
+        text = ORIGIN_WORDS.get(self.kind, self.kind)
+        if self.kind == "pypi-wheel" and self.wheel_tag:
+            text = text.replace("manylinux/musllinux", "musllinux" if "musllinux" in self.wheel_tag else "manylinux")
+        details = [d for d in (self.wheel_tag, f"installer {self.installer}" if self.installer else None) if d]
+        if self.url:
+            details.append(f"from {self.url}")
+        if details:
+            text += f" ({', '.join(details)})"
+        if self.stale:
+            text += (
+                f"; the running NumPy ({self.running_version or '?'}, {self.running_from or '?'}) is not the one "
+                f"installed ({self.installed_version or '?'})"
+            )
+        return text
+
+
+def origin_of(numpy: dict[str, Any]) -> Origin | None:
+    install = numpy.get("install") or {}
+    if not numpy.get("found"):
+        return None
+    return Origin(
+        kind=install.get("origin") or _legacy_origin(install),
+        wheel_tag=(install.get("wheel_tags") or [None])[0],
+        installer=install.get("installer"),
+        url=install.get("direct_url"),
+        installed_version=install.get("dist_version") or _debian_upstream(install.get("debian_version")),
+        running_version=numpy.get("version"),
+        installed_at=numpy.get("location"),
+        running_from=numpy.get("file"),
+    )
+
+
+def _legacy_origin(install: dict[str, Any]) -> str:
+    """Probe outputs from before `origin` existed: judge from the wheel tag and source alone."""
+    tags = install.get("wheel_tags") or []
+    if install.get("source") == "debian":
+        return "debian"
+    if any("manylinux" in t or "musllinux" in t for t in tags):
+        return "pypi-wheel"
+    return "local-wheel" if tags else "unknown"
+
+
+def _debian_upstream(version: str | None) -> str | None:
+    """'1:1.24.2-1+deb12u1' -> '1.24.2'."""
+    if not version:
+        return None
+    return version.split(":", 1)[-1].rsplit("-", 1)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SigillCheck:
+    """What the probe learnt after `import numpy` died of SIGILL: the kernel OpenBLAS's runtime dispatch chose
+    (OPENBLAS_VERBOSE=2 prints it before running it) and whether the import works with a safe core forced."""
+
+    chosen_core: str | None
+    safe_core: str | None
+    imports_with_safe_core: bool | None
+    library: str | None = None  # the OpenBLAS the NumPy wheel bundles, loaded alone through ctypes
+    library_core: str | None = None  # its openblas_get_corename, when loading it alone worked
+    library_signal: str | None = None  # how loading it alone died, e.g. SIGILL in its own init
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProbeSummary:
     machine: str | None
@@ -57,6 +155,12 @@ class ProbeSummary:
     bench_skipped: str | None = None
     bench_requested: bool = True
     imports: tuple[dict[str, Any], ...] = field(default=())
+    sigill: SigillCheck | None = None
+    origin: Origin | None = None
+    blas_libraries: tuple[str, ...] = ()  # the BLAS/LAPACK libraries loaded in the process, by path
+    openblas_threads: int | None = None  # OpenBLAS's own thread count (openblas_get_num_threads)
+    cpu_count: int | None = None
+    multiarch: str | None = None  # Debian's triplet, e.g. arm-linux-gnueabihf (update-alternatives names)
 
     def best_gflops(self, dtype: str, threads: str = "all") -> float | None:
         """GFLOP/s at the largest size measured for `dtype`, from the run with `threads`."""
@@ -94,6 +198,25 @@ def summarize(facts: dict[str, Any]) -> ProbeSummary:
         bench_skipped=bench.get("skipped_reason"),
         bench_requested=facts.get("bench") is not None,
         imports=tuple(m for m in facts.get("imports") or () if isinstance(m, dict)),  # a failed section is null
+        sigill=_sigill(numpy.get("sigill_check")),
+        origin=origin_of(numpy),
+        blas_libraries=tuple((numpy.get("blas_runtime") or {}).get("libraries") or ()),
+        openblas_threads=((numpy.get("blas_runtime") or {}).get("openblas") or {}).get("num_threads"),
+        cpu_count=(facts.get("cpu") or {}).get("count"),
+        multiarch=(facts.get("python") or {}).get("multiarch"),
+    )
+
+
+def _sigill(check: Any) -> SigillCheck | None:
+    if not isinstance(check, dict):
+        return None
+    return SigillCheck(
+        chosen_core=check.get("chosen_core") or None,
+        safe_core=check.get("safe_core") or None,
+        imports_with_safe_core=check.get("imports_with_safe_core"),
+        library=check.get("library"),
+        library_core=check.get("library_core"),
+        library_signal=check.get("library_signal"),
     )
 
 

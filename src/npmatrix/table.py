@@ -6,23 +6,42 @@ from collections.abc import Iterable
 
 from tabulate import tabulate
 
-from npmatrix.results import CellResult
+from npmatrix.advice import Advisory
+from npmatrix.results import CellResult, advisories
 from npmatrix.text import one_line
 
 HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32")
 
 
 def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
+    cells = list(results)
+    notes = advisories(cells)
     # Made printable before tabulate: it measures (and closes) ANSI sequences it finds in cells.
-    rows = [tuple(one_line(v) for v in _row(r, reason_width)) for r in results]
+    rows = [tuple(one_line(v) for v in _row(r, reason_width, notes.get(r.name, ()))) for r in cells]
     return tabulate(rows, headers=HEADERS, tablefmt="simple", disable_numparse=True)
 
 
-def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
+ADVISORY_LABELS = {
+    "reference-blas": "reference BLAS",
+    "atlas": "ATLAS",
+    "single-threaded-blas": "single-threaded BLAS",
+    "slow-gemm": "GEMM far below OpenBLAS",
+}
+
+
+def advisory_text(notes: Iterable[Advisory]) -> str:
+    """ "slow: reference BLAS, ..." for a status column; empty without advisories."""
+    labels = [ADVISORY_LABELS.get(a.kind, a.kind) for a in notes]
+    return f"slow: {', '.join(labels)}" if labels else ""
+
+
+def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> tuple[str, ...]:
     s = r.summary
     status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
     if not r.status.works:
         status += f": {_shorten(r.verdict.reason, reason_width)}"
+    elif notes:
+        status += f" ({advisory_text(notes)})"
     return (
         r.cell.name,
         platform_label(r),
@@ -44,6 +63,10 @@ def platform_label(r: CellResult) -> str:
 def installed(r: CellResult) -> str:
     """How NumPy got there, e.g. "wheel manylinux_2_27_aarch64" or "debian"; else what the cell asked for."""
     s = r.summary
+    if s and s.origin and s.origin.stale:
+        return f"{s.origin.kind} (NOT the running one)"
+    if s and s.origin and s.origin.kind in ("local-wheel", "conda", "editable", "url", "source"):
+        return s.origin.kind + (f" {s.wheel_tag.split('-')[-1]}" if s.wheel_tag else "")
     if s and s.install_source == "wheel" and s.wheel_tag:
         return f"wheel {s.wheel_tag.split('-')[-1]}"
     if s and s.install_source:
@@ -65,6 +88,14 @@ def _gflops(value: float | None) -> str:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def advice_lines(results: list[CellResult]) -> str:
+    """Under the table: each advisory of a working cell with its fix (empty when there are none)."""
+    lines = []
+    for name, notes in advisories(results).items():
+        lines += [f"{name}: {a.message}. Fix: {a.fix}" for a in notes]
+    return "\n".join(lines)
 
 
 def summary_line(results: list[CellResult]) -> str:

@@ -24,10 +24,10 @@ def test_every_gallery_cell_ends_as_expected(gallery_run: CliRun) -> None:
     [
         ("pi32-blas-missing", ["libblas.so.3"], ["apt-get install libblas3"]),
         ("numpy2-old-pandas", ["pandas", "compiled against NumPy 1.x", "NumPy 2.3.5"], ["pin numpy<2"]),
-        ("py313-numpy126", ["cp313", "1.26.4"], ["numpy=="]),
+        ("py313-numpy126", ["Python 3.13 is too new for NumPy 1.26.4", "cp313"], ["numpy==2.1.0 or newer"]),
         ("old-pip", ["pip 20.2", "PEP 600", "platform is not the problem"], ["upgrade pip"]),
         ("pi-zero-armhf", ["ARMv6", "ARMv7", "30 s"], ["timeout"]),
-        ("numpy24-old-x86", ["X86_V2", "2.4.6"], ["older NumPy"]),
+        ("numpy24-old-x86", ["was built for a CPU baseline (X86_V2)", "2.4.6"], ["older NumPy"]),
         ("pi32-pip", ["linux_armv7l"], ["python3-numpy", "piwheels"]),
         ("pi64-qemu-max", ["float32", "QEMU's default CPU 'max'"], ["OPENBLAS_CORETYPE"]),
     ],
@@ -95,3 +95,30 @@ def test_explain_names_the_cause_of_the_problem_statement(gallery_run: CliRun) -
     document = json.loads(as_json.stdout)
     assert document["b"]["status"] == "cpu-unsupported"
     assert "X86_V2" in document["verdict"]
+
+
+def test_works_but_slow_the_reference_blas_cell_carries_its_advisory(gallery_run: CliRun) -> None:
+    refblas, openblas = gallery_run.cell("pi32-apt-refblas"), gallery_run.cell("pi32-apt-openblas")
+    assert (refblas["status"], openblas["status"]) == ("ok", "ok")  # advice, not a failure status
+    (note,) = refblas["advisories"]
+    assert note["kind"] == "reference-blas"
+    assert "apt install libopenblas0" in note["fix"] and "libblas.so.3-arm-linux-gnueabihf" in note["fix"]
+    assert "advisories" not in openblas
+    assert openblas["probe"]["numpy"]["blas_runtime"]["openblas"]["corename"]  # the same NumPy, on OpenBLAS
+    assert "ok (slow: reference BLAS)" in gallery_run.stdout
+    assert "pi32-apt-refblas: NumPy runs on the reference BLAS" in gallery_run.stdout
+
+
+def test_the_probe_reports_where_numpy_came_from(gallery_run: CliRun) -> None:
+    origins = {
+        c["name"]: c["probe"]["numpy"]["install"]["origin"]
+        for c in gallery_run.results["cells"]
+        if c["probe"] and c["probe"]["numpy"]["found"]
+    }
+    assert origins["colab-like"] == "pypi-wheel" and origins["numpy2-old-pandas"] == "pypi-wheel"
+    assert origins["pi32-apt-refblas"] == origins["pi32-blas-missing"] == "debian"
+    colab = gallery_run.cell("colab-like")["summary"]["origin"]
+    assert colab["installer"] == "pip" and colab["running_version"] == colab["installed_version"] == "2.3.5"
+    results = gallery_run.out_dir / "results.json"
+    explained = npmatrix("explain", f"{results}:colab-like", f"{results}:pi32-apt-refblas", out_dir=gallery_run.out_dir)
+    assert "NumPy came from" in explained.stdout and "works, but slowly" in explained.stdout

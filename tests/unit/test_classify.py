@@ -134,8 +134,8 @@ BUILD_CASES = [
         _plan("amd64"),
         _failed(NO_WHEEL_LOG.replace("armv7l", "x86_64")),
         Status.NO_WHEEL,
-        ["linux_x86_64", "linux/amd64"],
-        ["pin a NumPy"],
+        ["linux_x86_64", "linux/amd64", "no NumPy release at all for Python 3.11"],
+        ["use a Python that NumPy publishes wheels for", "check index_url"],
         "No matching distribution found for numpy==2.3.5",
         id="no-wheel-amd64",
     ),
@@ -441,8 +441,8 @@ PROBE_CASES = [
     pytest.param(
         _edited(_abi_reverse),
         Status.ABI_MISMATCH,
-        ["pandas", "newer NumPy than NumPy 1.21.6"],
-        "upgrade numpy",
+        ["pandas", "newer NumPy than NumPy 1.21.6", "NumPy is the one to move"],
+        "upgrade NumPy",
         id="abi-mismatch-reverse",
     ),
     pytest.param(
@@ -650,3 +650,74 @@ def test_oom_flag_on_a_probe_that_worked_changes_nothing() -> None:
 def test_without_oom_flag_a_killed_probe_is_crashed_without_memory_words() -> None:
     verdict = classify(_plan(), _built(), ProbeRun(exit_code=137, stdout="", stderr="", duration_s=2.0, facts=None))
     assert verdict.status is Status.CRASHED and "memory" not in verdict.reason
+
+
+# --- pip's refusals, each read from pip's own words ----------------------------------------------------------
+
+_REQUIRES = (
+    "#7 2.104 pip 24.0 from /opt/venv/lib/python3.{minor}/site-packages/pip (python 3.{minor})\n"
+    "#7 12.30 ERROR: Ignored the following versions that require a different python version: "
+    "1.25.0 Requires-Python >=3.9; 1.26.0 Requires-Python <3.13,>=3.9; 2.3.5 Requires-Python >=3.11\n"
+    "#7 12.34 ERROR: Could not find a version that satisfies the requirement numpy=={pin} (from versions: 1.24.4)\n"
+    "#7 12.34 ERROR: No matching distribution found for numpy=={pin}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("platform", "minor", "pin", "in_reason", "in_fix"),
+    [
+        ("amd64", 8, "2.3.5", "Python 3.8 is too old for NumPy 2.3.5 (Requires-Python >=3.11)", "use a newer Python"),
+        (
+            "arm64",
+            13,
+            "1.26.0",
+            "Python 3.13 is too new for NumPy 1.26.0 (Requires-Python <3.13,>=3.9)",
+            "older Python",
+        ),
+        ("arm/v7", 8, "1.25.0", "Python 3.8 is too old for NumPy 1.25.0 (Requires-Python >=3.9)", "newer Python"),
+    ],
+)
+def test_requires_python_says_which_way(platform: str, minor: int, pin: str, in_reason: str, in_fix: str) -> None:
+    log = NO_WHEEL_LOG.split("#7 2.104")[0] + _REQUIRES.format(minor=minor, pin=pin)
+    verdict = classify(_plan(platform, numpy=pin), _failed(log), None)
+    assert verdict.status is Status.NO_WHEEL
+    assert in_reason in verdict.reason and in_fix in (verdict.fix or "")
+    assert "piwheels" not in (verdict.fix or "")  # the platform is not the cause: no platform advice
+
+
+@pytest.mark.parametrize("platform", ["amd64", "arm64"])
+def test_no_wheel_fixes_off_the_pi_carry_no_pi_advice(platform: str) -> None:
+    verdict = classify(_plan(platform), _failed(NO_WHEEL_LOG), None)
+    assert verdict.status is Status.NO_WHEEL
+    for pi_only in ("piwheels", "python3-numpy", 'install = "apt"'):
+        assert pi_only not in (verdict.fix or ""), verdict.fix
+
+
+def test_a_yanked_pin_is_said() -> None:
+    log = NO_WHEEL_LOG.replace(
+        "#7 12.34 ERROR: Could not find",
+        "#7 12.30 ERROR: Ignored the following yanked versions: 2.3.5, 2.4.0\n#7 12.34 ERROR: Could not find",
+    ).replace("(from versions: none)", "(from versions: 2.3.4, 2.3.6)")
+    verdict = classify(_plan("amd64"), _failed(log), None)
+    assert "NumPy 2.3.5 was yanked" in verdict.reason and "not yanked (e.g. numpy==2.3.6)" in (verdict.fix or "")
+    assert "yanked (pip skips them): 2.3.5, 2.4.0" in verdict.evidence
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection "
+        "broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object>: Failed to "
+        "establish a new connection: [Errno -3] Temporary failure in name resolution')': /simple/numpy/",
+        "Could not fetch URL https://mirror.example/simple/numpy/: There was a problem confirming the ssl "
+        "certificate: HTTPSConnectionPool(host='mirror.example', port=443): Max retries exceeded with url: "
+        "/simple/numpy/ (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]')))",
+        "ERROR: HTTP error 404 while getting https://mirror.example/simple/numpy/ 404 Client Error: Not Found",
+    ],
+    ids=["dns", "tls", "404"],
+)
+def test_an_unreadable_index_is_not_blamed_on_the_platform(trouble: str) -> None:
+    log = NO_WHEEL_LOG.replace("#7 12.34 ERROR: Could not find", f"#7 11.00 {trouble}\n#7 12.34 ERROR: Could not find")
+    verdict = classify(_plan("arm/v7", index_url="https://mirror.example/simple"), _failed(log), None)
+    assert "could not read the package index (https://mirror.example/simple)" in verdict.reason
+    assert "check index_url" in (verdict.fix or "") and "piwheels" not in (verdict.fix or "")

@@ -14,6 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from npmatrix import schemas
+from npmatrix.classify import classify_probe
+from npmatrix.errors import ConfigError
+from npmatrix.summary import summarize
+from npmatrix.verdict import Status
+
 PROBE = Path(__file__).resolve().parents[2] / "src" / "npmatrix" / "container" / "probe.py"
 
 OPENBLAS_MISSING = "libopenblas.so.0: cannot open shared object file: No such file or directory"
@@ -21,6 +27,18 @@ FAKE_NUMPY = {
     "importerror": f"raise ImportError({OPENBLAS_MISSING!r})\n",
     "segv": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
     "hang": "import time\ntime.sleep(10 ** 6)\n",
+    # OpenBLAS's runtime dispatch as the probe sees it: OPENBLAS_VERBOSE=2 makes it say which core it chose,
+    # that core's kernel is an illegal instruction here, and a forced OPENBLAS_CORETYPE imports fine.
+    "sigill-openblas": (
+        "import os, signal, sys\n"
+        "if os.environ.get('OPENBLAS_VERBOSE') == '2':\n"
+        "    sys.stderr.write('Core: neoversev1\\n'); sys.stderr.flush()\n"
+        "if not os.environ.get('OPENBLAS_CORETYPE'):\n"
+        "    os.kill(os.getpid(), signal.SIGILL)\n"
+        "__version__ = '2.3.5'\n"
+    ),
+    # NumPy's own code: no OpenBLAS core helps.
+    "sigill-numpy": "import os, signal\nos.kill(os.getpid(), signal.SIGILL)\n",
     # Imports fine, like NumPy < 1.26 (show_config only prints), then crashes once bench.py uses it.
     "old-crashes-in-bench": (
         "import os, signal, sys\n"
@@ -172,6 +190,50 @@ def test_segfault_is_data(tmp_path: Path) -> None:
     assert numpy["ldd"]["error"] == "no compiled numpy extension found"
 
 
+def test_sigill_from_openblas_dispatch_is_convicted_by_a_forced_core(tmp_path: Path) -> None:
+    proc, report = run_probe(pythonpath=fake_numpy(tmp_path, "sigill-openblas"))
+    numpy = report["numpy"]
+    assert proc.returncode == 0 and numpy["signal"] == "SIGILL"
+    safe = {"x86_64": "Prescott", "aarch64": "ARMV8"}[report["platform"]["machine"]]
+    assert numpy["sigill_check"] == {"chosen_core": "neoversev1", "safe_core": safe, "imports_with_safe_core": True}
+    schemas.validate("probe-output", report, where="sigill report")  # the shipped schema knows the check
+    verdict = classify_probe(summarize(report))
+    assert verdict.status is Status.CPU_UNSUPPORTED
+    assert "OpenBLAS's runtime dispatch chose the kernel 'neoversev1' (an SVE/SME kernel)" in verdict.reason
+    assert f"with OPENBLAS_CORETYPE={safe} the import works" in verdict.reason
+    assert (verdict.fix or "").startswith(f"set OPENBLAS_CORETYPE={safe}")
+
+
+def test_sigill_in_numpys_own_code_is_not_blamed_on_openblas(tmp_path: Path) -> None:
+    _, report = run_probe(pythonpath=fake_numpy(tmp_path, "sigill-numpy"))
+    check = report["numpy"]["sigill_check"]
+    assert check["chosen_core"] is None and check["imports_with_safe_core"] is False
+    verdict = classify_probe(summarize(report))
+    assert verdict.status is Status.CPU_UNSUPPORTED
+    assert "uses instructions this CPU" in verdict.reason and "did not help" in verdict.reason
+    assert "OPENBLAS_CORETYPE" not in (verdict.fix or "")
+
+
+def test_sigill_check_loads_the_bundled_openblas_alone(tmp_path: Path) -> None:
+    root = fake_numpy(tmp_path, "sigill-numpy")
+    libs = root / "numpy.libs"
+    libs.mkdir()
+    (libs / "libscipy_openblas64_-0123abcd.so").write_bytes(b"not an ELF file")  # ctypes refuses it: no core
+    _, report = run_probe(pythonpath=root)
+    check = report["numpy"]["sigill_check"]
+    assert check["library"] == str(libs / "libscipy_openblas64_-0123abcd.so")
+    assert check["library_core"] is None and check["library_signal"] is None
+    # Had the library died alone of SIGILL (OpenBLAS's own init), that convicts OpenBLAS, not NumPy:
+    report["numpy"]["sigill_check"]["library_signal"] = "SIGILL"
+    verdict = classify_probe(summarize(report))
+    assert "libscipy_openblas64_-0123abcd.so alone, without NumPy, dies of SIGILL too" in verdict.reason
+    assert "OPENBLAS_CORETYPE=" in (verdict.fix or "")
+
+
+def test_no_sigill_no_check(healthy: Any) -> None:
+    assert "sigill_check" not in healthy["numpy"]
+
+
 def test_hang_is_data(tmp_path: Path) -> None:
     proc, report = run_probe("--timeout", "3", pythonpath=fake_numpy(tmp_path, "hang"))
     numpy = report["numpy"]
@@ -255,6 +317,59 @@ def test_debian_style_egg_info(probe_module: ModuleType, tmp_path: Path) -> None
     meta = probe_module.dist_metadata(str(egg))
     assert meta["version"] == "1.24.2" and not meta["has_wheel_file"] and meta["wheel_tags"] == []
     assert probe_module.install_source("/usr/lib/python3/dist-packages/numpy", meta, None) == "debian"
+
+
+def _dist_info(tmp_path: Path, *, tag: str | None = None, direct_url: dict[str, Any] | None = None) -> dict[str, Any]:
+    info = tmp_path / "numpy-2.3.5.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: numpy\nVersion: 2.3.5\n")
+    if tag:
+        (info / "WHEEL").write_text(f"Wheel-Version: 1.0\nGenerator: bdist_wheel\nTag: {tag}\n")
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(json.dumps(direct_url))
+    return {"path": str(info)}
+
+
+@pytest.mark.parametrize(
+    ("tag", "direct_url", "conda", "origin"),
+    [
+        ("cp311-cp311-manylinux_2_27_x86_64", None, False, "pypi-wheel"),
+        ("cp311-cp311-musllinux_1_2_x86_64", None, False, "pypi-wheel"),
+        ("cp311-cp311-linux_armv7l", None, False, "local-wheel"),  # piwheels, or pip's own source build
+        ("cp311-cp311-linux_x86_64", {"url": "file:///src/numpy", "dir_info": {"editable": True}}, False, "editable"),
+        (None, {"url": "https://example.org/numpy-2.3.5.tar.gz", "archive_info": {}}, False, "url"),
+        (None, None, False, "source"),  # an egg-info-like install without a WHEEL file
+        ("cp311-cp311-manylinux_2_27_x86_64", None, True, "conda"),
+    ],
+)
+def test_origin_kind(
+    probe_module: ModuleType,
+    tmp_path: Path,
+    tag: str | None,
+    direct_url: dict[str, Any] | None,
+    conda: bool,
+    origin: str,
+) -> None:
+    info = _dist_info(tmp_path, tag=tag, direct_url=direct_url)["path"]
+    meta = probe_module.dist_metadata(info)
+    if conda:
+        (tmp_path / "conda-meta").mkdir()
+        (tmp_path / "conda-meta" / "numpy-2.3.5-py311h.json").write_text("{}")
+    record = probe_module.conda_record(str(tmp_path))
+    source = probe_module.install_source(str(tmp_path / "numpy"), meta, None)
+    assert probe_module.origin_kind(source, meta, record) == origin
+
+
+def test_the_host_numpy_reports_its_origin(healthy: Any) -> None:
+    install = healthy["numpy"]["install"]
+    assert install["origin"] == "pypi-wheel" and install["conda_record"] is None
+    schemas.validate("probe-output", healthy, where="healthy report")
+    bad = json.loads(json.dumps(healthy))
+    bad["numpy"]["install"]["origin"] = "pypi"  # not one of the kinds
+    with pytest.raises(ConfigError, match="origin"):
+        schemas.validate("probe-output", bad, where="bad report")
+    origin = summarize(healthy).origin
+    assert origin is not None and not origin.stale and origin.running_version == np.__version__
 
 
 def test_json_safe(probe_module: ModuleType) -> None:

@@ -362,3 +362,22 @@ def test_wrong_result_on_qemu_max_is_blamed_on_the_blas_kernel() -> None:
     assert diffs[0].key == "BLAS kernel"
     assert (diffs[0].a_value, diffs[0].b_value) == ("armv8sve", "cortexa57")
     assert "BLAS kernel" in explain.verdict(bad, cell("pi64"))
+
+
+# --- where NumPy came from, and works-but-slow --------------------------------------------------------------
+
+
+def test_origin_is_a_difference_and_advice_reaches_the_verdict() -> None:
+    colab, apt = cell("colab-like"), cell("pi32-apt")
+    assert (colab.origin_kind, apt.origin_kind) == ("pypi-wheel", "debian")
+    assert by_key(colab, apt)["NumPy came from"] == ("pypi-wheel", "debian")
+    text = explain.verdict(colab, apt)
+    assert "pi32-apt works, but slowly: NumPy runs on the reference BLAS" in text
+    assert "apt install libopenblas0" in text
+    assert colab.advisories == () and "colab-like works, but slowly" not in text
+
+
+def test_a_stale_numpy_is_said() -> None:
+    apt = dataclasses.replace(cell("pi32-apt"), stale=True, origin="Debian's package (apt); the running NumPy ...")
+    assert "pi32-apt's running NumPy is not the one installed" in explain.verdict(cell("colab-like"), apt)
+    assert "came from" in explain.host_summary(cell("pi32-apt"))

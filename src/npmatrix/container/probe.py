@@ -411,6 +411,7 @@ def dist_metadata(dist_info: str) -> dict:
     metadata = metadata or ""
     wheel = read_text(os.path.join(dist_info, "WHEEL")) if is_dir else None
     installer = read_text(os.path.join(dist_info, "INSTALLER")) if is_dir else None
+    direct_url = read_json(os.path.join(dist_info, "direct_url.json")) if is_dir else None
     version = re.search(r"^Version:\s*(\S+)", metadata, re.MULTILINE)
     generator = re.search(r"^Generator:\s*(.+)$", wheel or "", re.MULTILINE)
     return {
@@ -419,7 +420,49 @@ def dist_metadata(dist_info: str) -> dict:
         "has_wheel_file": wheel is not None,
         "wheel_tags": re.findall(r"^Tag:\s*(\S+)", wheel or "", re.MULTILINE),
         "wheel_generator": generator.group(1).strip() if generator else None,
+        "direct_url": direct_url,
+        "requested": is_dir and os.path.exists(os.path.join(dist_info, "REQUESTED")),
     }
+
+
+def read_json(path: str) -> dict | None:
+    text = read_text(path)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def conda_record(prefix: str) -> str | None:
+    """conda-meta/numpy-<version>-<build>.json of the environment this Python runs in, if conda installed it."""
+    hits = sorted(glob.glob(os.path.join(prefix, "conda-meta", "numpy-[0-9]*.json")))
+    return hits[-1] if hits else None
+
+
+def origin_kind(source: str, meta: dict, conda: str | None) -> str:
+    """Where this NumPy came from, as one word: pypi-wheel (a manylinux/musllinux wheel, what PyPI ships),
+    local-wheel (a wheel tagged plain linux_<arch>: built on a machine, as piwheels does), debian, conda,
+    editable, url (pip installed a file or URL), source (an egg-info: setup.py install), unknown."""
+    direct = meta.get("direct_url") or {}
+    if conda:
+        return "conda"
+    if (direct.get("dir_info") or {}).get("editable"):
+        return "editable"
+    if source == "debian":
+        return "debian"
+    tags = meta.get("wheel_tags") or []
+    if any("manylinux" in t or "musllinux" in t for t in tags):
+        return "pypi-wheel"
+    if tags:
+        return "local-wheel"
+    if direct.get("url"):
+        return "url"
+    if meta.get("version") and not meta.get("has_wheel_file"):
+        return "source"
+    return "unknown"
 
 
 def debian_package(location: str, timeout: float) -> tuple[str | None, str | None]:
@@ -451,8 +494,15 @@ def install_info(location: str | None, timeout: float) -> dict:
     dist_info = max(candidates, key=os.path.getmtime) if candidates else None
     meta = dist_metadata(dist_info) if dist_info else {}
     deb_package, deb_version = debian_package(location, timeout) if location else (None, None)
+    source = install_source(location, meta, deb_package)
+    conda = conda_record(sys.prefix)
+    direct = meta.get("direct_url") or {}
     return {
-        "source": install_source(location, meta, deb_package),
+        "source": source,
+        "origin": origin_kind(source, meta, conda),
+        "direct_url": direct.get("url"),
+        "requested": meta.get("requested"),
+        "conda_record": conda,
         "dist_info": dist_info,
         "dist_info_candidates": candidates,
         "dist_version": meta.get("version"),
@@ -492,11 +542,48 @@ def import_numpy_in_child(timeout: float) -> dict:
     return info
 
 
+# An OpenBLAS kernel every core of the architecture runs (OPENBLAS_CORETYPE names one of a DYNAMIC_ARCH build).
+SAFE_OPENBLAS_CORE = {"x86_64": "Prescott", "aarch64": "ARMV8"}
+
+
+def bundled_openblas(location: str | None) -> str | None:
+    """The OpenBLAS a NumPy wheel bundles (numpy.libs/libscipy_openblas64_-*.so, libopenblas64_p-*.so)."""
+    if not location:
+        return None
+    hits = sorted(glob.glob(os.path.join(os.path.dirname(location), "numpy.libs", "*openblas*.so*")))
+    return hits[0] if hits else None
+
+
+def sigill_check(timeout: float, location: str | None = None) -> dict:
+    """After `import numpy` died of SIGILL: which kernel OpenBLAS's runtime dispatch chose (OPENBLAS_VERBOSE=2
+    prints "Core: <name>" before running it), and whether the import works with a safe core forced. Only a
+    DYNAMIC_ARCH OpenBLAS (NumPy's wheels) reads OPENBLAS_CORETYPE, so a success there convicts the dispatch,
+    not NumPy's own build baseline."""
+    log("import died of SIGILL: asking OpenBLAS which core it chose")
+    verbose = run_child(probe_child_cmd("numpy", timeout), timeout=timeout, env=dict(os.environ, OPENBLAS_VERBOSE="2"))
+    found = re.findall(r"Core:\s*(\S+)", verbose["stderr"])
+    safe = SAFE_OPENBLAS_CORE.get(platform.machine())
+    check = {"chosen_core": found[-1] if found else None, "safe_core": safe, "imports_with_safe_core": None}
+    library = bundled_openblas(location)
+    if library:
+        # The library alone, through ctypes: its core name without NumPy, or the same crash in its own init.
+        alone = run_child(probe_child_cmd("corename", timeout, library), timeout=timeout)
+        record = next(iter(marker_records(alone["stdout"])), {})
+        check.update({"library": library, "library_core": record.get("corename"), "library_signal": alone["signal"]})
+    if safe:
+        env = dict(os.environ, OPENBLAS_CORETYPE=safe)
+        forced = run_child(probe_child_cmd("numpy", timeout), timeout=timeout, env=env)
+        check["imports_with_safe_core"] = any(r.get("stage") == "imported" for r in marker_records(forced["stdout"]))
+    return check
+
+
 def numpy_info(timeout: float) -> dict:
     location, find_error = locate_numpy()
     core, linalg = core_extension(location), linalg_extension(location)
     info = {"found": location is not None, "location": location, "find_error": find_error}
     info.update(import_numpy_in_child(timeout))
+    if info.get("signal") == "SIGILL":
+        info["sigill_check"] = sigill_check(timeout, location)
     info["install"] = install_info(location, timeout)
     info["core_extension"] = core
     info["linalg_extension"] = linalg
@@ -715,6 +802,11 @@ def child_import(module: str) -> None:
     emit({"version": getattr(imported, "__version__", None)})
 
 
+def child_corename(path: str) -> None:
+    facts = openblas_facts([path]) or {}
+    emit({"corename": facts.get("corename")})
+
+
 def child_main(argv: list[str]) -> int:
     kind, dump_seconds = argv[0], float(argv[1])
     # A hang is killed by the parent; dumping the stack just before shows where it hung.
@@ -723,6 +815,8 @@ def child_main(argv: list[str]) -> int:
         child_numpy()
     elif kind == "import":
         child_import(argv[2])
+    elif kind == "corename":
+        child_corename(argv[2])
     else:
         raise SystemExit(f"unknown child kind {kind!r}")
     faulthandler.cancel_dump_traceback_later()

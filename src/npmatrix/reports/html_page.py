@@ -15,6 +15,7 @@ import html
 from collections.abc import Mapping, Sequence
 
 from npmatrix import table
+from npmatrix.advice import Advisory
 from npmatrix.reports import charts
 from npmatrix.reports.cells import (
     STANDING_LABELS,
@@ -30,7 +31,7 @@ from npmatrix.reports.cells import (
     when,
 )
 from npmatrix.reports.logs import LogTail
-from npmatrix.results import CellResult, Results
+from npmatrix.results import CellResult, Results, advisories
 
 TIMELINE_NIGHTS = 30  # status columns shown; the trend chart shows every night
 
@@ -116,20 +117,24 @@ _GRID_HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "st
 
 def _grid(results: Results) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in _GRID_HEADERS)
-    rows = "\n".join(_grid_row(r) for r in results.cells)
+    notes = advisories(results.cells)
+    rows = "\n".join(_grid_row(r, notes.get(r.name, ())) for r in results.cells)
     return (
         '<section id="grid">\n<h2>Cells</h2>\n'
         f'<table class="grid">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>\n</section>'
     )
 
 
-def _grid_row(r: CellResult) -> str:
+def _grid_row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
     s = r.summary
     st = standing(r)
     best = s.best_gflops("float64") if s else None
     gflops = "-" if best is None else f"{best:.1f}" + (' <span class="qemu">QEMU</span>' if r.emulated else "")
     # The fix of a cell that fails as expected is known and lives in its details; the grid stays one line a cell.
     fix = f'<div class="fix">Fix: {_e(r.verdict.fix)}</div>' if r.verdict.fix and not r.as_expected else ""
+    fix += "".join(
+        f'<div class="advice">Slow: {_e(a.message)}<div class="fix">Fix: {_e(a.fix)}</div></div>' for a in notes
+    )
     cells = [
         f'<td class="name"><a href="#{_anchor(r.name)}">{_e(r.name)}</a></td>',
         f"<td>{_e(table.platform_label(r))}</td>",
@@ -324,6 +329,7 @@ table.grid { border-collapse: collapse; width: 100%; font-size: 13px; }
 .grid tr.st-works td.reason { color: #57606a; }
 .qemu { color: var(--qemu); font-size: 11px; font-weight: 600; }
 .fix { color: #0a3069; font-size: 12px; margin-top: 2px; }
+.advice { color: #8a4b00; font-size: 12px; margin-top: 2px; }
 a { color: inherit; }
 figure.chart { margin: 12px 0 20px; padding: 8px; border: 1px solid #d0d7de; border-radius: 8px; }
 figure.chart.emulated { border: 2px dashed var(--qemu); }

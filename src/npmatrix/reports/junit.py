@@ -13,8 +13,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from npmatrix import table
+from npmatrix.advice import Advisory
 from npmatrix.reports.cells import cell_seconds, key_facts, matrix_name, numpy_text, printable, status_text
-from npmatrix.results import CellResult, Results
+from npmatrix.results import CellResult, Results, advisories
 
 
 def render_junit(results: Results) -> str:
@@ -36,13 +37,15 @@ def render_junit(results: Results) -> str:
     properties = ET.SubElement(suite, "properties")
     for name, value in _properties(results):
         ET.SubElement(properties, "property", {"name": _x(name), "value": _x(value)})
+    notes = advisories(results.cells)
     for r in results.cells:
-        _testcase(suite, r, classname=f"{matrix_name(results)}.{r.oci_platform.removeprefix('linux/')}")
+        classname = f"{matrix_name(results)}.{r.oci_platform.removeprefix('linux/')}"
+        _testcase(suite, r, classname=classname, notes=notes.get(r.name, ()))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _testcase(suite: ET.Element, r: CellResult, *, classname: str) -> None:
+def _testcase(suite: ET.Element, r: CellResult, *, classname: str, notes: tuple[Advisory, ...] = ()) -> None:
     attributes = {"name": _x(r.name), "classname": _x(classname), "time": _time(cell_seconds(r))}
     case = ET.SubElement(suite, "testcase", attributes)
     if not r.as_expected:
@@ -51,7 +54,10 @@ def _testcase(suite: ET.Element, r: CellResult, *, classname: str) -> None:
         )
         failure.text = _x(_failure_text(r))
     out = ET.SubElement(case, "system-out")
-    out.text = _x("\n".join([f"{status_text(r)}: {r.verdict.reason}", *(f"{k}: {v}" for k, v in key_facts(r))]))
+    advice = [f"slow: {a.message}. Fix: {a.fix}" for a in notes]  # works, but slow: not a failure
+    out.text = _x(
+        "\n".join([f"{status_text(r)}: {r.verdict.reason}", *advice, *(f"{k}: {v}" for k, v in key_facts(r))])
+    )
 
 
 def _failure_text(r: CellResult) -> str:

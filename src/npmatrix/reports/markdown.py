@@ -9,8 +9,9 @@ from __future__ import annotations
 import html
 
 from npmatrix import table
+from npmatrix.advice import Advisory
 from npmatrix.reports.cells import Standing, night_summary, numpy_text, printable, shorten, standing, status_text, when
-from npmatrix.results import CellResult, Results
+from npmatrix.results import CellResult, Results, advisories
 
 REASON_WIDTH = 100
 MARKS = {
@@ -23,6 +24,7 @@ MARKS = {
 
 def render_markdown(results: Results) -> str:
     night = night_summary(results)
+    notes = advisories(results.cells)
     lines = [
         f"### npmatrix {md(results.matrix)}: {md(night.headline)}",
         "",
@@ -31,7 +33,7 @@ def render_markdown(results: Results) -> str:
         "",
         "| | cell | platform | NumPy | status | reason |",
         "|---|---|---|---|---|---|",
-        *(_row(r) for r in results.cells),
+        *(_row(r, notes.get(r.name, ())) for r in results.cells),
         "",
         f"{MARKS[Standing.WORKS]} works · {MARKS[Standing.EXPECTED_FAILURE]} fails as expected · "
         f"{MARKS[Standing.UNEXPECTED_FAILURE]} fails, NOT as expected · "
@@ -40,13 +42,18 @@ def render_markdown(results: Results) -> str:
     if night.unexpected:
         lines += ["", f"#### Not as expected ({len(night.unexpected)})", ""]
         lines += [_unexpected(r) for r in night.unexpected]
+    if notes:
+        lines += ["", f"#### Works, but slow ({len(notes)})", ""]
+        lines += [f"- **{md(name)}**: {md(a.message)}.<br>Fix: {md(a.fix)}" for name, ns in notes.items() for a in ns]
     return "\n".join(lines) + "\n"
 
 
-def _row(r: CellResult) -> str:
+def _row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
     found = r.summary is not None and r.summary.numpy_version
     numpy = f"{numpy_text(r)} ({table.installed(r)})" if found else numpy_text(r)
     reason = "" if r.status.works and r.as_expected else shorten(r.verdict.reason, REASON_WIDTH)
+    if r.status.works and notes:
+        reason = table.advisory_text(notes)
     cells = (MARKS[standing(r)], r.name, table.platform_label(r), numpy, status_text(r), reason)
     return "| " + " | ".join(md(c) for c in cells) + " |"
 

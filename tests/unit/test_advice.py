@@ -1,0 +1,126 @@
+"""Works, but slow: advisories read from one cell's facts, and the run-wide GEMM comparison; and where NumPy
+came from (summary.Origin), which the table and explain show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from npmatrix import advice, results, table
+from npmatrix.reports.junit import render_junit
+from npmatrix.reports.markdown import render_markdown
+from npmatrix.summary import ProbeSummary, summarize
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+OK_REPORT: dict[str, Any] = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
+REFERENCE = [
+    "/usr/lib/arm-linux-gnueabihf/lapack/liblapack.so.3.11.0",
+    "/usr/lib/arm-linux-gnueabihf/blas/libblas.so.3.11.0",
+]
+ATLAS = ["/usr/lib/arm-linux-gnueabihf/atlas/libblas.so.3", "/usr/lib/arm-linux-gnueabihf/libf77blas.so.3"]
+OPENBLAS = ["/usr/lib/arm-linux-gnueabihf/openblas-pthread/libopenblas_armv6p-r0.3.21.so"]
+
+
+def _summary(
+    libraries: list[str], *, core: str | None = None, threads: int | None = None, gflops: float | None = None
+) -> ProbeSummary:
+    facts = json.loads(json.dumps(OK_REPORT))
+    numpy = facts["numpy"]
+    numpy["config"] = None  # the BLAS is then named from what is loaded
+    numpy["ldd"] = {"output": "", "not_found": []}
+    openblas = {"corename": core, "num_threads": threads, "library": libraries[0]} if core else None
+    numpy["blas_runtime"] = {"libraries": libraries, "openblas": openblas}
+    facts["python"]["multiarch"] = "arm-linux-gnueabihf"
+    facts["cpu"]["count"] = 4
+    facts["bench"] = None
+    if gflops is not None:
+        row = {"dtype": "float64", "n": 256, "gflops_median": gflops, "tolerance": 1e-9, "ok": True}
+        facts["bench"] = {"runs": [{"threads": "all", "results": [row]}]}
+    return summarize(facts)
+
+
+def _kinds(s: ProbeSummary) -> list[str]:
+    return [a.kind for a in advice.for_cell(s)]
+
+
+def test_reference_blas_gets_its_advisory_and_the_debian_fix() -> None:
+    (note,) = advice.for_cell(_summary(REFERENCE))
+    assert note.kind == "reference-blas" and "reference BLAS" in note.message
+    assert "apt install libopenblas0" in note.fix
+    assert "update-alternatives --config libblas.so.3-arm-linux-gnueabihf" in note.fix
+    assert "PyPI wheel" in note.fix
+
+
+def test_atlas_gets_its_own_advisory() -> None:
+    assert _kinds(_summary(ATLAS)) == ["atlas"]
+
+
+def test_openblas_on_all_threads_gets_none() -> None:
+    assert _kinds(_summary(OPENBLAS, core="ARMV6", threads=4)) == []
+
+
+def test_openblas_on_one_thread_of_four_is_single_threaded() -> None:
+    (note,) = advice.for_cell(_summary(OPENBLAS, core="ARMV6", threads=1))
+    assert note.kind == "single-threaded-blas" and "1 thread of 4 CPUs" in note.message
+    assert "libopenblas0-pthread" in note.fix and "OPENBLAS_NUM_THREADS" in note.fix
+
+
+def _ran(name: str, s: ProbeSummary, *, emulated: bool = False, works: bool = True) -> advice.Ran:
+    return advice.Ran(name=name, oci_platform="linux/amd64", emulated=emulated, works=works, summary=s)
+
+
+def test_gemm_far_below_openblas_on_the_same_platform_is_said_with_both_numbers() -> None:
+    slow = _summary(["/usr/lib/x86_64-linux-gnu/libfoo_blas.so"], gflops=2.0)
+    fast = _summary(OPENBLAS, core="Haswell", threads=4, gflops=30.0)
+    notes = advice.for_run([_ran("slow", slow), _ran("fast", fast)])
+    (note,) = notes["slow"]
+    assert note.kind == "slow-gemm" and "2.0 GFLOP/s, 15x below fast (30.0 GFLOP/s with OpenBLAS)" in note.message
+    assert "fast" not in notes
+
+
+@pytest.mark.parametrize(
+    ("mine", "emulated", "peer_works"),
+    [(11.0, False, True), (2.0, True, True), (2.0, False, False)],
+    ids=["less-than-3x-below", "emulated-speeds-measure-qemu", "failing-peer"],
+)
+def test_no_gemm_comparison_when_it_would_mislead(mine: float, emulated: bool, peer_works: bool) -> None:
+    slow = _summary(["/usr/lib/x86_64-linux-gnu/libfoo_blas.so"], gflops=mine)
+    fast = _summary(OPENBLAS, core="Haswell", threads=4, gflops=30.0)
+    # An emulated cell (an amd64 cell run as an older x86 CPU under QEMU) is never compared with a native peer.
+    cells = [_ran("slow", slow, emulated=emulated), _ran("fast", fast, works=peer_works)]
+    assert "slow" not in advice.for_run(cells)
+
+
+def test_a_failing_cell_gets_no_advisory() -> None:
+    assert advice.for_run([_ran("broken", _summary(REFERENCE), works=False)]) == {}
+
+
+def test_the_default_run_shows_reference_blas_in_results_table_and_reports() -> None:
+    run = results.load(DATA / "results-default.json")  # pi32-apt: Debian's NumPy on libblas.so.3
+    document = run.to_json()
+    (record,) = [c for c in document["cells"] if c["name"] == "pi32-apt"]
+    assert record["advisories"][0]["kind"] == "reference-blas"
+    assert all("advisories" not in c for c in document["cells"] if c["name"] != "pi32-apt")
+    again = results.from_json(document, where="again")  # the schema takes it, and reading recomputes it
+    assert results.advisories(again.cells) == results.advisories(run.cells)
+    assert "ok (slow: reference BLAS)" in table.table(run.cells)
+    assert "pi32-apt: NumPy runs on the reference BLAS" in table.advice_lines(list(run.cells))
+    markdown = render_markdown(run)
+    assert "#### Works, but slow (1)" in markdown and "Fix: apt install libopenblas0" in markdown
+    assert "slow: NumPy runs on the reference BLAS" in render_junit(run)
+
+
+def test_origin_is_stale_when_the_running_numpy_is_another() -> None:
+    facts = json.loads(json.dumps(OK_REPORT))
+    origin = summarize(facts).origin
+    assert origin is not None and not origin.stale and origin.kind == "pypi-wheel"
+    facts["numpy"]["version"] = "9.9.9"  # a process started before a reinstall, as on Colab
+    stale = summarize(facts).origin
+    assert stale is not None and stale.stale and "is not the one installed" in stale.describe()
+    facts = json.loads(json.dumps(OK_REPORT))
+    facts["numpy"]["file"] = "/tmp/elsewhere/numpy/__init__.py"  # a shadowing copy
+    moved = summarize(facts).origin
+    assert moved is not None and moved.stale
