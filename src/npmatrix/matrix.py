@@ -39,8 +39,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from npmatrix import fileio, validators
+from npmatrix import fileio, localinputs, validators
 from npmatrix.errors import ConfigError
+from npmatrix.localinputs import LocalInput
 from npmatrix.platforms import presets
 from npmatrix.verdict import Status
 
@@ -59,11 +60,18 @@ class Cell:
     only_binary: bool = True  # refuse source builds: an sdist build under QEMU takes hours
     pip: str | None = None  # upgrade/downgrade pip first, e.g. "==20.2.4"
     packages: tuple[str, ...] = ()  # more pip requirements installed with NumPy
+    # The user's own stack: a requirements file and a folder of wheels, resolved against the matrix file's
+    # folder and read when the matrix is loaded (localinputs.py); pip installs them with NumPy, in one step.
+    requirements: LocalInput | None = None
+    find_links: LocalInput | None = None
     apt: tuple[str, ...] = ()  # more Debian packages
     apt_remove: tuple[str, ...] = ()  # Debian packages removed afterwards, dependencies or not (to break things)
     index_url: str | None = None
     extra_index_url: tuple[str, ...] = ()
     system_site_packages: bool = False
+    # false: pip installs into Debian's own Python, as `pip install` without a venv does; since bookworm
+    # Debian refuses that (PEP 668, "externally-managed-environment"): a cell that shows the refusal.
+    venv: bool = True
     base_image: str | None = None  # an image pinned by digest, instead of a Debian base we build
     cpu: str | None = None  # a CPU model preset (pi1..pi5, x86-64-v1, colab)
     imports: tuple[str, ...] = ()  # more modules the probe imports after NumPy
@@ -144,11 +152,14 @@ _CHECKS: dict[str, Checker] = {
     "only_binary": _bool,
     "pip": _str(validators.version_spec),
     "packages": _str_list(validators.requirement),
+    "requirements": _str(localinputs.path_value),  # a path here; _resolve_local_inputs reads it
+    "find_links": _str(localinputs.path_value),
     "apt": _str_list(validators.apt_package),
     "apt_remove": _str_list(validators.apt_package),
     "index_url": _str(validators.index_url),
     "extra_index_url": _str_list(validators.index_url),
     "system_site_packages": _bool,
+    "venv": _bool,
     "base_image": _str(validators.image_by_digest),
     "cpu": _choice(lambda: presets().cpus, "CPU model"),
     "imports": _str_list(validators.module_name),
@@ -169,7 +180,7 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_CELLS = 1000
 # Keys only the pip template reads. An apt cell reads the index settings and only_binary only for its extra
 # `packages`, and never `pip` or `system_site_packages`: set anyway, they would be silently ignored.
-_PIP_ONLY = ("pip", "system_site_packages")
+_PIP_ONLY = ("pip", "system_site_packages", "venv", "requirements", "find_links")
 _PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url")
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
@@ -291,14 +302,39 @@ def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
         entries += _expand_axes(_table(raw["axes"], where=f"{source}: axes"), where=f"{source}: axes")
     if len(entries) > MAX_CELLS:
         raise ConfigError(f"has {len(entries)} cells; at most {MAX_CELLS} are allowed", where=source)
-    cells = [_make_cell({**defaults, **entry}, where=f"{source}: {label}") for label, entry in entries]
+    base_dir = _base_dir(source)
+    cells = [
+        _make_cell({**defaults, **entry}, where=f"{source}: {label}", base_dir=base_dir) for label, entry in entries
+    ]
     if not cells:
         raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
     _reject_duplicates(cells, where=source)
     return Matrix(source=source, cells=tuple(cells))
 
 
-def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
+def _base_dir(source: str) -> Path:
+    """The folder a matrix's relative paths (requirements, find_links) start from: the matrix file's own."""
+    if source.startswith(BUILTIN):
+        return Path(str(resources.files("npmatrix").joinpath("matrices")))
+    return Path(source).parent
+
+
+def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str) -> None:
+    """Replace the paths of `requirements` and `find_links` by what they hold (read, checked, hashed)."""
+    readers: dict[str, Callable[[Path], LocalInput]] = {
+        "requirements": lambda p: localinputs.read_requirements(p, where=f"{where}.requirements"),
+        "find_links": localinputs.read_wheel_dir,
+    }
+    for key, read in readers.items():
+        if key in kwargs:
+            path = Path(kwargs[key]).expanduser()
+            try:
+                kwargs[key] = read((base_dir / path).resolve())
+            except ValueError as exc:
+                raise ConfigError(str(exc), where=f"{where}.{key}") from None
+
+
+def _make_cell(raw: Mapping[str, Any], *, where: str, base_dir: Path = Path()) -> Cell:
     label = f"{where} ({raw['name']})" if isinstance(raw.get("name"), str) else where
     _reject_unknown(raw, _CHECKS, where=label)
     for required in ("name", "platform"):
@@ -310,6 +346,7 @@ def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
             kwargs[key] = _CHECKS[key](value)
         except ValueError as exc:
             raise ConfigError(str(exc), where=f"{label}.{key}") from None
+    _resolve_local_inputs(kwargs, base_dir=base_dir, where=label)
     cell = Cell(**kwargs)
     _check_consistency(cell, where=label)
     return cell
@@ -318,6 +355,12 @@ def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
 def _check_consistency(cell: Cell, *, where: str) -> None:
     if cell.install == "apt":
         _reject_pip_keys(cell, where=where)
+    if not cell.venv and cell.system_site_packages:
+        raise ConfigError(
+            "system_site_packages is a venv option, and venv = false installs into the system Python itself; "
+            "remove one of them",
+            where=f"{where}.system_site_packages",
+        )
     if cell.install == "pip" and cell.numpy is None:
         raise ConfigError('a pip cell needs a NumPy pin, e.g. numpy = "2.3.5"', where=f"{where}.numpy")
     if cell.install == "apt" and cell.numpy is not None:

@@ -40,7 +40,10 @@ class CellPlan:
 
     @property
     def python(self) -> str:
-        return "/opt/venv/bin/python3" if self.cell.install == "pip" or self.cell.packages else "/usr/bin/python3"
+        in_venv = (self.cell.install == "pip" and self.cell.venv) or (
+            self.cell.install == "apt" and bool(self.cell.packages)
+        )
+        return "/opt/venv/bin/python3" if in_venv else "/usr/bin/python3"
 
     @property
     def bench_sizes(self) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from npmatrix import __version__, fileio, probe_file, schemas, text
 from npmatrix.errors import ConfigError
+from npmatrix.localinputs import LocalInput
 from npmatrix.matrix import Cell
 from npmatrix.summary import ProbeSummary, summarize
 from npmatrix.verdict import Status, Verdict
@@ -104,6 +105,10 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
     for key, value in inputs.items():
         if key in known:
             values[key] = tuple(value) if isinstance(value, list) else value
+    for key in ("requirements", "find_links"):
+        if isinstance(values.get(key), dict):
+            record = values[key]
+            values[key] = LocalInput(path=record["path"], sha256=record["sha256"], files=tuple(record.get("files", ())))
     values["expect"] = Status(inputs["expect"])
     return Cell(**values)
 
