@@ -326,6 +326,9 @@ def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str)
         "find_links": localinputs.read_wheel_dir,
     }
     for key, read in readers.items():
+        if key in kwargs and kwargs.get("install") == "apt":
+            # Refused before anything is read: the apt template installs no user files.
+            raise ConfigError('only pip cells use it; remove it or use install = "pip"', where=f"{where}.{key}")
         if key in kwargs:
             path = Path(kwargs[key]).expanduser()
             try:
