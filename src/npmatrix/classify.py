@@ -11,7 +11,6 @@ from dataclasses import replace
 from npmatrix import buildlog
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan
-from npmatrix.platforms import presets
 from npmatrix.summary import GemmResult, ProbeSummary, summarize
 from npmatrix.verdict import Status, Verdict
 
@@ -80,8 +79,8 @@ def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
     """A failure at run time on an emulated CPU says which CPU, and what that CPU is known to mean."""
     if verdict.status in (Status.OK, Status.ENGINE_ERROR):
         return verdict
-    if plan.cell.cpu:
-        cpu = presets().cpus[plan.cell.cpu]
+    if plan.cell.cpu_spec:
+        cpu = plan.cell.cpu_spec
         context = f"as {cpu.description}" + (f"; {cpu.note}" if cpu.note else "")
     elif plan.emulated:
         context = "as QEMU's default CPU 'max', which is no real Raspberry Pi: set cpu = \"pi4\" or another model"

@@ -98,7 +98,7 @@ def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
         base=base,
         dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir),
         emulated=platform.emulated,
-        qemu_cpu=presets().cpus[cell.cpu].qemu[cell.platform] if cell.cpu else None,
+        qemu_cpu=cell.cpu_spec.qemu[cell.platform] if cell.cpu_spec else None,
     )
 
 

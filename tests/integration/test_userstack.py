@@ -19,7 +19,7 @@ def userstack_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
 
 def test_every_cell_ends_as_expected(userstack_run: CliRun) -> None:
     got = {c["name"]: c["status"] for c in userstack_run.results["cells"]}
-    assert got == {"own-stack": "ok", "own-stack-no-wheels": "build-failed"}, userstack_run.stdout
+    assert got == {"own-stack": "ok", "own-stack-no-wheels": "build-failed", "own-board": "ok"}, userstack_run.stdout
     assert userstack_run.returncode == 0
 
 
@@ -56,3 +56,13 @@ def test_the_users_files_are_in_no_layer(userstack_run: CliRun, docker_client: A
         labels={"npmatrix.test": "userstack"},
     )
     assert container == b""  # the mount point, if left, is empty; no copy of the wheel anywhere
+
+
+def test_a_cpu_model_the_matrix_defines_is_what_the_probe_ran_as(userstack_run: CliRun) -> None:
+    cell = userstack_run.cell("own-board")
+    assert cell["qemu_cpu"] == "cortex-a53"
+    assert cell["inputs"]["cpu_model"]["qemu"] == {"arm64": "cortex-a53", "arm/v7": "cortex-a7"}
+    assert "qemu cortex-a53" in userstack_run.stdout  # the table's platform column
+    # What NumPy saw: a Cortex-A53 has ASIMD but none of the dot-product or SVE extensions of newer cores.
+    features = set(cell["probe"]["numpy"]["cpu_features_found"])
+    assert "ASIMD" in features and "ASIMDDP" not in features and "SVE" not in features

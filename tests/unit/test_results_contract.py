@@ -53,6 +53,7 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
         cell["inputs"].setdefault("venv", True)
         cell["inputs"].setdefault("requirements", None)
         cell["inputs"].setdefault("find_links", None)
+        cell["inputs"].setdefault("cpu_model", None)
     assert [c.to_json() for c in run.cells] == original["cells"]
 
 
