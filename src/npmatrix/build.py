@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from npmatrix import process
+from npmatrix import localinputs, process
 from npmatrix.base_image import BaseRecipe
 from npmatrix.engine import Builder, Engine
-from npmatrix.errors import EngineUnavailable
+from npmatrix.errors import ConfigError, EngineUnavailable
 from npmatrix.outcomes import BuildOutcome
 from npmatrix.plan import CellPlan
 from npmatrix.render import base_dockerfile
@@ -77,6 +77,12 @@ def build_cell(
         return BuildOutcome.reused(plan.image_tag, existing, log_path=log_path, note=note)
     with tempfile.TemporaryDirectory(prefix="npmatrix-ctx-") as context:
         Path(context, "Dockerfile").write_text(plan.dockerfile)
+        try:
+            localinputs.copy_into_context(
+                Path(context), requirements=plan.cell.requirements, find_links=plan.cell.find_links
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc), where=plan.cell.name) from None
         argv = builder.build_argv(
             context=Path(context),
             tag=plan.image_tag,

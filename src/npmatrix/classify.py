@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from npmatrix import buildlog
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan
-from npmatrix.platforms import presets
 from npmatrix.summary import GemmResult, ProbeSummary, summarize
 from npmatrix.verdict import Status, Verdict
 
@@ -80,8 +80,8 @@ def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
     """A failure at run time on an emulated CPU says which CPU, and what that CPU is known to mean."""
     if verdict.status in (Status.OK, Status.ENGINE_ERROR):
         return verdict
-    if plan.cell.cpu:
-        cpu = presets().cpus[plan.cell.cpu]
+    if plan.cell.cpu_spec:
+        cpu = plan.cell.cpu_spec
         context = f"as {cpu.description}" + (f"; {cpu.note}" if cpu.note else "")
     elif plan.emulated:
         context = "as QEMU's default CPU 'max', which is no real Raspberry Pi: set cpu = \"pi4\" or another model"
@@ -92,12 +92,7 @@ def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
 
 def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
     if build.timed_out:
-        return Verdict(
-            status=Status.TIMEOUT,
-            reason=f"the image build took longer than {plan.cell.build_timeout} s",
-            fix="raise build_timeout; under QEMU a source build of NumPy takes hours",
-            evidence=_tail(build.output),
-        )
+        return _build_timeout(plan, build)
     line = _first(
         build.output,
         r"No matching distribution found for numpy(?![\w.-])\S*",
@@ -105,13 +100,57 @@ def classify_build(plan: CellPlan, build: BuildOutcome) -> Verdict:
     )
     if line:
         return _no_wheel(plan, build.output, _strip_step(line))
-    key = _first(build.output, r"^(?:#\d+ [\d.]+ )?(?:ERROR|E): .*", r"error: .*") or _last_line(build.output)
+    return _build_failed(plan, build)
+
+
+def _build_failed(plan: CellPlan, build: BuildOutcome) -> Verdict:
+    """The build log's own key line (buildlog.key_line), not the first of pip's many lines that say "error"."""
+    key = buildlog.key_line(build.output)
+    source = buildlog.source_build(build.output)
+    if key is None:
+        line = _first(build.output, r"^(?:#\d+ [\d.]+ )?(?:ERROR|E): .*", r"error: .*") or _last_line(build.output)
+        return Verdict(
+            status=Status.BUILD_FAILED,
+            reason=f"image build failed: {_strip_step(line)}",
+            fix=f"read the build log: {build.log_path}",
+            evidence=(line,),
+        )
+    if source is None:
+        reason = f"image build failed: {key.cause}: {key.line}"
+    else:
+        reason = (
+            f"pip fell back to building {source.label} from source (no wheel of it fits {_wheel_target(plan, build)}) "
+            f"and the build failed: {key.cause}: {key.line}"
+        )
+    fix = f"{key.fix}; the whole build log: {build.log_path}" if build.log_path else key.fix
+    return Verdict(status=Status.BUILD_FAILED, reason=reason, fix=fix, evidence=(key.quote,))
+
+
+def _build_timeout(plan: CellPlan, build: BuildOutcome) -> Verdict:
+    source = buildlog.source_build(build.output)
+    if source is None:
+        return Verdict(
+            status=Status.TIMEOUT,
+            reason=f"the image build took longer than {plan.cell.build_timeout} s",
+            fix="raise build_timeout; under QEMU a source build of NumPy takes hours",
+            evidence=_tail(build.output),
+        )
     return Verdict(
-        status=Status.BUILD_FAILED,
-        reason=f"image build failed: {_strip_step(key)}",
-        fix=f"read the build log: {build.log_path}",
-        evidence=(key,),
+        status=Status.TIMEOUT,
+        reason=f"the image build was still running after {plan.cell.build_timeout} s: pip was building "
+        f"{source.label} from source, a build that did not finish, because no wheel of it fits "
+        f"{_wheel_target(plan, build)}; a NumPy source build takes minutes natively and hours under QEMU",
+        fix="install a wheel instead of building one: pin a release with a wheel for this Python and platform "
+        "(only_binary = true makes pip refuse the source build at once), use Debian's python3-numpy "
+        '(install = "apt"), or on Raspberry Pi OS piwheels (extra_index_url = "https://www.piwheels.org/simple"); '
+        "or raise build_timeout",
+        evidence=_tail(build.output),
     )
+
+
+def _wheel_target(plan: CellPlan, build: BuildOutcome) -> str:
+    python_tag = _python_tag(build.output)
+    return f"{python_tag or 'this Python'} on linux_{plan.platform.wheel_arch}"
 
 
 # pip understands PEP 600 tags (manylinux_2_28_x86_64), the only ones recent NumPy wheels carry, since 20.3.

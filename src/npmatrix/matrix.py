@@ -39,9 +39,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from npmatrix import fileio, validators
+from npmatrix import fileio, localinputs, qemucpu, validators
 from npmatrix.errors import ConfigError
-from npmatrix.platforms import presets
+from npmatrix.localinputs import LocalInput
+from npmatrix.platforms import CpuModel, presets
 from npmatrix.verdict import Status
 
 Install = Literal["pip", "apt"]
@@ -59,13 +60,20 @@ class Cell:
     only_binary: bool = True  # refuse source builds: an sdist build under QEMU takes hours
     pip: str | None = None  # upgrade/downgrade pip first, e.g. "==20.2.4"
     packages: tuple[str, ...] = ()  # more pip requirements installed with NumPy
+    # The user's own stack: a requirements file and a folder of wheels, resolved against the matrix file's
+    # folder and read when the matrix is loaded (localinputs.py); pip installs them with NumPy, in one step.
+    requirements: LocalInput | None = None
+    find_links: LocalInput | None = None
     apt: tuple[str, ...] = ()  # more Debian packages
     apt_remove: tuple[str, ...] = ()  # Debian packages removed afterwards, dependencies or not (to break things)
     index_url: str | None = None
     extra_index_url: tuple[str, ...] = ()
     system_site_packages: bool = False
+    # false: pip installs into Debian's own Python, as `pip install` without a venv does; since bookworm
+    # Debian refuses that (PEP 668, "externally-managed-environment"): a cell that shows the refusal.
+    venv: bool = True
     base_image: str | None = None  # an image pinned by digest, instead of a Debian base we build
-    cpu: str | None = None  # a CPU model preset (pi1..pi5, x86-64-v1, colab)
+    cpu: str | None = None  # a CPU model: a preset (pi1..pi5, x86-64-v1, colab) or the matrix's own [cpu.NAME]
     imports: tuple[str, ...] = ()  # more modules the probe imports after NumPy
     expect: Status = Status.OK
     timeout: int = 300  # seconds for probe and benchmark together
@@ -74,6 +82,16 @@ class Cell:
     pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
     note: str = ""
     source: str = ""  # where a mirrored environment's pins come from, and when they were last true
+    # Derived, not a key: the model `cpu` names, resolved when the matrix is read (a matrix's own [cpu.NAME]
+    # tables live only in its file, so the cell carries the model to plan, classify and results.json).
+    cpu_model: CpuModel | None = None
+
+    @property
+    def cpu_spec(self) -> CpuModel | None:
+        """The CPU model this cell runs as: its own, or the preset its `cpu` names."""
+        if self.cpu_model is not None:
+            return self.cpu_model
+        return presets().cpus[self.cpu] if self.cpu else None
 
 
 Checker = Callable[[Any], Any]
@@ -144,13 +162,16 @@ _CHECKS: dict[str, Checker] = {
     "only_binary": _bool,
     "pip": _str(validators.version_spec),
     "packages": _str_list(validators.requirement),
+    "requirements": _str(localinputs.path_value),  # a path here; _resolve_local_inputs reads it
+    "find_links": _str(localinputs.path_value),
     "apt": _str_list(validators.apt_package),
     "apt_remove": _str_list(validators.apt_package),
     "index_url": _str(validators.index_url),
     "extra_index_url": _str_list(validators.index_url),
     "system_site_packages": _bool,
+    "venv": _bool,
     "base_image": _str(validators.image_by_digest),
-    "cpu": _choice(lambda: presets().cpus, "CPU model"),
+    "cpu": _str(),  # checked in _make_cell against the presets and the matrix's own [cpu.NAME] tables
     "imports": _str_list(validators.module_name),
     "expect": _expect,
     "timeout": _seconds,
@@ -160,16 +181,18 @@ _CHECKS: dict[str, Checker] = {
     "note": _str(validators.plain_text),
     "source": _str(validators.plain_text),
 }
-assert set(_CHECKS) == {f.name for f in fields(Cell)}, "every Cell field needs a checker"
+_DERIVED = ("cpu_model",)  # Cell fields npmatrix fills in, never keys of a matrix file
+assert set(_CHECKS) == {f.name for f in fields(Cell)} - set(_DERIVED), "every Cell field needs a checker"
 
-_TOP_KEYS = ("defaults", "cell", "axes")
+_TOP_KEYS = ("defaults", "cell", "axes", "cpu")
+_CPU_KEYS = ("description", "qemu", "note")
 # Bounds on what a matrix file may ask for (README, "Matrix files"): a file larger than this is not a matrix,
 # and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
 MAX_FILE_BYTES = 1024 * 1024
 MAX_CELLS = 1000
 # Keys only the pip template reads. An apt cell reads the index settings and only_binary only for its extra
 # `packages`, and never `pip` or `system_site_packages`: set anyway, they would be silently ignored.
-_PIP_ONLY = ("pip", "system_site_packages")
+_PIP_ONLY = ("pip", "system_site_packages", "venv", "requirements", "find_links")
 _PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url")
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
@@ -291,14 +314,100 @@ def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
         entries += _expand_axes(_table(raw["axes"], where=f"{source}: axes"), where=f"{source}: axes")
     if len(entries) > MAX_CELLS:
         raise ConfigError(f"has {len(entries)} cells; at most {MAX_CELLS} are allowed", where=source)
-    cells = [_make_cell({**defaults, **entry}, where=f"{source}: {label}") for label, entry in entries]
+    base_dir = _base_dir(source)
+    cpus = {**presets().cpus, **_matrix_cpus(raw.get("cpu", {}), where=f"{source}: cpu")}
+    cells = [
+        _make_cell({**defaults, **entry}, where=f"{source}: {label}", base_dir=base_dir, cpus=cpus)
+        for label, entry in entries
+    ]
     if not cells:
         raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
     _reject_duplicates(cells, where=source)
     return Matrix(source=source, cells=tuple(cells))
 
 
-def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
+def _base_dir(source: str) -> Path:
+    """The folder a matrix's relative paths (requirements, find_links) start from: the matrix file's own."""
+    if source.startswith(BUILTIN):
+        return Path(str(resources.files("npmatrix").joinpath("matrices")))
+    return Path(source).parent
+
+
+def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str) -> None:
+    """Replace the paths of `requirements` and `find_links` by what they hold (read, checked, hashed)."""
+    readers: dict[str, Callable[[Path], LocalInput]] = {
+        "requirements": lambda p: localinputs.read_requirements(p, where=f"{where}.requirements"),
+        "find_links": localinputs.read_wheel_dir,
+    }
+    for key, read in readers.items():
+        if key in kwargs and kwargs.get("install") == "apt":
+            # Refused before anything is read: the apt template installs no user files.
+            raise ConfigError('only pip cells use it; remove it or use install = "pip"', where=f"{where}.{key}")
+        if key in kwargs:
+            path = Path(kwargs[key]).expanduser()
+            try:
+                kwargs[key] = read((base_dir / path).resolve())
+            except ValueError as exc:
+                raise ConfigError(str(exc), where=f"{where}.{key}") from None
+
+
+def _matrix_cpus(raw: Any, *, where: str) -> dict[str, CpuModel]:
+    """A matrix's own CPU models: `[cpu.my-board]` with `qemu = { arm64 = "cortex-a53" }` (a QEMU model per
+    platform, checked against what `qemu-*-static -cpu help` lists), an optional description and note."""
+    models: dict[str, CpuModel] = {}
+    for name, table in _table(raw, where=where).items():
+        at = f"{where}.{name}"
+        try:
+            validators.cell_name(name)
+        except ValueError as exc:
+            raise ConfigError(f"not a CPU model name: {exc}", where=at) from None
+        if name in presets().cpus:
+            raise ConfigError(f"{name!r} is a built-in CPU model; give yours another name", where=at)
+        table = _table(table, where=at)
+        _reject_unknown(table, _CPU_KEYS, where=at)
+        if "qemu" not in table:
+            raise ConfigError("missing required key 'qemu', e.g. qemu = { arm64 = \"cortex-a53\" }", where=at)
+        models[name] = CpuModel(
+            name=name,
+            description=_cpu_text(table, "description", where=at) or f"{name} (defined in the matrix)",
+            qemu=_cpu_qemu(table["qemu"], where=f"{at}.qemu"),
+            note=_cpu_text(table, "note", where=at),
+        )
+    return models
+
+
+def _cpu_text(table: Mapping[str, Any], key: str, *, where: str) -> str:
+    try:
+        return str(_str(validators.plain_text)(table.get(key, "")))
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=f"{where}.{key}") from None
+
+
+def _cpu_qemu(raw: Any, *, where: str) -> dict[str, str]:
+    table = _table(raw, where=where)
+    if not table:
+        raise ConfigError("names no platform; give a QEMU CPU model for at least one", where=where)
+    models = {}
+    for platform, model in table.items():
+        known_platforms = list(presets().platforms)
+        if platform not in known_platforms:
+            raise ConfigError(
+                f"unknown platform {platform!r}{_did_you_mean(platform, known_platforms)}; "
+                f"one of {', '.join(known_platforms)}",
+                where=where,
+            )
+        try:
+            value = _str()(model)
+            qemucpu.check_model(value, None)  # the syntax first: a bad value never reaches a process
+            models[platform] = qemucpu.check_model(value, qemucpu.known(presets().platforms[platform].qemu))
+        except ValueError as exc:
+            raise ConfigError(str(exc), where=f"{where}.{platform}") from None
+    return models
+
+
+def _make_cell(
+    raw: Mapping[str, Any], *, where: str, base_dir: Path = Path(), cpus: Mapping[str, CpuModel] | None = None
+) -> Cell:
     label = f"{where} ({raw['name']})" if isinstance(raw.get("name"), str) else where
     _reject_unknown(raw, _CHECKS, where=label)
     for required in ("name", "platform"):
@@ -310,22 +419,43 @@ def _make_cell(raw: Mapping[str, Any], *, where: str) -> Cell:
             kwargs[key] = _CHECKS[key](value)
         except ValueError as exc:
             raise ConfigError(str(exc), where=f"{label}.{key}") from None
+    _resolve_local_inputs(kwargs, base_dir=base_dir, where=label)
+    if "cpu" in kwargs:
+        kwargs["cpu_model"] = _cpu_model(kwargs["cpu"], cpus or presets().cpus, where=f"{label}.cpu")
     cell = Cell(**kwargs)
     _check_consistency(cell, where=label)
     return cell
 
 
+def _cpu_model(name: str, cpus: Mapping[str, CpuModel], *, where: str) -> CpuModel | None:
+    if name not in cpus:
+        raise ConfigError(
+            f"unknown CPU model {name!r}{_did_you_mean(name, cpus)}; one of {', '.join(cpus)} "
+            '(or define it: [cpu.NAME] with qemu = { PLATFORM = "MODEL" })',
+            where=where,
+        )
+    # A preset stays a name: results.json then records what it always did, and the preset's data stays in one place.
+    return None if name in presets().cpus else cpus[name]
+
+
 def _check_consistency(cell: Cell, *, where: str) -> None:
     if cell.install == "apt":
         _reject_pip_keys(cell, where=where)
+    if not cell.venv and cell.system_site_packages:
+        raise ConfigError(
+            "system_site_packages is a venv option, and venv = false installs into the system Python itself; "
+            "remove one of them",
+            where=f"{where}.system_site_packages",
+        )
     if cell.install == "pip" and cell.numpy is None:
         raise ConfigError('a pip cell needs a NumPy pin, e.g. numpy = "2.3.5"', where=f"{where}.numpy")
     if cell.install == "apt" and cell.numpy is not None:
         raise ConfigError(
             'apt cells take the suite\'s python3-numpy; remove numpy or use install = "pip"', where=f"{where}.numpy"
         )
-    if cell.cpu and cell.platform not in presets().cpus[cell.cpu].platforms:
-        fits = ", ".join(presets().cpus[cell.cpu].platforms)
+    spec = cell.cpu_spec
+    if spec is not None and cell.platform not in spec.platforms:
+        fits = ", ".join(spec.platforms)
         raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
 
 

@@ -40,7 +40,10 @@ class CellPlan:
 
     @property
     def python(self) -> str:
-        return "/opt/venv/bin/python3" if self.cell.install == "pip" or self.cell.packages else "/usr/bin/python3"
+        in_venv = (self.cell.install == "pip" and self.cell.venv) or (
+            self.cell.install == "apt" and bool(self.cell.packages)
+        )
+        return "/opt/venv/bin/python3" if in_venv else "/usr/bin/python3"
 
     @property
     def bench_sizes(self) -> tuple[int, ...]:
@@ -95,7 +98,7 @@ def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
         base=base,
         dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir),
         emulated=platform.emulated,
-        qemu_cpu=presets().cpus[cell.cpu].qemu[cell.platform] if cell.cpu else None,
+        qemu_cpu=cell.cpu_spec.qemu[cell.platform] if cell.cpu_spec else None,
     )
 
 

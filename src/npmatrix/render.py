@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npmatrix import localinputs
 from npmatrix.base_image import BaseRecipe
 from npmatrix.matrix import Cell
 from npmatrix.platforms import Platform
@@ -37,7 +38,16 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
 def cell_dockerfile(cell: Cell, platform: Platform, base_image: str, *, template_dir: Path | None = None) -> str:
     apt_packages = ["python3-numpy", *cell.apt] if cell.install == "apt" else list(cell.apt)
     template = _environment(template_dir).get_template(f"{cell.install}.Dockerfile.j2")
-    return template.render(cell=cell, platform=platform, base_image=base_image, apt_packages=apt_packages)
+    return template.render(
+        cell=cell,
+        platform=platform,
+        base_image=base_image,
+        apt_packages=apt_packages,
+        user_dir=localinputs.CONTEXT_DIR,
+        user_mount=localinputs.MOUNT_POINT,
+        requirements_name=localinputs.REQUIREMENTS_NAME,
+        find_links_name=localinputs.FIND_LINKS_NAME,
+    )
 
 
 def base_dockerfile(recipe: BaseRecipe, *, template_dir: Path | None = None) -> str:

@@ -20,7 +20,9 @@ from typing import Any
 from npmatrix import __version__, advice, fileio, probe_file, schemas, text
 from npmatrix.advice import Advisory
 from npmatrix.errors import ConfigError
+from npmatrix.localinputs import LocalInput
 from npmatrix.matrix import Cell
+from npmatrix.platforms import CpuModel
 from npmatrix.summary import ProbeSummary, summarize
 from npmatrix.verdict import Status, Verdict
 
@@ -129,6 +131,15 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
     for key, value in inputs.items():
         if key in known:
             values[key] = tuple(value) if isinstance(value, list) else value
+    if isinstance(values.get("cpu_model"), dict):
+        model = values["cpu_model"]
+        values["cpu_model"] = CpuModel(
+            name=model["name"], description=model["description"], qemu=dict(model["qemu"]), note=model.get("note", "")
+        )
+    for key in ("requirements", "find_links"):
+        if isinstance(values.get(key), dict):
+            record = values[key]
+            values[key] = LocalInput(path=record["path"], sha256=record["sha256"], files=tuple(record.get("files", ())))
     values["expect"] = Status(inputs["expect"])
     return Cell(**values)
 

@@ -30,6 +30,22 @@ def test_every_gallery_cell_ends_as_expected(gallery_run: CliRun) -> None:
         ("numpy24-old-x86", ["was built for a CPU baseline (X86_V2)", "2.4.6"], ["older NumPy"]),
         ("pi32-pip", ["linux_armv7l"], ["python3-numpy", "piwheels"]),
         ("pi64-qemu-max", ["float32", "QEMU's default CPU 'max'"], ["OPENBLAS_CORETYPE"]),
+        ("debian-scipy-pip-numpy2", ["scipy.linalg", "compiled against NumPy 1.x", "NumPy 2.3.5"], ["numpy<2"]),
+        (
+            "numpy-sdist-no-compiler",
+            ["building numpy 1.26.4 from source", "cp313", "no C compiler", "ERROR: Unknown compiler(s)"],
+            ["install a wheel", "only_binary = true", "apt-get install gcc g++ python3-dev"],
+        ),
+        (
+            "numpy-sdist-slow-build",
+            ["still running after 180 s", "building numpy 1.26.4 from source", "did not finish", "cp313"],
+            ["install a wheel", "piwheels", "python3-numpy", "build_timeout"],
+        ),
+        (
+            "pip-system-python",
+            ["PEP 668", "error: externally-managed-environment"],
+            ["python3 -m venv", "apt install python3-numpy", "--break-system-packages"],
+        ),
     ],
 )
 def test_reason_and_fix_are_specific(gallery_run: CliRun, cell: str, in_reason: list[str], in_fix: list[str]) -> None:
@@ -122,3 +138,15 @@ def test_the_probe_reports_where_numpy_came_from(gallery_run: CliRun) -> None:
     results = gallery_run.out_dir / "results.json"
     explained = npmatrix("explain", f"{results}:colab-like", f"{results}:pi32-apt-refblas", out_dir=gallery_run.out_dir)
     assert "NumPy came from" in explained.stdout and "works, but slowly" in explained.stdout
+def test_a_source_build_failure_quotes_the_build_not_pips_summary(gallery_run: CliRun) -> None:
+    cell = gallery_run.cell("numpy-sdist-no-compiler")
+    assert any("meson.build:1:0: ERROR: Unknown compiler(s)" in line for line in cell["evidence"])
+    assert "subprocess-exited-with-error" not in cell["reason"]
+    assert "metadata-generation-failed" not in cell["reason"]
+
+
+def test_pip_without_a_venv_used_debians_own_python(gallery_run: CliRun) -> None:
+    cell = gallery_run.cell("pip-system-python")
+    assert cell["inputs"]["venv"] is False
+    log = (gallery_run.out_dir / "logs" / "pip-system-python.build.log").read_text()
+    assert "from /usr/lib/python3/dist-packages/pip (python 3.11)" in log  # Debian's pip, not a venv's

@@ -152,8 +152,11 @@ BUILD_CASES = [
         _plan("arm64", numpy="1.26.4", packages=["scipy==9.9.9"]),
         _failed(OTHER_PACKAGE_LOG),
         Status.BUILD_FAILED,
-        ["image build failed: ERROR: Could not find a version that satisfies the requirement scipy==9.9.9"],
-        [str(LOG)],
+        [
+            "image build failed: pip found no release of a requirement that fits this Python and platform: "
+            "ERROR: Could not find a version that satisfies the requirement scipy==9.9.9 (from versions: 1.11.4)"
+        ],
+        ["find_links", "extra_index_url", str(LOG)],
         "#7 25.77 ERROR: Could not find a version that satisfies the requirement scipy==9.9.9 (from versions: 1.11.4)",
         id="another-package-has-no-wheel",
     ),
@@ -161,10 +164,10 @@ BUILD_CASES = [
         _plan("amd64", only_binary=False),
         _failed(COMPILE_LOG),
         Status.BUILD_FAILED,
-        # the first "error: " wins, and is quoted from there: the compiler's, not pip's summary after it
-        ["image build failed: error: Python.h: No such file or directory"],
-        [str(LOG)],
-        "error: Python.h: No such file or directory",
+        # the compiler's line, not pip's summary after it (buildlog.key_line)
+        ["image build failed: Python's C headers are missing (python3-dev): fatal error: Python.h: No such file"],
+        ["apt-get install python3-dev", str(LOG)],
+        "#7 301.2       ../numpy/_core/src/umath/loops.c:42:10: fatal error: Python.h: No such file or directory",
         id="source-build-error",
     ),
     pytest.param(

@@ -525,3 +525,147 @@ def test_starter_commented_axes_example_is_valid_when_uncommented() -> None:
     assert "\n[axes]\n" in text
     names = [c.name for c in matrix.loads(text, source="starter").cells]
     assert names[3:] == ["np1.26.4-amd64", "np2.3.5-amd64", "np2.3.5-arm64", "np1.26.4-arm-v7"]
+
+
+# --- venv = false (pip into the system Python) -----------------------------------------------------------
+
+
+def test_venv_false_installs_into_the_system_python() -> None:
+    cell = matrix.parse({"cell": [_pip(venv=False)]}).cells[0]
+    assert cell.venv is False
+
+
+def test_venv_false_with_system_site_packages_is_refused() -> None:
+    error = _config_error({"cell": [_pip(venv=False, system_site_packages=True)]})
+    assert "cell[0] (c).system_site_packages" in str(error)
+    assert "venv = false installs into the system Python" in str(error)
+
+
+def test_venv_on_an_apt_cell_is_refused() -> None:
+    error = _config_error({"cell": [{"name": "a", "platform": "amd64", "install": "apt", "venv": False}]})
+    assert "a).venv" in str(error) and "only pip cells use it" in str(error)
+
+
+@pytest.mark.parametrize("value", ["false", 0, 1, "yes"])
+def test_venv_takes_a_boolean_only(value: object) -> None:
+    error = _config_error({"cell": [_pip(venv=value)]})
+    assert "expected true or false" in str(error)
+
+
+# --- the user's own stack: requirements and find_links ---------------------------------------------------
+
+
+def _stack(tmp_path: Path, requirements: str = "six==1.17.0\n", wheels: dict[str, bytes] | None = None) -> Path:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    for name, data in (wheels if wheels is not None else {"demo-0.1-py3-none-any.whl": b"zip"}).items():
+        (folder / name).write_bytes(data)
+    return tmp_path / "m.toml"
+
+
+def _with_stack(source: Path, **extra: Any) -> matrix.Matrix:
+    return matrix.parse({"cell": [_pip(**extra)]}, source=str(source))
+
+
+def test_requirements_and_find_links_resolve_against_the_matrix_files_folder(tmp_path: Path) -> None:
+    source = _stack(tmp_path)
+    cell = _with_stack(source, requirements="requirements.txt", find_links="wheels").cells[0]
+    assert cell.requirements is not None and cell.find_links is not None
+    assert cell.requirements.path == str(tmp_path / "requirements.txt")
+    assert cell.find_links.path == str(tmp_path / "wheels")
+    assert cell.find_links.files == ("demo-0.1-py3-none-any.whl",)
+
+
+def test_their_content_is_in_the_image_tag(tmp_path: Path) -> None:
+    from npmatrix.plan import plan_cell
+
+    source = _stack(tmp_path)
+    first = plan_cell(_with_stack(source, requirements="requirements.txt", find_links="wheels").cells[0])
+    (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
+    second = plan_cell(_with_stack(source, requirements="requirements.txt", find_links="wheels").cells[0])
+    (tmp_path / "wheels" / "demo-0.1-py3-none-any.whl").write_bytes(b"another zip")
+    third = plan_cell(_with_stack(source, requirements="requirements.txt", find_links="wheels").cells[0])
+    assert len({first.image_tag, second.image_tag, third.image_tag}) == 3
+    assert "-r /run/npmatrix-user/requirements.txt" in first.dockerfile
+    assert "--find-links /run/npmatrix-user/find-links" in first.dockerfile
+    assert "--mount=type=bind,source=npmatrix-user,target=/run/npmatrix-user" in first.dockerfile
+    # Nothing of the files is copied into a layer: they reach pip through the bind mount only.
+    assert "COPY" not in first.dockerfile and "ADD" not in first.dockerfile
+    assert "six" not in first.dockerfile
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "--index-url https://pypi.example/simple",
+        "--extra-index-url=https://user:secret@pypi.example/simple",
+        "--trusted-host pypi.example",
+        "--cert /etc/ssl/ca.pem",
+        "-r other.txt",
+        "-e .",
+    ],
+)
+def test_pip_options_in_a_requirements_file_are_refused(tmp_path: Path, line: str) -> None:
+    source = _stack(tmp_path, requirements=f"six==1.17.0\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        _with_stack(source, requirements="requirements.txt")
+    message = str(info.value)
+    assert "line 2: pip options are not taken from a requirements file" in message
+    assert "(c).requirements" in message
+    assert "user:secret" not in message  # the line itself is not echoed
+
+
+@pytest.mark.parametrize(
+    "line", ["six==1.17.0; python_version>'3'", "six @ https://example/six.whl", 'six=="1"', "six==1.0 $(id)"]
+)
+def test_requirement_lines_are_validated_like_packages(tmp_path: Path, line: str) -> None:
+    source = _stack(tmp_path, requirements=f"# a comment\n\n{line}\n")
+    with pytest.raises(ConfigError, match="line 3: "):
+        _with_stack(source, requirements="requirements.txt")
+
+
+def test_comments_and_blank_lines_are_fine(tmp_path: Path) -> None:
+    source = _stack(tmp_path, requirements="# my stack\n\nsix==1.17.0  # pinned\n")
+    assert _with_stack(source, requirements="requirements.txt").cells[0].requirements is not None
+
+
+@pytest.mark.parametrize(
+    ("wheels", "message"),
+    [
+        ({}, "holds no wheel or source archive"),
+        ({"notes.txt": b"x"}, "'notes.txt' is not a wheel or source archive"),
+        ({"evil\nname.whl": b"x"}, "is not a wheel or source archive"),
+        ({"demo 0.1.whl": b"x"}, "is not a wheel or source archive"),
+    ],
+)
+def test_a_wheel_folder_holds_distributions_only(tmp_path: Path, wheels: dict[str, bytes], message: str) -> None:
+    source = _stack(tmp_path, wheels=wheels)
+    with pytest.raises(ConfigError, match=message):
+        _with_stack(source, find_links="wheels")
+
+
+def test_a_missing_requirements_file_is_one_line(tmp_path: Path) -> None:
+    error = _config_error({"cell": [_pip(requirements="nope.txt")]}, source=str(tmp_path / "m.toml"))
+    assert "cannot read requirements file" in str(error) and "\n" not in str(error)
+
+
+def test_find_links_must_be_a_folder(tmp_path: Path) -> None:
+    source = _stack(tmp_path)
+    with pytest.raises(ConfigError, match="not a directory"):
+        _with_stack(source, find_links="requirements.txt")
+
+
+@pytest.mark.parametrize("value", ["", "a\nb", "a\x1bb", "\x00"])
+def test_paths_are_plain_text(tmp_path: Path, value: str) -> None:
+    error = _config_error({"cell": [_pip(requirements=value)]}, source=str(tmp_path / "m.toml"))
+    assert "(c).requirements" in str(error)
+
+
+def test_apt_cells_take_no_requirements(tmp_path: Path) -> None:
+    source = _stack(tmp_path)
+    with pytest.raises(ConfigError, match="only pip cells use it"):
+        matrix.parse(
+            {"cell": [{"name": "a", "platform": "amd64", "install": "apt", "requirements": "requirements.txt"}]},
+            source=str(source),
+        )
