@@ -194,6 +194,7 @@ def test_json_is_the_document_as_the_run_wrote_it() -> None:
         cell["inputs"].setdefault("source", "")  # matrix keys added after this run; today's writer writes them
         cell["inputs"].setdefault("memory", "2g")
         cell["inputs"].setdefault("pids", 512)
+        cell.setdefault("engine", None)  # recorded since issue 11; null: where it ran is not known
     assert json.loads(text) == original
     assert results.from_json(json.loads(text), where="again").cells == samples.default().cells
 

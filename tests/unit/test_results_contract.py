@@ -50,6 +50,7 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
         cell["inputs"].setdefault("source", "")  # matrix keys added after this run was captured
         cell["inputs"].setdefault("memory", "2g")
         cell["inputs"].setdefault("pids", 512)
+        cell.setdefault("engine", None)  # recorded since issue 11; null: where it ran is not known
     assert [c.to_json() for c in run.cells] == original["cells"]
 
 
