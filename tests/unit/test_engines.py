@@ -407,3 +407,33 @@ def test_an_engine_that_does_not_answer_exits_3_naming_it() -> None:
     assert run.returncode == ExitCode.ENGINE_UNAVAILABLE
     assert run.stderr.strip().splitlines()[-1].startswith("npmatrix: error:")
     assert "unix:///nonexistent/npm.sock" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_doctor_says_per_platform_native_or_qemu_and_which_cpu_models_are_not_applied(
+    two_engines: dict[str, FakeEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from npmatrix import doctor
+
+    monkeypatch.setattr(doctor, "BINFMT", Path("/nonexistent-binfmt"))
+    for fake in two_engines.values():
+        fake.images.update({p.base_image: "sha256:1" for p in (COLAB, PI5)})
+    choice = EngineChoice(per_platform={"arm64": EngineTarget(host="ssh://pi@raspberrypi")})
+    two_engines["local"].connect(EngineTarget(host="ssh://pi@raspberrypi")).arch = "arm64"
+    two_engines["local"].connect(EngineTarget(host="ssh://pi@raspberrypi")).images[PI5.base_image] = "sha256:1"
+    checks = {c.name: c for c in doctor.run_checks([COLAB, PI5], choice)}
+    assert checks["amd64"].detail == "native on docker (default socket)"
+    assert checks["arm64"].detail == "native on docker (ssh://pi@raspberrypi)"
+    assert "cpu = 'pi5' not applied: arm64 runs natively" in checks["cpu pi5-64"].detail
+    assert "engine [docker (ssh://pi@raspberrypi)]" in checks and "engine [docker (default socket)]" in checks
+
+
+def test_doctor_cannot_read_a_remote_x86_engines_binfmt_and_says_so(two_engines: dict[str, FakeEngine]) -> None:
+    from npmatrix import doctor
+
+    choice = EngineChoice(per_platform={"arm64": EngineTarget(host="tcp://x86box:2375")})
+    checks = {c.name: c for c in doctor.run_checks([PI5], choice)}
+    assert checks["arm64"].ok
+    assert checks["arm64"].detail == (
+        "emulated (QEMU) on docker (tcp://x86box:2375), whose machine is amd64: its binfmt handlers are not "
+        "readable from here"
+    )
