@@ -18,7 +18,7 @@ NIGHTLY_SHARDS ?= 1
 SHARD          ?= 1/1
 NIGHTLY_PERF_THRESHOLD ?= 10
 
-.PHONY: matrix gallery test engine bases test-tools venv lint unit integration doctor clean mutation
+.PHONY: matrix gallery test engine engines bases test-tools venv lint unit integration doctor clean mutation
 .PHONY: nightly nightly-shard nightly-merge nightly-report nightly-gate
 
 $(BIN)/npmatrix: pyproject.toml
@@ -36,6 +36,13 @@ engine:
 # Tools the tests need besides the engine: headless Chromium for the HTML report's browser test.
 test-tools:
 	scripts/test-tools-up
+
+# The other engines the tests use (tests/integration/test_engines.py): Podman's Docker-compatible socket, and a
+# second dockerd on its own socket standing in for a remote engine. Both idempotent; the tests copy the base
+# images they need into them from the main engine.
+engines: engine
+	scripts/podman-up
+	scripts/remote-engine-up
 
 matrix: venv engine
 	$(BIN)/npmatrix run --matrix $(MATRIX) --out $(OUT)
@@ -64,10 +71,10 @@ bases: venv engine
 	wait $$default && wait $$bookworm
 
 # NPMATRIX_REQUIRE_INTEGRATION makes the suite fail if no integration test ran: they must never skip.
-integration: venv engine bases test-tools
+integration: venv engine engines bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests/integration -v
 
-test: lint venv engine bases test-tools
+test: lint venv engine engines bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
 
 nightly: venv engine

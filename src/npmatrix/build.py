@@ -111,6 +111,8 @@ def build_cell(
 
 # BuildKit's plain progress announces each Dockerfile step once: "#7 [3/4] RUN python3 -m pip install ...".
 _BUILDKIT_STEP = re.compile(r"^#\d+ \[(?:[\w/.-]+ )?(\d+)/(\d+)\] (.+)$")
+# podman build (no --progress) announces them as "STEP 3/4: RUN python3 -m pip install ...".
+_PODMAN_STEP = re.compile(r"^STEP (\d+)/(\d+): (.+)$")
 
 
 def _build_steps(progress: Progress | None) -> Callable[[str], None] | None:
@@ -120,7 +122,7 @@ def _build_steps(progress: Progress | None) -> Callable[[str], None] | None:
     seen: set[str] = set()
 
     def on_line(line: str) -> None:
-        step = _BUILDKIT_STEP.match(line)
+        step = _BUILDKIT_STEP.match(line) or _PODMAN_STEP.match(line)
         if step and step.group(0) not in seen:
             seen.add(step.group(0))
             progress(f"step {step.group(1)}/{step.group(2)}: {step.group(3)[:90]}")

@@ -80,7 +80,9 @@ def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
     """A failure at run time on an emulated CPU says which CPU, and what that CPU is known to mean."""
     if verdict.status in (Status.OK, Status.ENGINE_ERROR):
         return verdict
-    if plan.cell.cpu_spec:
+    if plan.cpu_not_applied:
+        context = f"natively on the engine's own CPU: cpu = {plan.cell.cpu!r} not applied (no QEMU on a native engine)"
+    elif plan.cell.cpu_spec:
         cpu = plan.cell.cpu_spec
         context = f"as {cpu.description}" + (f"; {cpu.note}" if cpu.note else "")
     elif plan.emulated:

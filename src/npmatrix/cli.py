@@ -20,6 +20,7 @@ from npmatrix import (
     __version__,
     classify,
     diff,
+    engines,
     fileio,
     freeze,
     history,
@@ -34,7 +35,7 @@ from npmatrix import (
 from npmatrix import results as results_io
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
-from npmatrix.outcomes import ProbeRun
+from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.shard import Shard
 from npmatrix.summary import summarize
 from npmatrix.verdict import Status, Verdict
@@ -95,6 +96,43 @@ def _matrix_options(f: click.decorators.FC) -> click.decorators.FC:
         "Without it: ./matrix/default.toml if there is one, else the built-in default.",
     )(f)
     return f
+
+
+def _engine_options(f: click.decorators.FC) -> click.decorators.FC:
+    """--engine, --engine-for, --builder: which engines build and run the cells (npmatrix.engines)."""
+    f = click.option(
+        "--builder",
+        metavar="NAME",
+        help="Build with `docker buildx build --builder NAME --load`: a named buildx builder (a remote BuildKit, "
+        "or one with native ARM nodes). Needs the buildx plugin.",
+    )(f)
+    f = click.option(
+        "--engine-for",
+        "engine_for",
+        multiple=True,
+        metavar="PLATFORM=ENGINE",
+        callback=lambda ctx, param, values: engines.parse_engine_for_options(values),
+        help="Build and run PLATFORM's cells on another engine: a docker context name or a DOCKER_HOST URL "
+        "(unix://, tcp://, ssh://), e.g. arm64=ssh://pi@raspberrypi; native there, no QEMU, when its machine "
+        "is that platform. Repeatable; wins over the matrix file's [engine_for].",
+    )(f)
+    f = click.option(
+        "--engine",
+        "engine_kind",
+        type=click.Choice(engines.KINDS),
+        default="docker",
+        show_default=True,
+        help="docker: DOCKER_HOST, DOCKER_CONTEXT or the current docker context, as the docker CLI picks; "
+        "podman: Podman's Docker-compatible socket (CONTAINER_HOST, else unix:///run/podman/podman.sock; "
+        "scripts/podman-up starts it) and `podman build`.",
+    )(f)
+    return f
+
+
+def _engines(
+    selected: matrix.Matrix, engine_kind: engines.EngineKind, engine_for: dict[str, str], builder: str | None
+) -> engines.EngineChoice:
+    return engines.choose(engine_kind, engine_for={**selected.engine_for, **engine_for}, builder=builder)
 
 
 def _load(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> matrix.Matrix:
@@ -165,6 +203,7 @@ def init(path: Path, force: bool) -> None:
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @_matrix_options
+@_engine_options
 @click.option(
     "--out",
     "out_dir",
@@ -220,6 +259,9 @@ def run(
     history_dir: Path | None,
     report_formats: tuple[reports.Format, ...],
     resume_dir: Path | None,
+    engine_kind: engines.EngineKind,
+    engine_for: dict[str, str],
+    builder: str | None,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -231,6 +273,7 @@ def run(
 
     reports.require(report_formats)  # before the matrix, not after an hour of it
     selected = _load(matrix_path, arches, cells)
+    choice = _engines(selected, engine_kind, engine_for, builder)
     plans = plan.plan(selected)
     if sharding is not None:
         kept = _recent_nights(history_dir, selected.source)
@@ -254,6 +297,7 @@ def run(
         matrix_source=selected.source,
         finished=finished,
         previous_run_id=str(previous.host.get("run_id") or "") if previous is not None else None,
+        engines=choice,
     )
     ran = runner.run(plans, options, progress=_progress)
     _say(table.table(ran))
@@ -593,16 +637,30 @@ def base() -> None:
 
 @base.command("build")
 @_matrix_options
+@_engine_options
 @click.option("--log-dir", type=click.Path(path_type=Path), default=Path("results/logs"), show_default=True)
-def base_build(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], log_dir: Path) -> None:
-    """Make the base images the selected cells need; existing ones are kept."""
+def base_build(
+    matrix_path: str | None,
+    arches: tuple[str, ...],
+    cells: tuple[str, ...],
+    log_dir: Path,
+    engine_kind: engines.EngineKind,
+    engine_for: dict[str, str],
+    builder: str | None,
+) -> None:
+    """Make the base images the selected cells need, on the engine each platform uses; existing ones are kept."""
     from npmatrix import runner
-    from npmatrix.engine import Engine, detect_builder
+    from npmatrix.fleet import Fleet
 
-    recipes = plan.bases_needed(plan.plan(_load(matrix_path, arches, cells)))
-    outcomes = runner.ensure_bases(
-        recipes, builder=detect_builder(), engine=Engine.connect(), log_dir=log_dir, progress=_progress
-    )
+    selected = _load(matrix_path, arches, cells)
+    plans = plan.plan(selected)
+    fleet = Fleet.connect(_engines(selected, engine_kind, engine_for, builder), [p.platform.name for p in plans])
+    outcomes: dict[str, BuildOutcome] = {}
+    for target, member in fleet.members.items():
+        mine = tuple(p for p in plans if fleet.choice.for_platform(p.platform.name) == target)
+        outcomes |= runner.ensure_bases(
+            plan.bases_needed(mine), builder=member.builder, engine=member.engine, log_dir=log_dir, progress=_progress
+        )
     for tag, outcome in outcomes.items():
         state = "present" if outcome.cached else ("built" if outcome.ok else f"FAILED (log: {outcome.log_path})")
         _say(f"{tag}: {state}")
@@ -612,13 +670,22 @@ def base_build(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[st
 
 @cli.command("clean")
 @_matrix_options
+@_engine_options
 @click.option(
     "--all",
     "everything",
     is_flag=True,
     help="Remove every npmatrix image, base images included, and containers whose owner cannot be checked.",
 )
-def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...], everything: bool) -> None:
+def clean(
+    matrix_path: str | None,
+    arches: tuple[str, ...],
+    cells: tuple[str, ...],
+    everything: bool,
+    engine_kind: engines.EngineKind,
+    engine_for: dict[str, str],
+    builder: str | None,
+) -> None:
     """Remove containers of runs that are over, and the cell images earlier Dockerfiles of these cells left.
 
     Cell images are tagged by the hash of their Dockerfile, so every template or pin change leaves the old
@@ -630,15 +697,22 @@ def clean(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ..
     from npmatrix.engine import Engine
 
     # The input first: a typo in --matrix must end here, before any container or image is touched.
-    plans = plan.plan(_load(matrix_path, arches, cells))
-    engine = Engine.connect()
-    _remove_finished_containers(engine, everything=everything)
-    cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
-    doomed = cell_tags + engine.image_tags(BASE_REPOSITORY) if everything else plan.superseded(plans, cell_tags)
-    for tag in doomed:
-        engine.remove_image(tag)
-        _say(f"removed image {tag}")
-    _say(f"{len(doomed)} image(s) removed")
+    selected = _load(matrix_path, arches, cells)
+    plans = plan.plan(selected)
+    choice = _engines(selected, engine_kind, engine_for, builder)
+    removed = 0
+    for target in choice.all_targets():  # every engine this matrix may have used
+        engine = Engine.connect(target)
+        if len(choice.all_targets()) > 1:
+            _progress(f"cleaning {target.describe()}")
+        _remove_finished_containers(engine, everything=everything)
+        cell_tags = engine.image_tags(plan.CELL_REPOSITORY)
+        doomed = cell_tags + engine.image_tags(BASE_REPOSITORY) if everything else plan.superseded(plans, cell_tags)
+        for tag in doomed:
+            engine.remove_image(tag)
+            _say(f"removed image {tag}")
+        removed += len(doomed)
+    _say(f"{removed} image(s) removed")
 
 
 def _remove_finished_containers(engine: Engine, *, everything: bool) -> None:
@@ -662,11 +736,21 @@ def _remove_finished_containers(engine: Engine, *, everything: bool) -> None:
 
 @cli.command("doctor")
 @_matrix_options
-def doctor_command(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
-    """Check the engine, BuildKit, QEMU and base images the selected cells need."""
+@_engine_options
+def doctor_command(
+    matrix_path: str | None,
+    arches: tuple[str, ...],
+    cells: tuple[str, ...],
+    engine_kind: engines.EngineKind,
+    engine_for: dict[str, str],
+    builder: str | None,
+) -> None:
+    """Check the engines, builders, QEMU and base images the selected cells need, and say for each platform
+    whether its engine runs it natively or under QEMU."""
     from npmatrix import doctor  # imports the Docker SDK (~0.6 s): only the commands that need it pay for it
 
-    checks = doctor.run_checks(plan.plan(_load(matrix_path, arches, cells)))
+    selected = _load(matrix_path, arches, cells)
+    checks = doctor.run_checks(plan.plan(selected), _engines(selected, engine_kind, engine_for, builder))
     _say(doctor.render(checks))
     if not all(c.ok for c in checks):
         sys.exit(ExitCode.ENGINE_UNAVAILABLE)

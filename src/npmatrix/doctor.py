@@ -8,8 +8,9 @@ from pathlib import Path
 
 from npmatrix import engine as engine_module
 from npmatrix.engine import Engine
+from npmatrix.engines import PODMAN_SOCKET, EngineChoice, EngineTarget
 from npmatrix.errors import EngineError, EngineUnavailable
-from npmatrix.plan import CellPlan, bases_needed
+from npmatrix.plan import CellPlan, bases_needed, place
 from npmatrix.platforms import Platform
 from npmatrix.protocol import X86_QEMU_HOST_PATH
 
@@ -24,18 +25,36 @@ class Check:
     fix: str | None = None
 
 
-def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
+def run_checks(plans: Sequence[CellPlan], choice: EngineChoice | None = None) -> list[Check]:
+    """Per engine the selected cells use: does it answer, which builder, and for each platform on it, native
+    or QEMU (the engine's architecture; the binfmt handler for an emulated one), its base images, leftovers."""
+    choice = choice or EngineChoice()
     checks: list[Check] = []
+    targets = choice.targets(list(dict.fromkeys(p.platform.name for p in plans)))
+    for target in targets:
+        mine = [p for p in plans if choice.for_platform(p.platform.name) == target]
+        suffix = f" [{target.describe()}]" if len(targets) > 1 else ""
+        checks += _engine_checks(target, mine, builder=choice.builder, suffix=suffix)
+    return checks
+
+
+def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str | None, suffix: str) -> list[Check]:
     try:
-        engine = Engine.connect()
+        engine = Engine.connect(target)
         version = engine.version()
-        checks.append(Check("engine", True, f"Docker {version['version']} (API {version['api_version']})"))
+        native = engine.architecture()
     except (EngineUnavailable, EngineError) as exc:
-        return [Check("engine", False, str(exc), "make engine   # or: sudo scripts/engine-up")]
-    checks.append(_builder_check())
+        fix = (
+            "scripts/podman-up   # as root" if target.kind == "podman" else "make engine   # or: sudo scripts/engine-up"
+        )
+        return [Check("engine" + suffix, False, str(exc), fix if target.host in (None, PODMAN_SOCKET) else None)]
+    name = "Podman" if target.kind == "podman" else "Docker"
+    where = f", {target.describe()}" if target.host or target.context else ""
+    detail = f"{name} {version['version']} (API {version['api_version']}{where}), native {native or 'unknown'}"
+    checks = [Check("engine" + suffix, True, detail), _builder_check(target, builder)]
     platforms = {p.platform.name: p.platform for p in plans}
-    checks += [_qemu_check(p) for p in platforms.values() if p.emulated]
-    if any(p.runs_x86_emulator for p in plans):
+    checks += [_platform_check(p, native, target) for p in platforms.values()]
+    if any(place(p, native).runs_x86_emulator for p in plans):
         present = Path(X86_QEMU_HOST_PATH).is_file()
         checks.append(
             Check(
@@ -45,6 +64,7 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
                 None if present else "make engine   # or: apt-get install qemu-user-static",
             )
         )
+    checks += [_cpu_not_applied(p) for p in plans if place(p, native).cpu_not_applied]
     for recipe in bases_needed(tuple(plans)):
         present = engine.image_id(recipe.tag) is not None
         checks.append(
@@ -52,7 +72,7 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
                 f"base {recipe.suite} {recipe.platform.name}",
                 present,
                 recipe.tag if present else f"{recipe.tag} missing",
-                None if present else f"npmatrix base build --arch {recipe.platform.name}",
+                None if present else f"npmatrix base build --arch {recipe.platform.name}" + _engine_flags(target),
             )
         )
     leftovers = engine.container_names()
@@ -61,24 +81,61 @@ def run_checks(plans: Sequence[CellPlan]) -> list[Check]:
             "leftover containers",
             not leftovers,
             ", ".join(leftovers) or "none",
-            "docker rm -f $(docker ps -aq --filter label=org.npmatrix)" if leftovers else None,
+            f"npmatrix clean{_engine_flags(target)}   # or: docker rm -f $(docker ps -aq --filter label=org.npmatrix)"
+            if leftovers
+            else None,
         )
     )
     return checks
 
 
-def _builder_check() -> Check:
+def _engine_flags(target: EngineTarget) -> str:
+    if target.kind == "podman":
+        return " --engine podman"
+    return "" if target.host is None and target.context is None else " (with the same --engine-for)"
+
+
+def _platform_check(platform: Platform, native: str | None, target: EngineTarget) -> Check:
+    """Native when the engine's machine is the platform; else QEMU, whose binfmt handler we can read only for
+    an engine on this machine."""
+    if native == platform.name:
+        return Check(f"{platform.name}", True, f"native on {target.describe()}")
+    if target.host is not None and not target.host.startswith("unix://"):
+        return Check(
+            f"{platform.name}",
+            True,
+            f"emulated (QEMU) on {target.describe()}, whose machine is {native or 'unknown'}: its binfmt handlers "
+            "are not readable from here",
+        )
+    return _qemu_check(platform)
+
+
+def _cpu_not_applied(plan: CellPlan) -> Check:
+    return Check(
+        f"cpu {plan.cell.name}",
+        True,
+        f"cpu = {plan.cell.cpu!r} not applied: {plan.platform.name} runs natively, as the engine's own CPU (only "
+        "QEMU applies a CPU model)",
+    )
+
+
+def _builder_check(target: EngineTarget, builder: str | None) -> Check:
     try:
-        return Check("BuildKit", True, engine_module.detect_builder().describe())
+        return Check("builder", True, engine_module.detect_builder(target, builder=builder).describe())
     except EngineUnavailable as exc:
-        return Check("BuildKit", False, str(exc), "apt-get install docker-buildx   # or Debian's docker.io")
+        fix = (
+            "apt-get install podman"
+            if target.kind == "podman"
+            else "apt-get install docker-buildx   # or Debian's docker.io"
+        )
+        return Check("builder", False, str(exc), fix)
 
 
 def _qemu_check(platform: Platform) -> Check:
     handler = BINFMT / platform.qemu
     if handler.exists() and "enabled" in handler.read_text():
         flags = next((line for line in handler.read_text().splitlines() if line.startswith("flags")), "")
-        return Check(f"QEMU {platform.name}", True, f"{handler} ({flags})")
+        return Check(f"QEMU {platform.name}", True, f"emulated: {handler} ({flags})")
     return Check(
         f"QEMU {platform.name}",
         False,

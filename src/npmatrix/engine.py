@@ -8,14 +8,16 @@ npmatrix.process. Unit tests use the hand-written fake in tests/unit/fakes.py in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
+import resource
 import shutil
 import tarfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -27,7 +29,9 @@ import requests.exceptions
 from docker.models.containers import Container as SdkContainer
 
 from npmatrix import process, protocol
+from npmatrix.engines import PODMAN_SOCKET, EngineTarget
 from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.platforms import machine_platform
 
 LABEL = "org.npmatrix"  # every container we start carries it, so leftovers can be found and removed
 RUN_LABEL = "org.npmatrix.run"  # the run a container belongs to
@@ -47,6 +51,9 @@ class Lockdown:
     user: str = "65534:65534"  # nobody: numeric, so it works in an image without /etc/passwd entries
     tmpfs_size: str = "64m"
     scripts_dir: str | None = protocol.PROBE_DIR
+    # Resource limits (nofile, nproc) set explicitly; empty: the engine's defaults. Podman's defaults exceed
+    # what runc may set on some hosts ("error setting rlimit type 7"): see podman_ulimits.
+    ulimits: Mapping[str, int] = field(default_factory=dict)
 
     def host_config(self) -> dict[str, object]:
         """The keyword arguments for the SDK's containers.create."""
@@ -62,27 +69,37 @@ class Lockdown:
             "memswap_limit": self.memory,
             "pids_limit": self.pids,
             "network_mode": "none",  # probes need no network; our machines have no bridge anyway
+            "ulimits": [docker.types.Ulimit(name=n, soft=v, hard=v) for n, v in sorted(self.ulimits.items())],
         }
 
 
 # ---------------------------------------------------------------------------------------------------------
 # BuildKit: `docker buildx build --load` where the plugin exists, else a CLI with BuildKit built in.
 
-BuilderKind = Literal["buildx", "buildkit"]
+BuilderKind = Literal["buildx", "buildkit", "podman"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Builder:
     kind: BuilderKind
-    cli: str  # path of the docker CLI that builds
+    cli: str  # path of the CLI that builds: docker, or podman
+    host: str | None = None  # the engine the image must land in (DOCKER_HOST, or podman's --url); None: local
+    builder: str | None = None  # a named buildx builder (`--builder`); None: the engine's own BuildKit
 
     @property
     def env(self) -> dict[str, str]:
-        return {"DOCKER_BUILDKIT": "1"} if self.kind == "buildkit" else {}
+        env = {"DOCKER_BUILDKIT": "1"} if self.kind == "buildkit" else {}
+        if self.host and self.kind != "podman":
+            env["DOCKER_HOST"] = self.host  # the docker CLI builds on, and loads into, that engine
+        return env
 
     def describe(self) -> str:
-        how = "docker buildx build --load" if self.kind == "buildx" else "DOCKER_BUILDKIT=1 docker build"
-        return f"{how} ({self.cli})"
+        how = {
+            "buildx": "docker buildx build" + (f" --builder {self.builder}" if self.builder else "") + " --load",
+            "buildkit": "DOCKER_BUILDKIT=1 docker build",
+            "podman": "podman build",
+        }[self.kind]
+        return f"{how} ({self.cli}{f' -> {self.host}' if self.host else ''})"
 
     def build_argv(
         self,
@@ -93,8 +110,17 @@ class Builder:
         secrets: Mapping[str, Path] | None = None,
         no_cache: bool = False,
     ) -> list[str]:
-        argv = [self.cli, "buildx", "build", "--load"] if self.kind == "buildx" else [self.cli, "build"]
-        argv += ["--platform", oci_platform, "--network", "host", "--progress", "plain", "--tag", tag]
+        if self.kind == "buildx":
+            argv = [self.cli, "buildx", "build", *(["--builder", self.builder] if self.builder else []), "--load"]
+        elif self.kind == "podman":
+            # podman 4.3 has no --progress: it prints "STEP n/m: ..." lines of its own (build._PODMAN_STEP).
+            argv = [self.cli, *(["--url", self.host] if self.host else []), "build"]
+        else:
+            argv = [self.cli, "build"]
+        argv += ["--platform", oci_platform, "--network", "host"]
+        if self.kind != "podman":
+            argv += ["--progress", "plain"]
+        argv += ["--tag", tag]
         for name, path in sorted((secrets or {}).items()):
             argv += ["--secret", f"id={name},src={path}"]
         if no_cache:
@@ -102,17 +128,30 @@ class Builder:
         return [*argv, str(context)]
 
 
-def detect_builder() -> Builder:
-    """Find a BuildKit path; detect, don't hard-code: CLIs differ between our machines and runners."""
+def detect_builder(target: EngineTarget | None = None, *, builder: str | None = None) -> Builder:
+    """The build CLI for `target`; detect, don't hard-code: CLIs differ between our machines and runners.
+    Podman builds with `podman build`; Docker with `docker buildx build --load` where the plugin exists (and
+    must, for a named `builder`), else a docker CLI with BuildKit built in."""
+    target = target or EngineTarget()
+    if target.kind == "podman":
+        cli = shutil.which("podman")
+        if cli is None:
+            raise EngineUnavailable("podman is not installed: run scripts/podman-up as root, or apt-get install podman")
+        return Builder(kind="podman", cli=cli, host=None if target.host == PODMAN_SOCKET else target.host)
     candidates = _docker_clis()
     for cli in candidates:
         if process.run([cli, "buildx", "version"], timeout=30).ok:
-            return Builder(kind="buildx", cli=cli)
+            return Builder(kind="buildx", cli=cli, host=target.host, builder=builder)
+    tried = ", ".join(candidates) or "no docker CLI on PATH"
+    if builder is not None:
+        raise EngineUnavailable(
+            f"--builder {builder} needs the docker buildx plugin and no docker CLI has it (tried {tried}): "
+            "install docker-buildx, or leave --builder out to build on the engine's own BuildKit"
+        )
     for cli in candidates:
         probe = process.run([cli, "build", "--help"], env={"DOCKER_BUILDKIT": "1"}, timeout=30)
         if probe.ok and "--secret" in probe.output:
-            return Builder(kind="buildkit", cli=cli)
-    tried = ", ".join(candidates) or "no docker CLI on PATH"
+            return Builder(kind="buildkit", cli=cli, host=target.host)
     raise EngineUnavailable(
         f"no BuildKit found (tried {tried}): install the buildx plugin (apt-get install docker-buildx) "
         "or Debian's docker.io, whose CLI has BuildKit built in"
@@ -143,23 +182,37 @@ def _engine_errors(action: str) -> Iterator[None]:
 
 
 class Engine:
-    """A Docker daemon that has answered a ping."""
+    """A container engine (Docker, or Podman's Docker-compatible API) that has answered a ping."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, target: EngineTarget | None = None) -> None:
         self._client = client
+        self.target = target or EngineTarget()
 
     @classmethod
-    def connect(cls, *, timeout: int = 120) -> Engine:
-        """The engine DOCKER_HOST (or the default socket) names, or EngineUnavailable saying how to get one."""
+    def connect(cls, target: EngineTarget | None = None, *, timeout: int = 120) -> Engine:
+        """The engine `target` names (None: DOCKER_HOST or the default socket), or EngineUnavailable saying how
+        to get one."""
+        target = target or EngineTarget()
         try:
-            client = docker.from_env(timeout=timeout)
+            if target.host is None:
+                client = docker.from_env(timeout=timeout)
+            else:
+                # ssh:// through the system's ssh client (its config, agent and known_hosts), not paramiko.
+                ssh = target.host.startswith("ssh://")
+                client = docker.DockerClient(base_url=target.host, timeout=timeout, use_ssh_client=ssh)
             client.ping()
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
             raise EngineUnavailable(
-                f"no container engine answers ({exc.__class__.__name__}): run `make engine` (scripts/engine-up) "
-                "as root on Debian/Ubuntu, or start Docker"
+                f"no container engine answers at {target.describe()} ({exc.__class__.__name__}): "
+                + _how_to_start(target)
             ) from None
-        return cls(client)
+        return cls(client, target)
+
+    def architecture(self) -> str | None:
+        """The platform the engine's machine runs natively (amd64, arm64, arm/v7), from its Architecture
+        (Docker says x86_64/aarch64, Podman amd64/arm64); None if it is none of ours."""
+        with _engine_errors("asking the engine its architecture"):
+            return machine_platform(str(self._client.info().get("Architecture") or ""))
 
     def ping(self) -> None:
         """EngineError if the engine no longer answers: tells a build that failed from an engine that went away."""
@@ -181,7 +234,9 @@ class Engine:
     def image_tags(self, repository: str) -> list[str]:
         with _engine_errors(f"listing images of {repository}"):
             images = self._client.images.list(name=repository)
-        return sorted(t for image in images for t in image.tags if t.startswith(f"{repository}:"))
+        # Podman names local images localhost/NAME:TAG; the short name finds them, so that is what we use.
+        tags = (t.removeprefix("localhost/") for image in images for t in image.tags)
+        return sorted(t for t in tags if t.startswith(f"{repository}:"))
 
     def remove_image(self, tag: str) -> None:
         with _engine_errors(f"removing image {tag}"), contextlib.suppress(docker.errors.ImageNotFound):
@@ -212,6 +267,9 @@ class Engine:
         keep: bool = False,
         lockdown: Lockdown | None = None,
     ) -> Container:
+        lockdown = lockdown or Lockdown()
+        if self.target.kind == "podman" and not lockdown.ulimits:
+            lockdown = dataclasses.replace(lockdown, ulimits=podman_ulimits())
         return Container(
             self._client,
             image,
@@ -220,8 +278,25 @@ class Engine:
             environment=environment or {},
             labels=labels or {},
             keep=keep,
-            lockdown=lockdown or Lockdown(),
+            lockdown=lockdown,
         )
+
+
+def _how_to_start(target: EngineTarget) -> str:
+    if target.kind == "podman":
+        return "run scripts/podman-up as root (podman system service on the socket), or set CONTAINER_HOST"
+    if target.host is None:
+        return "run `make engine` (scripts/engine-up) as root on Debian/Ubuntu, or start Docker"
+    return "start the engine there, or check the URL/context (`docker -H URL info` must answer)"
+
+
+def podman_ulimits() -> dict[str, int]:
+    """Podman sets open files and processes to high defaults that runc may not set here ("error setting
+    rlimit type 7", then "type 6", measured with podman 4.3: shared/ENGINE.md), so we set them: open files at
+    this host's hard limit (at most 20000), processes at 4096 (the container's pids limit is lower anyway)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    nofile = 20000 if hard == resource.RLIM_INFINITY else min(hard, 20000)
+    return {"nofile": nofile, "nproc": 4096}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,6 @@
 """Matrix files: parse, validate and expand into cells, before anything touches an engine.
 
-A matrix file is TOML with three optional parts:
+A matrix file is TOML with four optional parts:
 
     [defaults]            # keys every cell starts from
     suite = "bookworm"
@@ -9,6 +9,9 @@ A matrix file is TOML with three optional parts:
     name = "colab-like"
     platform = "amd64"
     numpy = "2.3.5"
+
+    [engine_for]          # platforms built and run on another engine (a docker context or a URL)
+    arm64 = "ssh://pi@raspberrypi"
 
     [axes]                # the product of list-valued keys, like a CI matrix
     name = "np{numpy}-{platform}"
@@ -34,12 +37,12 @@ import re
 import string
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from npmatrix import fileio, localinputs, qemucpu, validators
+from npmatrix import engines, fileio, localinputs, qemucpu, validators
 from npmatrix.errors import ConfigError
 from npmatrix.localinputs import LocalInput
 from npmatrix.platforms import CpuModel, presets
@@ -184,7 +187,7 @@ _CHECKS: dict[str, Checker] = {
 _DERIVED = ("cpu_model",)  # Cell fields npmatrix fills in, never keys of a matrix file
 assert set(_CHECKS) == {f.name for f in fields(Cell)} - set(_DERIVED), "every Cell field needs a checker"
 
-_TOP_KEYS = ("defaults", "cell", "axes", "cpu")
+_TOP_KEYS = ("defaults", "cell", "axes", "cpu", "engine_for")
 _CPU_KEYS = ("description", "qemu", "note")
 # Bounds on what a matrix file may ask for (README, "Matrix files"): a file larger than this is not a matrix,
 # and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
@@ -203,6 +206,8 @@ _AXES_EXTRA_KEYS = ("include", "exclude")
 class Matrix:
     source: str
     cells: tuple[Cell, ...]
+    # [engine_for]: platform -> engine (a docker context name or a unix:// tcp:// ssh:// URL), as --engine-for
+    engine_for: Mapping[str, str] = field(default_factory=dict)
 
     def select(self, *, arches: Iterable[str] = (), names: Iterable[str] = ()) -> Matrix:
         """The cells on any of `arches` and matching any of `names` (shell-style globs); empty means all."""
@@ -225,7 +230,7 @@ class Matrix:
         )
         if not cells:
             raise ConfigError("no cell matches the filters (--arch/--cell)", where=self.source)
-        return Matrix(source=self.source, cells=cells)
+        return Matrix(source=self.source, cells=cells, engine_for=self.engine_for)
 
 
 def builtin_names() -> tuple[str, ...]:
@@ -323,7 +328,19 @@ def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
     if not cells:
         raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
     _reject_duplicates(cells, where=source)
-    return Matrix(source=source, cells=tuple(cells))
+    engine_for = _engine_for(_table(raw.get("engine_for", {}), where=f"{source}: engine_for"), where=source)
+    return Matrix(source=source, cells=tuple(cells), engine_for=engine_for)
+
+
+def _engine_for(table: Mapping[str, Any], *, where: str) -> dict[str, str]:
+    """[engine_for] arm64 = "ssh://pi@host": checked as --engine-for checks PLATFORM=ENGINE."""
+    checked = {}
+    for platform, target in table.items():
+        key = f"{where}: engine_for.{platform}"
+        if not isinstance(target, str):
+            raise ConfigError("expected a string: a docker context name or a unix://, tcp:// or ssh:// URL", where=key)
+        checked[engines.check_platform(platform, where=key)] = engines.check_target(target, where=key)
+    return checked
 
 
 def _base_dir(source: str) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from npmatrix import protocol
@@ -64,6 +64,12 @@ class CellPlan:
         return {"QEMU_CPU": self.qemu_cpu}
 
     @property
+    def cpu_not_applied(self) -> bool:
+        """The cell names a CPU model but runs natively on a non-x86 engine: only QEMU applies a model there
+        (an ARM machine runs as the CPU it has), so the model is recorded as not applied, never shown as run."""
+        return self.cell.cpu is not None and self.qemu_cpu is None
+
+    @property
     def cpu_label(self) -> str | None:
         """The CPU model the cell ran as; an emulated cell without one ran as QEMU's default, "max"."""
         if self.qemu_cpu:
@@ -100,6 +106,15 @@ def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
         emulated=platform.emulated,
         qemu_cpu=cell.cpu_spec.qemu[cell.platform] if cell.cpu_spec else None,
     )
+
+
+def place(plan: CellPlan, engine_platform: str | None) -> CellPlan:
+    """The plan as it runs on an engine whose machine is `engine_platform` (None: none of ours): emulated unless
+    the machines match. A CPU model reaches a native amd64 cell through the x86 emulator the probe brings, but
+    nothing applies one to a native ARM cell: its qemu_cpu is dropped (see `cpu_not_applied`)."""
+    emulated = engine_platform != plan.platform.name
+    keep_cpu = emulated or plan.platform.name == "amd64"
+    return replace(plan, emulated=emulated, qemu_cpu=plan.qemu_cpu if keep_cpu else None)
 
 
 def superseded(plans: tuple[CellPlan, ...], existing_tags: list[str]) -> list[str]:

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from importlib import resources
 
 # What the host's platform.machine() says -> our platform name; anything else is emulated.
-_HOST_MACHINES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm/v7"}
+_HOST_MACHINES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm/v7",
+    "arm": "arm/v7",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +65,13 @@ class Presets:
 
 
 def host_platform_name() -> str | None:
-    return _HOST_MACHINES.get(_platform.machine())
+    return machine_platform(_platform.machine())
+
+
+def machine_platform(machine: str) -> str | None:
+    """Our platform name for a machine or architecture name (x86_64, aarch64, armv7l; or amd64, arm64 as
+    Podman and Go say); None for any other."""
+    return _HOST_MACHINES.get(machine)
 
 
 @functools.cache

@@ -38,6 +38,20 @@ class ImageRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EngineRecord:
+    """The engine a cell was built and run on (npmatrix.engines.EngineTarget) and its machine's platform."""
+
+    kind: str  # docker or podman
+    host: str | None  # the DOCKER_HOST-style URL; None: the default local socket
+    context: str | None  # the docker context that named it
+    architecture: str | None  # the platform the engine's machine runs natively (amd64, arm64); None: unknown
+
+    def describe(self) -> str:
+        where = self.context or self.host or "local"
+        return f"{self.kind} {where}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class CellResult:
     cell: Cell
     oci_platform: str  # e.g. linux/arm/v7
@@ -48,6 +62,7 @@ class CellResult:
     durations: Mapping[str, float]
     logs: Mapping[str, str]
     facts: dict[str, Any] | None  # what the probe printed; None when it did not run or printed nothing
+    engine: EngineRecord | None = None  # where it ran; None in files written before engines were recorded
 
     @property
     def name(self) -> str:
@@ -81,6 +96,7 @@ class CellResult:
             # A digest for readers without npmatrix (jq in CI); `from_json` recomputes it from "probe".
             "summary": _jsonable(dataclasses.asdict(self.summary)) if self.summary else None,
             "probe": self.facts,
+            "engine": dataclasses.asdict(self.engine) if self.engine else None,
         }
 
     @classmethod
@@ -96,6 +112,7 @@ class CellResult:
             durations=dict(record["durations_s"]),
             logs=dict(record["logs"]),
             facts=record["probe"],
+            engine=EngineRecord(**record["engine"]) if record.get("engine") else None,
         )
 
 

@@ -7,18 +7,20 @@ import platform as host_platform
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from npmatrix import build, fileio, owner, probe
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
-from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine, detect_builder
+from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine
+from npmatrix.engines import EngineChoice, EngineTarget
 from npmatrix.errors import ConfigError, EngineError, EngineUnavailable
+from npmatrix.fleet import Fleet, Member
 from npmatrix.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import CellPlan, bases_needed
-from npmatrix.results import CellResult, ImageRecord, Results, ResultsFile
+from npmatrix.results import CellResult, EngineRecord, ImageRecord, Results, ResultsFile
 from npmatrix.text import redact
 from npmatrix.verdict import Status, Verdict
 
@@ -34,6 +36,7 @@ class RunOptions:
     # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
     finished: tuple[CellResult, ...] = ()
     previous_run_id: str | None = None  # its containers, left when the engine went away, are removed
+    engines: EngineChoice = field(default_factory=EngineChoice)  # which engine each platform runs on
 
 
 def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: str) -> tuple[CellResult, ...]:
@@ -62,22 +65,21 @@ def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: st
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:
     finished = {r.name: r for r in options.finished}
     todo = [p for p in plans if p.cell.name not in finished]
-    engine = Engine.connect()
-    builder = detect_builder()
+    fleet = Fleet.connect(options.engines, [p.platform.name for p in plans])
     run_id = uuid.uuid4().hex[:12]
     results_file = ResultsFile(
-        options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(builder, run_id)
+        options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(fleet, run_id)
     )
     results_file.write(complete=False)
-    if options.previous_run_id:
-        _remove_leftovers(engine, options.previous_run_id, progress=progress)
-    bases = ensure_bases(
-        bases_needed(tuple(todo)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
-    )
+    for member in fleet.members.values():
+        if options.previous_run_id:
+            _remove_leftovers(member.engine, options.previous_run_id, progress=progress)
+    bases = _ensure_fleet_bases(fleet, todo, log_dir=options.out_dir / "logs", progress=progress)
     results: list[CellResult] = []
     with build.build_secrets() as secrets:
-        for index, plan in enumerate(plans, start=1):
-            step = f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.oci}{', qemu' if plan.emulated else ''})"
+        for index, planned in enumerate(plans, start=1):
+            plan, member = fleet.place(planned)
+            step = f"[{index}/{len(plans)}] {plan.cell.name} ({_where(plan, member, fleet)})"
             if plan.cell.name in finished:
                 result = finished.pop(plan.cell.name)
                 results.append(result)
@@ -86,9 +88,10 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
                 continue
             result = _run_cell_safely(
                 plan,
-                bases,
-                builder=builder,
-                engine=engine,
+                bases[member.target],
+                builder=member.builder,
+                engine=member.engine,
+                engine_record=member.record,
                 secrets=secrets,
                 options=options,
                 labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
@@ -103,6 +106,28 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
         results_file.add(result)
     results_file.write(complete=True)
     return results
+
+
+def _where(plan: CellPlan, member: Member, fleet: Fleet) -> str:
+    """For progress lines: "linux/arm64, qemu" or "linux/arm64, native on docker (ssh://pi@host)"."""
+    how = "qemu" if plan.emulated else "native"
+    if plan.cpu_not_applied:
+        how += f", cpu {plan.cell.cpu} not applied"
+    on = f" on {member.target.describe()}" if len(fleet.members) > 1 or member.target.host else ""
+    return f"{plan.platform.oci}, {how}{on}"
+
+
+def _ensure_fleet_bases(
+    fleet: Fleet, plans: Sequence[CellPlan], *, log_dir: Path, progress: Progress
+) -> dict[EngineTarget, dict[str, BuildOutcome]]:
+    """Each engine's missing base images, made on (and for) that engine: engines share no images."""
+    bases: dict[EngineTarget, dict[str, BuildOutcome]] = {}
+    for target, member in fleet.members.items():
+        mine = tuple(p for p in plans if fleet.choice.for_platform(p.platform.name) == target)
+        bases[target] = ensure_bases(
+            bases_needed(mine), builder=member.builder, engine=member.engine, log_dir=log_dir, progress=progress
+        )
+    return bases
 
 
 def _remove_leftovers(engine: Engine, run_id: str, *, progress: Progress) -> None:
@@ -150,7 +175,7 @@ def _run_cell_safely(plan: CellPlan, bases: dict[str, BuildOutcome], **kwargs: A
             status=Status.ENGINE_ERROR, reason=f"{type(exc).__name__}: {exc}", fix="run `npmatrix doctor`"
         )
         failed = BuildOutcome.failed(plan.image_tag, str(exc))
-        return _result(plan, verdict, failed, None, {}, {})
+        return _result(plan, verdict, failed, None, {}, {}, engine=kwargs.get("engine_record"))
 
 
 def _run_cell(
@@ -163,6 +188,7 @@ def _run_cell(
     options: RunOptions,
     labels: dict[str, str],
     progress: Progress,
+    engine_record: EngineRecord | None = None,
 ) -> CellResult:
     logs = {"build": str(options.out_dir / "logs" / f"{plan.cell.name}.build.log")}
     base = bases.get(plan.base.tag) if plan.base else None
@@ -173,7 +199,7 @@ def _run_cell(
             fix=f"read {base.log_path}",
             evidence=tuple(base.log_tail.splitlines()[-3:]),
         )
-        return _result(plan, verdict, base, None, logs, {"build": base.duration_s})
+        return _result(plan, verdict, base, None, logs, {"build": base.duration_s}, engine=engine_record)
     progress(f"building {plan.image_tag} (log: {logs['build']})")
     built = build.build_cell(
         plan,
@@ -192,7 +218,7 @@ def _run_cell(
         durations["probe"] = ran.duration_s
         logs["probe_stderr"] = str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")
         fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
-    return _result(plan, classify(plan, built, ran), built, ran, logs, durations)
+    return _result(plan, classify(plan, built, ran), built, ran, logs, durations, engine=engine_record)
 
 
 def _result(
@@ -202,6 +228,8 @@ def _result(
     ran: ProbeRun | None,
     logs: dict[str, str],
     durations: dict[str, float],
+    *,
+    engine: EngineRecord | None = None,
 ) -> CellResult:
     return CellResult(
         cell=plan.cell,
@@ -218,14 +246,16 @@ def _result(
         durations=durations,
         logs=logs,
         facts=ran.facts if ran else None,
+        engine=engine,
     )
 
 
-def _host_facts(builder: Builder, run_id: str) -> dict[str, Any]:
+def _host_facts(fleet: Fleet, run_id: str) -> dict[str, Any]:
     return {
         "machine": host_platform.machine(),
         "system": host_platform.platform(),
         "python": host_platform.python_version(),
-        "builder": builder.describe(),
+        "builder": fleet.default.builder.describe(),
+        "engines": [m.describe() for m in fleet.members.values()],
         "run_id": run_id,
     }

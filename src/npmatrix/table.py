@@ -56,8 +56,17 @@ def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> 
 
 
 def platform_label(r: CellResult) -> str:
-    """The platform and the CPU model QEMU ran it as, e.g. "arm64 (qemu cortex-a72)"."""
-    return r.oci_platform.removeprefix("linux/") + (f" (qemu {r.qemu_cpu.split()[0]})" if r.qemu_cpu else "")
+    """The platform, native or the CPU model QEMU ran it as, and the engine unless the local Docker:
+    "arm64 (qemu cortex-a72)", "amd64 (native)", "arm64 (native, cpu pi5 not applied) on docker pi"."""
+    name = r.oci_platform.removeprefix("linux/")
+    if r.qemu_cpu:
+        how = f"qemu {r.qemu_cpu.split()[0]}"
+    elif r.emulated:
+        how = "qemu"
+    else:
+        how = f"native, cpu {r.cell.cpu} not applied" if r.cell.cpu else "native"
+    on = f" on {r.engine.describe()}" if r.engine and (r.engine.host or r.engine.kind != "docker") else ""
+    return f"{name} ({how}){on}"
 
 
 def installed(r: CellResult) -> str:

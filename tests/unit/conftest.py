@@ -13,9 +13,10 @@ import docker
 import pytest
 from fakes import FakeEngine
 
-import npmatrix.runner
+import npmatrix.fleet
 from npmatrix import engine, process
 from npmatrix.engine import Builder, Engine
+from npmatrix.engines import EngineTarget
 
 MESSAGE = "unit tests must not touch the engine"
 
@@ -28,7 +29,7 @@ def _refuse(*args: Any, **kwargs: Any) -> NoReturn:
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Engine, "connect", classmethod(_refuse))
     monkeypatch.setattr(engine, "detect_builder", _refuse)
-    monkeypatch.setattr(npmatrix.runner, "detect_builder", _refuse)
+    monkeypatch.setattr(npmatrix.fleet, "detect_builder", _refuse)
     monkeypatch.setattr(process, "run", _refuse)  # builds, mmdebstrap and the Docker CLI all go through it
     monkeypatch.setattr(docker, "from_env", _refuse)
 
@@ -36,8 +37,12 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine()
-    monkeypatch.setattr(Engine, "connect", classmethod(lambda cls, **kwargs: fake))
-    builder = Builder(kind="buildkit", cli="/usr/bin/docker")
-    monkeypatch.setattr(engine, "detect_builder", lambda: builder)
-    monkeypatch.setattr(npmatrix.runner, "detect_builder", lambda: builder)
+    monkeypatch.setattr(Engine, "connect", classmethod(lambda cls, target=None, **kwargs: fake.connect(target)))
+
+    def detect(target: EngineTarget | None = None, *, builder: str | None = None) -> Builder:
+        host = target.host if target else None
+        return Builder(kind="buildkit", cli="/usr/bin/docker", host=host, builder=builder)
+
+    monkeypatch.setattr(engine, "detect_builder", detect)
+    monkeypatch.setattr(npmatrix.fleet, "detect_builder", detect)
     return fake

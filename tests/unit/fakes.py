@@ -1,7 +1,8 @@
 """The one hand-written fake engine for unit tests: the same methods as npmatrix.engine.Engine, in memory.
 
 Use the `fake_engine` fixture (conftest.py): it makes `Engine.connect()` return a FakeEngine and
-`detect_builder()` a BuildKit builder, so commands and the runner run against it unchanged.
+`detect_builder()` a BuildKit builder, so commands and the runner run against it unchanged. Other engines
+(`--engine-for`, `--engine podman`) are FakeEngines of their own, in `fake_engine.others` by target.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from npmatrix.engine import LABEL, CallResult, Lockdown
+from npmatrix.engines import EngineTarget
 from npmatrix.errors import EngineError
 
 # What a fake container prints when it runs: a function of the image and the command.
@@ -30,6 +32,19 @@ class FakeEngine:
     fail_with: str | None = None  # every call raises EngineError with this message (a daemon gone away)
     created: list[FakeContainer] = field(default_factory=list)
     removed_images: list[str] = field(default_factory=list)
+    target: EngineTarget = field(default_factory=EngineTarget)
+    arch: str | None = "amd64"  # the platform its machine runs natively (Engine.architecture)
+    # Engines other than the default one, by target: `Engine.connect(target)` makes each once (fixture).
+    others: dict[EngineTarget, FakeEngine] = field(default_factory=dict)
+
+    def connect(self, target: EngineTarget | None) -> FakeEngine:
+        if target is None or target == self.target:
+            return self
+        return self.others.setdefault(target, FakeEngine(target=target))
+
+    def architecture(self) -> str | None:
+        self._check()
+        return self.arch
 
     def _check(self) -> None:
         if self.fail_with:

@@ -25,7 +25,7 @@ def engine(fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> FakeEngi
 
 
 def test_no_engine_is_one_failed_check_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    def unavailable(cls: type[Engine], **kwargs: object) -> Engine:
+    def unavailable(cls: type[Engine], *args: object, **kwargs: object) -> Engine:
         raise EngineUnavailable("no container engine answers")
 
     monkeypatch.setattr(Engine, "connect", classmethod(unavailable))
@@ -59,4 +59,4 @@ def test_amd64_only_matrix_needs_no_qemu(engine: FakeEngine) -> None:
     checks = doctor.run_checks(amd64)
     assert all(c.ok for c in checks), doctor.render(checks)
     assert not any(c.name.startswith("QEMU") for c in checks)
-    assert checks[0].detail == "Docker 20.10.24 (API 1.41)"
+    assert checks[0].detail == "Docker 20.10.24 (API 1.41), native amd64"

@@ -36,7 +36,7 @@ def test_a_row_per_cell_with_status_and_the_reason_only_where_it_matters() -> No
     assert text.startswith("### npmatrix matrix/default.toml: 4 cells: 3 work, 1 fail; all as expected\n")
     rows = _rows(text)
     assert list(rows) == ["colab-like", "pi64", "pi32-pip", "pi32-apt"]
-    assert rows["colab-like"] == ["✅", "colab-like", "amd64", "2.3.5 (wheel manylinux_2_27_x86_64)", "ok", ""]
+    assert rows["colab-like"] == ["✅", "colab-like", "amd64 (native)", "2.3.5 (wheel manylinux_2_27_x86_64)", "ok", ""]
     assert rows["pi32-pip"][0] == "⚪"
     assert rows["pi32-pip"][3:5] == ["2.3.5 (not installed)", "no-wheel (expected)"]
     assert rows["pi32-pip"][5].startswith("PyPI has no NumPy==2.3.5 wheel for linux_armv7l")
