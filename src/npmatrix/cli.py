@@ -176,6 +176,15 @@ def init(path: Path, force: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
 @click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    metavar="N",
+    help="Cells at once: builds and probes side by side, emulated cells first. GEMM benchmarks never overlap "
+    "one another; other cells' work that ran during one is named in results.json (bench_overlap). "
+    "--jobs 1 runs each cell alone, for benchmarks on a quiet machine.  [default: CPUs, at most the cells]",
+)
+@click.option(
     "--resume",
     "resume_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -220,6 +229,7 @@ def run(
     history_dir: Path | None,
     report_formats: tuple[reports.Format, ...],
     resume_dir: Path | None,
+    jobs: int | None,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -227,9 +237,11 @@ def run(
     rewritten after every cell, so an interrupted run keeps the cells it finished, and --resume OUT
     continues it.
     """
-    from npmatrix import runner, shard
+    from npmatrix import runner, schedule, shard
 
     reports.require(report_formats)  # before the matrix, not after an hour of it
+    if jobs is not None:
+        schedule.check_jobs(jobs)
     selected = _load(matrix_path, arches, cells)
     plans = plan.plan(selected)
     if sharding is not None:
@@ -254,6 +266,7 @@ def run(
         matrix_source=selected.source,
         finished=finished,
         previous_run_id=str(previous.host.get("run_id") or "") if previous is not None else None,
+        jobs=jobs if jobs is not None else schedule.default_jobs(len(plans)),
     )
     ran = runner.run(plans, options, progress=_progress)
     _say(table.table(ran))

@@ -45,6 +45,9 @@ class CellResult:
     durations: Mapping[str, float]
     logs: Mapping[str, str]
     facts: dict[str, Any] | None  # what the probe printed; None when it did not run or printed nothing
+    # Other cells' work ("pi5-64 build") that ran while this cell's benchmark was timed; () alone; None: not
+    # benchmarked, or a results file from before cells ran concurrently.
+    bench_overlap: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -78,6 +81,7 @@ class CellResult:
             # A digest for readers without npmatrix (jq in CI); `from_json` recomputes it from "probe".
             "summary": _jsonable(dataclasses.asdict(self.summary)) if self.summary else None,
             "probe": self.facts,
+            **({"bench_overlap": list(self.bench_overlap)} if self.bench_overlap is not None else {}),
         }
 
     @classmethod
@@ -93,6 +97,7 @@ class CellResult:
             durations=dict(record["durations_s"]),
             logs=dict(record["logs"]),
             facts=record["probe"],
+            bench_overlap=tuple(record["bench_overlap"]) if record.get("bench_overlap") is not None else None,
         )
 
 

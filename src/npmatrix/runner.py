@@ -3,15 +3,17 @@ side effects; each step's failure becomes the cell's result, and results.json is
 
 from __future__ import annotations
 
+import contextlib
 import platform as host_platform
+import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, fileio, owner, probe
+from npmatrix import build, fileio, owner, probe, schedule
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
 from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine, detect_builder
@@ -31,6 +33,7 @@ class RunOptions:
     rebuild: bool = False
     keep_containers: bool = False
     matrix_source: str = ""
+    jobs: int = 1  # cells at once (schedule.py); the CLI's default is schedule.default_jobs
     # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
     finished: tuple[CellResult, ...] = ()
     previous_run_id: str | None = None  # its containers, left when the engine went away, are removed
@@ -60,6 +63,9 @@ def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: st
 
 
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:
+    """Every cell of `plans`, `options.jobs` at once (see schedule.py); results.json gets each cell as it ends
+    and, once all have, lists them in the matrix's order."""
+    progress = _serialised(progress)
     finished = {r.name: r for r in options.finished}
     todo = [p for p in plans if p.cell.name not in finished]
     engine = Engine.connect()
@@ -74,17 +80,30 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
     bases = ensure_bases(
         bases_needed(tuple(todo)), builder=builder, engine=engine, log_dir=options.out_dir / "logs", progress=progress
     )
-    results: list[CellResult] = []
+    numbers = {p.cell.name: index for index, p in enumerate(plans, start=1)}
+
+    def step(plan: CellPlan) -> str:
+        qemu = ", qemu" if plan.emulated else ""
+        return f"[{numbers[plan.cell.name]}/{len(plans)}] {plan.cell.name} ({plan.platform.oci}{qemu})"
+
+    done: dict[str, CellResult] = {}
+    for plan in plans:
+        if plan.cell.name in finished:
+            done[plan.cell.name] = finished.pop(plan.cell.name)
+            results_file.add(done[plan.cell.name])
+            progress(f"{step(plan)}: kept from the earlier run: {done[plan.cell.name].status.value}")
+    activity = schedule.Activity()
+
+    def record(plan: CellPlan, result: CellResult) -> None:
+        done[plan.cell.name] = result
+        results_file.add(result)
+        mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
+        progress(f"{step(plan)}: {result.status.value}: {result.verdict.reason}{mark}")
+
     with build.build_secrets() as secrets:
-        for index, plan in enumerate(plans, start=1):
-            step = f"[{index}/{len(plans)}] {plan.cell.name} ({plan.platform.oci}{', qemu' if plan.emulated else ''})"
-            if plan.cell.name in finished:
-                result = finished.pop(plan.cell.name)
-                results.append(result)
-                results_file.add(result)
-                progress(f"{step}: kept from the earlier run: {result.status.value}")
-                continue
-            result = _run_cell_safely(
+
+        def work(plan: CellPlan) -> CellResult:
+            return _run_cell_safely(
                 plan,
                 bases,
                 builder=builder,
@@ -92,17 +111,42 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
                 secrets=secrets,
                 options=options,
                 labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
-                progress=_prefixed(progress, step),
+                activity=activity,
+                progress=_prefixed(progress, step(plan)),
             )
-            results.append(result)
-            results_file.add(result)
-            mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
-            progress(f"{step}: {result.status.value}: {result.verdict.reason}{mark}")
-    for result in finished.values():  # cells of the earlier run that --arch/--cell left out this time
-        results.append(result)
-        results_file.add(result)
+
+        schedule.run_all(
+            schedule.start_order(todo),
+            jobs=options.jobs,
+            work=work,
+            done=record,
+            activity=activity,
+            on_abort=lambda: _remove_run_containers(engine, run_id),
+        )
+    # the matrix's order; then cells of the earlier run that --arch/--cell left out this time
+    ordered = [done[p.cell.name] for p in plans if p.cell.name in done] + list(finished.values())
+    results_file.cells = ordered
     results_file.write(complete=True)
-    return results
+    return ordered
+
+
+def _serialised(progress: Progress) -> Progress:
+    """Progress lines from worker threads, one whole line at a time."""
+    lock = threading.Lock()
+
+    def say(message: str) -> None:
+        with lock:
+            progress(message)
+
+    return say
+
+
+def _remove_run_containers(engine: Engine, run_id: str) -> None:
+    """This run's containers, on Ctrl-C: removing them also ends the workers waiting on them."""
+    with contextlib.suppress(EngineError, EngineUnavailable):
+        for name, labels in engine.list_containers().items():
+            if labels.get(RUN_LABEL) == run_id:
+                engine.remove_container(name)
 
 
 def _remove_leftovers(engine: Engine, run_id: str, *, progress: Progress) -> None:
@@ -162,6 +206,7 @@ def _run_cell(
     secrets: dict[str, Path],
     options: RunOptions,
     labels: dict[str, str],
+    activity: schedule.Activity,
     progress: Progress,
 ) -> CellResult:
     logs = {"build": str(options.out_dir / "logs" / f"{plan.cell.name}.build.log")}
@@ -174,25 +219,43 @@ def _run_cell(
             evidence=tuple(base.log_tail.splitlines()[-3:]),
         )
         return _result(plan, verdict, base, None, logs, {"build": base.duration_s})
-    progress(f"building {plan.image_tag} (log: {logs['build']})")
-    built = build.build_cell(
-        plan,
-        builder=builder,
-        engine=engine,
-        secrets=secrets,
-        log_path=Path(logs["build"]),
-        rebuild=options.rebuild,
-        progress=progress,
-    )
+    name = plan.cell.name
+    with activity.busy(name, "build"):
+        progress(f"building {plan.image_tag} (log: {logs['build']})")
+        built = build.build_cell(
+            plan,
+            builder=builder,
+            engine=engine,
+            secrets=secrets,
+            log_path=Path(logs["build"]),
+            rebuild=options.rebuild,
+            progress=progress,
+        )
     durations = {"build": built.duration_s}
     ran: ProbeRun | None = None
+    overlap: set[tuple[str, str]] | None = None
     if built.ok:
         progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
-        ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers)
+
+        @contextlib.contextmanager
+        def timed() -> Iterator[None]:
+            nonlocal overlap
+            with activity.timed(name) as overlap:
+                yield
+
+        with activity.busy(name, "probe"):
+            ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
         durations["probe"] = ran.duration_s
-        logs["probe_stderr"] = str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")
+        if ran.bench_duration_s is not None:
+            durations["bench"] = ran.bench_duration_s
+        logs["probe_stderr"] = str(options.out_dir / "logs" / f"{name}.probe.stderr.log")
         fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
-    return _result(plan, classify(plan, built, ran), built, ran, logs, durations)
+    result = _result(plan, classify(plan, built, ran), built, ran, logs, durations)
+    if overlap is None:
+        return result
+    if overlap:
+        progress(f"its benchmark shared the machine with {', '.join(schedule.overlap_labels(overlap))}")
+    return replace(result, bench_overlap=schedule.overlap_labels(overlap))
 
 
 def _result(
