@@ -49,6 +49,19 @@ def run_in_container(
     """The probe, then, if NumPy imports, the benchmark in a second call inside `timed` (so timed benchmarks of
     concurrent cells never overlap); the benchmark's section is merged into the probe's facts."""
     first = _call(plan, engine, plan.probe_command(bench_stage="later"), labels=labels, keep=keep)
+    return bench_after(plan, engine, first, labels=labels, keep=keep, timed=timed)
+
+
+def bench_after(
+    plan: CellPlan,
+    engine: Engine,
+    first: ProbeRun,
+    *,
+    labels: dict[str, str],
+    keep: bool = False,
+    timed: TimedSection | None = None,
+) -> ProbeRun:
+    """The benchmark call for a probe run (`first`, fresh or reused) that deferred it; `first` if it did not."""
     if not probe_file.bench_deferred(first):
         return first
     with timed() if timed else contextlib.nullcontext():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import platform as host_platform
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, fileio, owner, probe, schedule
+from npmatrix import build, fileio, owner, probe, reuse, schedule, wheel_check
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
 from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine, detect_builder
@@ -37,6 +38,7 @@ class RunOptions:
     # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
     finished: tuple[CellResult, ...] = ()
     previous_run_id: str | None = None  # its containers, left when the engine went away, are removed
+    earlier: reuse.Earlier | None = None  # --reuse-results: probes and no-wheel answers that cannot have changed
 
 
 def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: str) -> tuple[CellResult, ...]:
@@ -220,6 +222,11 @@ def _run_cell(
         )
         return _result(plan, verdict, base, None, logs, {"build": base.duration_s})
     name = plan.cell.name
+    build_key = reuse.build_key(plan, base_id=base.image_id) if base is not None and base.image_id else None
+    if options.earlier is not None and build_key is not None and not options.rebuild:
+        answered = _no_wheel_again(plan, options.earlier, build_key, engine=engine, progress=progress)
+        if answered is not None:
+            return answered
     with activity.busy(name, "build"):
         progress(f"building {plan.image_tag} (log: {logs['build']})")
         built = build.build_cell(
@@ -233,6 +240,9 @@ def _run_cell(
         )
     durations = {"build": built.duration_s}
     ran: ProbeRun | None = None
+    reuse_key: str | None = None
+    before: CellResult | None = None
+    reused: tuple[str, ...] = ()
     overlap: set[tuple[str, str]] | None = None
     if built.ok:
         progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
@@ -243,19 +253,74 @@ def _run_cell(
             with activity.timed(name) as overlap:
                 yield
 
+        assert built.image_id is not None
+        reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan))
+        before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
         with activity.busy(name, "probe"):
-            ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
+            if before is None:
+                ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
+            else:
+                ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
+                progress(f"{' and '.join(reused)} reused from {options.earlier.source if options.earlier else ''}")
         durations["probe"] = ran.duration_s
         if ran.bench_duration_s is not None:
             durations["bench"] = ran.bench_duration_s
         logs["probe_stderr"] = str(options.out_dir / "logs" / f"{name}.probe.stderr.log")
         fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
     result = _result(plan, classify(plan, built, ran), built, ran, logs, durations)
+    result = replace(result, reuse_key=reuse_key if built.ok else build_key)
+    if before is not None and options.earlier is not None:
+        result = replace(result, reused=reused, reused_from=options.earlier.source)
     if overlap is None:
         return result
     if overlap:
         progress(f"its benchmark shared the machine with {', '.join(schedule.overlap_labels(overlap))}")
     return replace(result, bench_overlap=schedule.overlap_labels(overlap))
+
+
+def _reuse_probe(
+    plan: CellPlan,
+    before: CellResult,
+    *,
+    engine: Engine,
+    options: RunOptions,
+    labels: dict[str, str],
+    timed: probe.TimedSection,
+) -> tuple[ProbeRun, tuple[str, ...]]:
+    """The earlier probe's facts (same image, scripts and command: reuse.py), the benchmark measured again
+    unless --reuse-bench. Classified again like a fresh probe."""
+    assert before.facts is not None and options.earlier is not None
+    if options.earlier.bench:
+        return ProbeRun(exit_code=0, stdout="", stderr="", duration_s=0.0, facts=dict(before.facts)), ("probe", "bench")
+    first = ProbeRun(exit_code=0, stdout="", stderr="", duration_s=0.0, facts=reuse.without_bench(before.facts))
+    ran = probe.bench_after(plan, engine, first, labels=labels, keep=options.keep_containers, timed=timed)
+    return ran, ("probe",)
+
+
+def _no_wheel_again(
+    plan: CellPlan, earlier: reuse.Earlier, build_key: str, *, engine: Engine, progress: Progress
+) -> CellResult | None:
+    """The earlier no-wheel result, when its build would fail the same way: same Dockerfile and base, no image
+    since, and the index still offers no NumPy wheel for the cell's tags. None: build it."""
+    before = earlier.no_wheel(plan.cell.name, build_key)
+    if before is None or engine.image_id(plan.image_tag) is not None:
+        return None
+    started = time.monotonic()
+    answer, _ = wheel_check.numpy_wheel(plan)
+    if answer != "none":
+        now = "offers one now" if answer == "offered" else "did not answer"
+        progress(f"no-wheel last time, but the index {now}: building")
+        return None
+    progress("no NumPy wheel on the index for its tags (pip index versions), as last time: build skipped")
+    return replace(
+        before,
+        cell=plan.cell,
+        durations={"index_check": time.monotonic() - started},
+        reuse_key=build_key,
+        reused=("no-wheel",),
+        reused_from=earlier.source,
+        bench_overlap=None,
+    )
 
 
 def _result(

@@ -21,6 +21,8 @@ def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
 def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
     s = r.summary
     status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
+    if r.reused_label:
+        status += f" ({r.reused_label})"
     if not r.status.works:
         status += f": {_shorten(r.verdict.reason, reason_width)}"
     return (
