@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from tabulate import tabulate
 
+from npmatrix.peak import fraction, peak
 from npmatrix.results import CellResult
 from npmatrix.text import one_line
 
-HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32")
+HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32", "% peak")
 
 
 def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
@@ -35,7 +36,19 @@ def _row(r: CellResult, reason_width: int) -> tuple[str, ...]:
         status,
         _gflops(s.best_gflops("float64") if s else None),
         _gflops(s.best_gflops("float32") if s else None),
+        percent_of_peak(r),
     )
+
+
+def percent_of_peak(r: CellResult) -> str:
+    """The f64 GEMM's share of the CPU's theoretical peak (peak.py); "qemu" where a share means nothing."""
+    emulated = r.emulated or r.qemu_cpu is not None
+    if emulated and r.facts is not None:
+        return "qemu"
+    share = fraction(
+        r.summary.best_gflops("float64") if r.summary else None, peak((r.facts or {}).get("cpu"), emulated=emulated)
+    )
+    return f"{share:.0%}" if share is not None else "-"
 
 
 def platform_label(r: CellResult) -> str:

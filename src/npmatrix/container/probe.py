@@ -315,8 +315,13 @@ def cpu_info() -> dict:
         for key in ("CPU implementer", "CPU architecture", "CPU variant", "CPU part", "CPU revision")
         if key in fields
     }
+    try:
+        mhz = float(fields["cpu MHz"])
+    except (KeyError, ValueError):
+        mhz = None
     return {
         "model_name": cpu_model_name(fields),
+        "mhz": mhz,
         "features": sorted(set(features)),
         "count": os.cpu_count(),
         "arm_ids": arm_ids or None,
