@@ -239,43 +239,75 @@ def _run_cell(
             progress=progress,
         )
     durations = {"build": built.duration_s}
-    ran: ProbeRun | None = None
-    reuse_key: str | None = None
-    before: CellResult | None = None
+    if not built.ok:
+        result = _result(plan, classify(plan, built, None), built, None, logs, durations)
+        return replace(result, reuse_key=build_key)
+    progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
+    probed = _probe_cell(plan, built, engine=engine, options=options, labels=labels, activity=activity)
+    ran = probed.ran
+    durations["probe"] = ran.duration_s
+    if ran.bench_duration_s is not None:
+        durations["bench"] = ran.bench_duration_s
+    logs["probe_stderr"] = str(options.out_dir / "logs" / f"{name}.probe.stderr.log")
+    fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
+    if probed.reused:
+        progress(f"{' and '.join(probed.reused)} reused from {probed.reused_from}")
+    if probed.overlap:
+        progress(f"its benchmark shared the machine with {', '.join(probed.overlap)}")
+    return replace(
+        _result(plan, classify(plan, built, ran), built, ran, logs, durations),
+        reuse_key=probed.reuse_key,
+        reused=probed.reused,
+        reused_from=probed.reused_from,
+        bench_overlap=probed.overlap,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Probed:
+    ran: ProbeRun
+    reuse_key: str
     reused: tuple[str, ...] = ()
+    reused_from: str | None = None
+    overlap: tuple[str, ...] | None = None  # None: no timed benchmark call
+
+
+def _probe_cell(
+    plan: CellPlan,
+    built: BuildOutcome,
+    *,
+    engine: Engine,
+    options: RunOptions,
+    labels: dict[str, str],
+    activity: schedule.Activity,
+) -> _Probed:
+    """Probe and benchmark a built cell, or take its probe from the earlier run (--reuse-results). The
+    benchmark call is a timed section: alone among benchmarks, with what else ran meanwhile recorded."""
+    name = plan.cell.name
     overlap: set[tuple[str, str]] | None = None
-    if built.ok:
-        progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
 
-        @contextlib.contextmanager
-        def timed() -> Iterator[None]:
-            nonlocal overlap
-            with activity.timed(name) as overlap:
-                yield
+    @contextlib.contextmanager
+    def timed() -> Iterator[None]:
+        nonlocal overlap
+        with activity.timed(name) as overlap:
+            yield
 
-        assert built.image_id is not None
-        reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan))
-        before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
-        with activity.busy(name, "probe"):
-            if before is None:
-                ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
-            else:
-                ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
-                progress(f"{' and '.join(reused)} reused from {options.earlier.source if options.earlier else ''}")
-        durations["probe"] = ran.duration_s
-        if ran.bench_duration_s is not None:
-            durations["bench"] = ran.bench_duration_s
-        logs["probe_stderr"] = str(options.out_dir / "logs" / f"{name}.probe.stderr.log")
-        fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
-    result = _result(plan, classify(plan, built, ran), built, ran, logs, durations)
-    result = replace(result, reuse_key=reuse_key if built.ok else build_key)
-    if before is not None and options.earlier is not None:
-        result = replace(result, reused=reused, reused_from=options.earlier.source)
-    if overlap is None:
-        return result
-    if overlap:
-        progress(f"its benchmark shared the machine with {', '.join(schedule.overlap_labels(overlap))}")
-    return replace(result, bench_overlap=schedule.overlap_labels(overlap))
+    assert built.image_id is not None
+    reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan))
+    before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
+    with activity.busy(name, "probe"):
+        if before is None or options.earlier is None:
+            ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
+            reused: tuple[str, ...] = ()
+        else:
+            ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
+    return _Probed(
+        ran=ran,
+        reuse_key=reuse_key,
+        reused=reused,
+        reused_from=options.earlier.source if reused and options.earlier else None,
+        overlap=schedule.overlap_labels(overlap) if overlap is not None else None,
+    )
 
 
 def _reuse_probe(
