@@ -57,3 +57,28 @@ def test_two_jobs_run_every_cell_and_benchmarks_do_not_overlap(tmp_path: Path, e
     assert ran.cell("jobs-armv7-pip").get("bench_overlap") is None  # never benchmarked
     assert containers_of(engine, document) == []
     assert datetime.fromisoformat(document["finished_at"]) >= datetime.fromisoformat(document["started_at"])
+
+
+def test_a_rerun_with_reuse_results_reuses_the_probe_and_asks_the_index(tmp_path: Path, engine: Engine) -> None:
+    """The second run takes the native cells' probes from the first (benchmarks measured again) and answers
+    the emulated no-wheel cell from PyPI, through this host's pip and proxy CA, without building it."""
+    matrix = tmp_path / "jobs.toml"
+    matrix.write_text(JOBS_MATRIX)
+    first = npmatrix("run", "--matrix", str(matrix), "--out", str(tmp_path / "first"), out_dir=tmp_path / "first")
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = tmp_path / "second"
+    args = ("run", "--matrix", str(matrix), "--out", str(out), "--reuse-results", str(tmp_path / "first"))
+    second = npmatrix(*args, out_dir=out)
+    assert second.returncode == 0, second.stdout + second.stderr
+    for name in ("jobs-wheel", "jobs-apt"):
+        cell = second.cell(name)
+        assert cell["reused"] == ["probe"] and cell["reused_from"] == str(tmp_path / "first" / "results.json")
+        assert cell["reuse_key"] == first.cell(name)["reuse_key"]
+        assert cell["probe"]["bench"]["ran"] is True and cell["durations_s"]["bench"] > 0  # measured again
+        assert cell["probe"]["numpy"] == first.cell(name)["probe"]["numpy"]
+    pip = second.cell("jobs-armv7-pip")
+    assert pip["status"] == "no-wheel" and pip["reused"] == ["no-wheel"]
+    assert set(pip["durations_s"]) == {"index_check"}
+    assert "no wheel on the index: build skipped" in second.stdout  # the table says so
+    assert "probe reused" in second.stdout
+    assert containers_of(engine, second.results) == []
