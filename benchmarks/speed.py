@@ -387,9 +387,15 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| 1 | cold default matrix: `npmatrix run` vs naive build-then-run script | {cold['npmatrix_s']:.0f} s vs "
             f"{cold['naive_s']:.0f} s = {cold['ratio']:.2f}x | <= 0.7x | {_verdict(ok)} |"
         )
+    elif report.get("cold_npmatrix_only_s"):
+        lines.append(
+            f"| 1 | cold default matrix: `npmatrix run` vs naive build-then-run script | npmatrix "
+            f"{report['cold_npmatrix_only_s']:.0f} s; the naive script was **not run** (no time left before the "
+            "deadline) | <= 0.7x | not measured |"
+        )
     if warm and warm["plain_s"]:
         best = min(warm["reuse_s"])
-        cold_s = cold["npmatrix_s"] if cold else None
+        cold_s = cold["npmatrix_s"] if cold else report.get("cold_npmatrix_only_s")
         ok = best <= 15 and (cold_s is None or cold_s / best >= 10)
         versus = f"; {cold_s / best:.0f}x faster than cold" if cold_s else ""
         lines.append(
@@ -496,6 +502,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=REPO / "docs" / "performance.json")
     parser.add_argument("--keep-images", action="store_true", help="leave the benchmark's images (debugging)")
     parser.add_argument("--markdown", type=Path, default=REPO / "docs" / "performance.md")
+    parser.add_argument(
+        "--nonce", help="the cold run's nonce, to measure the other parts on its images (default: a new one)"
+    )
+    parser.add_argument("--cold-seconds", type=float, help="npmatrix's cold time from an earlier run, for part 2")
     parser.add_argument("--render", type=Path, metavar="JSON", help="only write the Markdown from an earlier JSON")
     args = parser.parse_args()
     if args.render:
@@ -506,9 +516,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     work = Path(tempfile.mkdtemp(prefix="npmatrix-bench-"))
-    nonce = uuid.uuid4().hex[:8]
+    nonce = args.nonce or uuid.uuid4().hex[:8]
     report: dict[str, Any] = {"machine": machine(), "parts": parts, "work": str(work), "started": time.time()}
     log(f"work dir {work}, nonce {nonce}, parts {parts}")
+    if args.cold_seconds:
+        report["cold_npmatrix_only_s"] = args.cold_seconds
     try:
         cold_out = None
         if "cold" in parts:
