@@ -18,7 +18,7 @@ NIGHTLY_SHARDS ?= 1
 SHARD          ?= 1/1
 NIGHTLY_PERF_THRESHOLD ?= 10
 
-.PHONY: matrix gallery test engine engines bases test-tools venv lint unit integration doctor clean mutation
+.PHONY: matrix gallery test engine engines bases test-tools venv lint unit integration doctor clean mutation bench
 .PHONY: nightly nightly-shard nightly-merge nightly-report nightly-gate
 
 $(BIN)/npmatrix: pyproject.toml
@@ -118,6 +118,13 @@ nightly-gate: venv
 	$(BIN)/npmatrix history add $(NIGHTLY_DIR)/results.json $(HISTORY_DIR) || exit $$?; \
 	echo "nightly-gate: exit $$rc ($(NIGHTLY_DIR)/diff.txt, diff.md; history: $(HISTORY_DIR))"; \
 	exit $$rc
+
+# Issue 10's speed table (benchmarks/speed.py): cold npmatrix vs a naive script, warm reruns, one pin changed,
+# container vs host GEMM, emulated probe times, the driver's memory; writes docs/performance.md. About 45 min
+# on two shared cores; BENCH_PARTS=warm,memory (etc.) for a part. Never deletes images others use.
+BENCH_PARTS ?= cold,warm,pin,gemm,emulated,memory
+bench: venv engine
+	$(BIN)/python benchmarks/speed.py --parts $(BENCH_PARTS)
 
 # Mutation testing (not in CI: about an hour on two cores): mutmut over classify, matrix, validators and the
 # benchmark, configured in pyproject.toml [tool.mutmut]; docs/mutation.md has the last kill rate and survivors.

@@ -29,6 +29,7 @@ from npmatrix import (
     plan,
     probe_file,
     reports,
+    reuse,
     table,
     text,
 )
@@ -215,6 +216,27 @@ def init(path: Path, force: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild cell images even when one exists for the same Dockerfile.")
 @click.option("--keep-containers", is_flag=True, help="Do not remove probe containers (for debugging).")
 @click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    metavar="N",
+    help="Cells at once: builds and probes side by side, emulated cells first. GEMM benchmarks never overlap "
+    "one another; other cells' work that ran during one is named in results.json (bench_overlap). "
+    "--jobs 1 runs each cell alone, for benchmarks on a quiet machine.  [default: CPUs, at most the cells]",
+)
+@click.option(
+    "--reuse-results",
+    "reuse_dir",
+    is_flag=False,
+    flag_value="",
+    metavar="[DIR]",
+    help="Reuse what cannot have changed since the run in DIR (default: --out): a cell's probe when its image, "
+    "probe scripts and command are the same (the benchmark is measured again), and a no-wheel build failure "
+    "when the Dockerfile and base are the same and the package index still offers no NumPy wheel for the "
+    "cell's tags (asked with pip on this host; any wheel offered, or no answer, and the cell is built).",
+)
+@click.option("--reuse-bench", is_flag=True, help="With --reuse-results: reuse the benchmark's numbers too, no timing.")
+@click.option(
     "--resume",
     "resume_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -262,6 +284,9 @@ def run(
     engine_kind: engines.EngineKind,
     engine_for: dict[str, str],
     builder: str | None,
+    jobs: int | None,
+    reuse_dir: str | None,
+    reuse_bench: bool,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -269,9 +294,13 @@ def run(
     rewritten after every cell, so an interrupted run keeps the cells it finished, and --resume OUT
     continues it.
     """
-    from npmatrix import runner, shard
+    from npmatrix import runner, schedule, shard
 
     reports.require(report_formats)  # before the matrix, not after an hour of it
+    if jobs is not None:
+        schedule.check_jobs(jobs)
+    if reuse_bench and reuse_dir is None:
+        raise ConfigError("reuses the benchmark of --reuse-results; give --reuse-results too", where="--reuse-bench")
     selected = _load(matrix_path, arches, cells)
     choice = _engines(selected, engine_kind, engine_for, builder)
     plans = plan.plan(selected)
@@ -298,6 +327,10 @@ def run(
         finished=finished,
         previous_run_id=str(previous.host.get("run_id") or "") if previous is not None else None,
         engines=choice,
+        jobs=jobs if jobs is not None else schedule.default_jobs(len(plans)),
+        earlier=_earlier(Path(reuse_dir) if reuse_dir else out_dir, bench=reuse_bench)
+        if reuse_dir is not None
+        else None,
     )
     ran = runner.run(plans, options, progress=_progress)
     _say(table.table(ran))
@@ -847,6 +880,15 @@ def explain_command(a: str, b: str, fmt: str) -> None:
         _say(json.dumps(explain.to_json(first, second), indent=2))
     else:
         _say(explain.render_text(first, second))
+
+
+def _earlier(directory: Path, *, bench: bool) -> reuse.Earlier | None:
+    """The run to reuse from; none yet (a first run) is not an error: everything runs."""
+    path = directory / "results.json"
+    if not path.is_file():
+        _progress(f"--reuse-results: no {path} yet; every cell runs")
+        return None
+    return reuse.Earlier.of(results_io.load(path), bench=bench)
 
 
 def _progress(message: str) -> None:

@@ -74,6 +74,7 @@ class ProbeRun:
     parse_error: str | None = None
     oom_killed: bool = False  # the engine says the kernel killed a process of the container: out of memory
     memory_limit: str | None = None  # the container's limit, for the reason
+    bench_duration_s: float | None = None  # the benchmark's own call, when the probe was split in two
 
     @property
     def timed_out(self) -> bool:

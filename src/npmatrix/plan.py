@@ -76,12 +76,13 @@ class CellPlan:
             return self.qemu_cpu
         return "max (QEMU default)" if self.emulated else None
 
-    def probe_command(self) -> protocol.ProbeCommand:
+    def probe_command(self, *, bench_stage: protocol.BenchStage = "inline") -> protocol.ProbeCommand:
         # Per child: the import, then each of the two benchmark runs; the container's own limit is the whole.
         child_timeout = max(20, self.cell.timeout // 3)
         return protocol.ProbeCommand(
             python=self.python,
             bench=True,
+            bench_stage=bench_stage,
             sizes=self.bench_sizes,
             repeats=REPEATS,
             child_timeout=child_timeout,

@@ -6,8 +6,11 @@ be broken. Their command line comes from npmatrix.protocol, their output is read
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,11 +39,42 @@ def lockdown_for(plan: CellPlan) -> Lockdown:
     return Lockdown(memory=plan.cell.memory, pids=plan.cell.pids)
 
 
-def run_in_container(plan: CellPlan, engine: Engine, *, labels: dict[str, str], keep: bool = False) -> ProbeRun:
-    files = files_for(plan)
+# The timed section of a probe: schedule.Activity.timed, bound to the cell; nothing when cells run one by one.
+TimedSection = Callable[[], AbstractContextManager[object]]
+
+
+def run_in_container(
+    plan: CellPlan, engine: Engine, *, labels: dict[str, str], keep: bool = False, timed: TimedSection | None = None
+) -> ProbeRun:
+    """The probe, then, if NumPy imports, the benchmark in a second call inside `timed` (so timed benchmarks of
+    concurrent cells never overlap); the benchmark's section is merged into the probe's facts."""
+    first = _call(plan, engine, plan.probe_command(bench_stage="later"), labels=labels, keep=keep)
+    return bench_after(plan, engine, first, labels=labels, keep=keep, timed=timed)
+
+
+def bench_after(
+    plan: CellPlan,
+    engine: Engine,
+    first: ProbeRun,
+    *,
+    labels: dict[str, str],
+    keep: bool = False,
+    timed: TimedSection | None = None,
+) -> ProbeRun:
+    """The benchmark call for a probe run (`first`, fresh or reused) that deferred it; `first` if it did not."""
+    if not probe_file.bench_deferred(first):
+        return first
+    with timed() if timed else contextlib.nullcontext():
+        second = _call(plan, engine, plan.probe_command(bench_stage="only"), labels=labels, keep=keep)
+    return probe_file.merge_bench(first, second)
+
+
+def _call(
+    plan: CellPlan, engine: Engine, command: protocol.ProbeCommand, *, labels: dict[str, str], keep: bool
+) -> ProbeRun:
     box = engine.container(
         plan.image_tag,
-        plan.probe_command().argv(),
+        command.argv(),
         oci_platform=plan.platform.oci,
         environment=plan.environment,
         labels=labels,
@@ -48,7 +82,7 @@ def run_in_container(plan: CellPlan, engine: Engine, *, labels: dict[str, str], 
         lockdown=lockdown_for(plan),
     )
     with box:
-        box.copy_into(files, protocol.PROBE_DIR)
+        box.copy_into(files_for(plan), protocol.PROBE_DIR)
         result = box.run(timeout=plan.cell.timeout)
     run = probe_file.parse_output(
         exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr, duration_s=result.duration_s

@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from npmatrix import fileio, schemas, text
+from npmatrix import fileio, protocol, schemas, text
 from npmatrix.classify import classify_probe
 from npmatrix.errors import ConfigError
 from npmatrix.outcomes import ProbeRun
@@ -59,6 +59,55 @@ def parse_output(*, exit_code: int | None, stdout: str, stderr: str, duration_s:
     return ProbeRun(
         exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration_s, facts=None, parse_error=error
     )
+
+
+def bench_deferred(run: ProbeRun) -> bool:
+    """The probe imported NumPy and left the benchmark to a second call (--bench-later)."""
+    bench = (run.facts or {}).get("bench") or {}
+    return bool(bench.get("skipped_reason") == protocol.BENCH_DEFERRED)
+
+
+def merge_bench(first: ProbeRun, second: ProbeRun) -> ProbeRun:
+    """The probe's run with the bench section of the benchmark-only call (`second`, whose bare output has no
+    other section) in place of the deferred one: one ProbeRun, as if one call had done both."""
+    assert first.facts is not None
+    bench, errors, problem = _bench_section(second)
+    facts = {**first.facts, "bench": bench, "probe_errors": [*first.facts.get("probe_errors", []), *errors]}
+    try:
+        check_facts(facts, where="the benchmark's report")
+    except ConfigError as exc:
+        facts = {**first.facts, "bench": _bench_failed(str(exc))}
+        problem = problem or str(exc)
+    stderr = f"{first.stderr}\n--- benchmark call ---\n{second.stderr}" if second.stderr else first.stderr
+    return replace(
+        first,
+        exit_code=first.exit_code if first.exit_code or second.exit_code == 0 else second.exit_code,
+        stderr=stderr,
+        stdout=first.stdout,
+        duration_s=first.duration_s + second.duration_s,
+        facts=facts,
+        oom_killed=first.oom_killed or second.oom_killed,
+        bench_duration_s=second.duration_s,
+        parse_error=first.parse_error or (f"benchmark call: {problem}" if problem else None),
+    )
+
+
+def _bench_section(second: ProbeRun) -> tuple[dict[str, Any], list[Any], str | None]:
+    if second.timed_out:
+        return _bench_failed("the benchmark call timed out"), [], "timed out"
+    try:
+        document = json.loads(second.stdout)
+        bench, errors = document["bench"], document.get("probe_errors", [])
+        if not isinstance(bench, dict) or not isinstance(errors, list):
+            raise ValueError("no bench object")
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        reason = f"the benchmark call printed no report ({type(exc).__name__}: {exc})"
+        return _bench_failed(reason), [], reason
+    return bench, errors, None
+
+
+def _bench_failed(reason: str) -> dict[str, Any]:
+    return {"ran": False, "skipped_reason": reason, "runs": []}
 
 
 def check_facts(facts: Any, *, where: str, prefix: str = "") -> None:

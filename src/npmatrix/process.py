@@ -12,12 +12,37 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from npmatrix.text import redact
+
+# Every process group started here and still running. Its own session keeps a terminal's Ctrl-C from reaching
+# it, so when cells run in worker threads the main thread ends them all with `kill_all` (see schedule.py).
+_live: set[subprocess.Popen[bytes]] = set()
+_live_lock = threading.Lock()
+
+
+def kill_all() -> int:
+    """Kill every command this process started and that still runs, with everything they started."""
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _kill_group(proc)
+    return len(running)
+
+
+@contextlib.contextmanager
+def _tracked(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    with _live_lock:
+        _live.add(proc)
+    try:
+        yield proc
+    finally:
+        with _live_lock:
+            _live.discard(proc)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +84,8 @@ def run(
             )
         except FileNotFoundError as exc:
             return Completed(argv=tuple(argv), returncode=127, output=f"{argv[0]}: {exc.strerror}", duration_s=0.0)
-        timed_out = _pump(proc, out, timeout=timeout, on_line=on_line)
+        with _tracked(proc):
+            timed_out = _pump(proc, out, timeout=timeout, on_line=on_line)
         out.seek(0)
         output = out.read().decode(errors="replace")
     return Completed(
@@ -141,7 +167,8 @@ def capture(argv: Sequence[str], *, timeout: float) -> Captured:
     except FileNotFoundError as exc:
         return Captured(returncode=127, stdout="", stderr=f"{argv[0]}: {exc.strerror}", duration_s=0.0)
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        with _tracked(proc):
+            stdout, stderr = proc.communicate(timeout=timeout)
         returncode: int | None = proc.returncode
     except subprocess.TimeoutExpired:
         _kill_group(proc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal
 
 SCRIPTS = ("probe.py", "bench.py")  # copied side by side: probe.py runs bench.py from its own directory
 PROBE_DIR = "/npmatrix"  # where the scripts are copied in each container
@@ -27,6 +28,12 @@ CHILD_FLAG = "--npmatrix-child"
 EXEC_PREFIX_VAR = "NPMATRIX_EXEC_PREFIX"
 X86_QEMU = f"{PROBE_DIR}/qemu-x86_64-static"  # where that emulator is copied in the container
 X86_QEMU_HOST_PATH = "/usr/bin/qemu-x86_64-static"
+# A probe split in two calls (see BenchStage): the first call's bench section says the timing was deferred.
+BENCH_DEFERRED = "deferred to a separate timed call"
+
+# "inline": one call probes and times; "later": the probe checks NumPy imports and leaves the timing out;
+# "only": the timing alone, in a second call the host can serialise with other cells' timings.
+BenchStage = Literal["inline", "later", "only"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,11 +48,14 @@ class ProbeCommand:
     child_timeout: float = 120.0  # per child: the import, pip, ldd
     bench_timeout: float = 1800.0  # per benchmark run (single and all threads)
     imports: tuple[str, ...] = ()
+    bench_stage: BenchStage = "inline"  # only with bench
 
     def argv(self) -> list[str]:
         argv = [self.python, f"{self.script_dir}/probe.py"]
         if self.bench:
             argv += ["--bench", "--sizes", ",".join(str(n) for n in self.sizes), "--repeats", str(self.repeats)]
+            if self.bench_stage != "inline":
+                argv.append(f"--bench-{self.bench_stage}")
         argv += ["--timeout", _number(self.child_timeout), "--bench-timeout", _number(self.bench_timeout)]
         for module in self.imports:
             argv += ["--import", module]

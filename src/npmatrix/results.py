@@ -63,6 +63,19 @@ class CellResult:
     logs: Mapping[str, str]
     facts: dict[str, Any] | None  # what the probe printed; None when it did not run or printed nothing
     engine: EngineRecord | None = None  # where it ran; None in files written before engines were recorded
+    # Other cells' work ("pi5-64 build") that ran while this cell's benchmark was timed; () alone; None: not
+    # benchmarked, or a results file from before cells ran concurrently.
+    bench_overlap: tuple[str, ...] | None = None
+    reuse_key: str | None = None  # reuse.probe_key (built) or reuse.build_key (failed build); None: no key
+    reused: tuple[str, ...] = ()  # what came from an earlier run (reuse.Reused): "probe", "bench", "no-wheel"
+    reused_from: str | None = None  # that run's results.json
+
+    @property
+    def reused_label(self) -> str:
+        """ "probe reused", "probe and bench reused", "no wheel: index asked, build skipped"; "" if nothing."""
+        if "no-wheel" in self.reused:
+            return "no wheel on the index: build skipped"
+        return f"{' and '.join(self.reused)} reused" if self.reused else ""
 
     @property
     def name(self) -> str:
@@ -97,6 +110,9 @@ class CellResult:
             "summary": _jsonable(dataclasses.asdict(self.summary)) if self.summary else None,
             "probe": self.facts,
             "engine": dataclasses.asdict(self.engine) if self.engine else None,
+            **({"bench_overlap": list(self.bench_overlap)} if self.bench_overlap is not None else {}),
+            **({"reuse_key": self.reuse_key} if self.reuse_key is not None else {}),
+            **({"reused": list(self.reused), "reused_from": self.reused_from} if self.reused else {}),
         }
 
     @classmethod
@@ -113,6 +129,10 @@ class CellResult:
             logs=dict(record["logs"]),
             facts=record["probe"],
             engine=EngineRecord(**record["engine"]) if record.get("engine") else None,
+            bench_overlap=tuple(record["bench_overlap"]) if record.get("bench_overlap") is not None else None,
+            reuse_key=record.get("reuse_key"),
+            reused=tuple(record.get("reused", ())),
+            reused_from=record.get("reused_from"),
         )
 
 
@@ -131,13 +151,15 @@ def advisories(cells: Sequence[CellResult]) -> dict[str, tuple[Advisory, ...]]:
 def cells_json(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
     """Each cell's record, with its advisories where it has any (recomputed from the facts when read)."""
     notes = advisories(cells)
-    records = []
-    for c in cells:
-        record = c.to_json()
-        if c.name in notes:
-            record["advisories"] = [a.to_json() for a in notes[c.name]]
-        records.append(record)
-    return records
+    return [cell_json(c, notes.get(c.name, ())) for c in cells]
+
+
+def cell_json(cell: CellResult, notes: Sequence[Advisory]) -> dict[str, Any]:
+    """One cell's record with its advisories, if any (`advisories` of its run)."""
+    record = cell.to_json()
+    if notes:
+        record["advisories"] = [a.to_json() for a in notes]
+    return record
 
 
 def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
@@ -251,11 +273,19 @@ class ResultsFile:
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     finished_at: str | None = None  # written when complete; None means the time of that write (merge sets it)
 
+    # Each cell's part of the file, redacted and dumped once (by id: the same object in self.cells), with the
+    # advisories it was dumped with: a later cell of the same platform can change them (a faster OpenBLAS peer).
+    # A run rewrites the file after every cell; dumping every cell again each time made a 500-cell run quadratic.
+    _cell_texts: dict[int, tuple[tuple[Advisory, ...], str]] = field(default_factory=dict, repr=False, compare=False)
+
     def add(self, result: CellResult) -> None:
         self.cells.append(result)
         self.write(complete=False)
 
     def to_json(self, *, complete: bool) -> dict[str, Any]:
+        return {**self._header(complete=complete), "cells": cells_json(self.cells)}
+
+    def _header(self, *, complete: bool) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "npmatrix_version": __version__,
@@ -264,8 +294,24 @@ class ResultsFile:
             "finished_at": (self.finished_at or datetime.now(UTC).isoformat(timespec="seconds")) if complete else None,
             "complete": complete,
             "host": self.host,
-            "cells": cells_json(self.cells),
         }
 
     def write(self, *, complete: bool) -> None:
-        fileio.write_json(self.path, text.redact_document(self.to_json(complete=complete)))
+        """The same bytes as `fileio.write_json(path, redact_document(to_json()))`, without dumping the cells
+        written before again (tests/unit/test_results_contract.py compares the two)."""
+        header = text.redact_document({**self._header(complete=complete), "cells": []})
+        head, _, tail = json.dumps(header, indent=2).rpartition('"cells": []')
+        known = {id(c) for c in self.cells}
+        self._cell_texts = {k: v for k, v in self._cell_texts.items() if k in known}
+        notes = advisories(self.cells)
+        parts = [self._cell_text(c, notes.get(c.name, ())) for c in self.cells]
+        cells = "[\n" + ",\n".join(parts) + "\n  ]" if parts else "[]"
+        fileio.write_atomic(self.path, f'{head}"cells": {cells}{tail}\n')
+
+    def _cell_text(self, cell: CellResult, notes: tuple[Advisory, ...]) -> str:
+        cached = self._cell_texts.get(id(cell))
+        if cached is None or cached[0] != notes:
+            dumped = json.dumps(text.redact_document(cell_json(cell, notes)), indent=2)
+            cached = (notes, "\n".join(f"    {line}" for line in dumped.splitlines()))
+            self._cell_texts[id(cell)] = cached
+        return cached[1]

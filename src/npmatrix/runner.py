@@ -3,15 +3,18 @@ side effects; each step's failure becomes the cell's result, and results.json is
 
 from __future__ import annotations
 
+import contextlib
 import platform as host_platform
+import threading
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, fileio, owner, probe
+from npmatrix import build, fileio, owner, probe, reuse, schedule, wheel_check
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
 from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine
@@ -33,10 +36,12 @@ class RunOptions:
     rebuild: bool = False
     keep_containers: bool = False
     matrix_source: str = ""
+    jobs: int = 1  # cells at once (schedule.py); the CLI's default is schedule.default_jobs
     # --resume: finished cells of an earlier run of the same matrix, kept as they are (see `resumable`)
     finished: tuple[CellResult, ...] = ()
     previous_run_id: str | None = None  # its containers, left when the engine went away, are removed
     engines: EngineChoice = field(default_factory=EngineChoice)  # which engine each platform runs on
+    earlier: reuse.Earlier | None = None  # --reuse-results: probes and no-wheel answers that cannot have changed
 
 
 def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: str) -> tuple[CellResult, ...]:
@@ -63,6 +68,9 @@ def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: st
 
 
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:
+    """Every cell of `plans`, `options.jobs` at once (see schedule.py), each on the engine its platform is sent
+    to (fleet.py); results.json gets each cell as it ends and, once all have, lists them in the matrix's order."""
+    progress = _serialised(progress)
     finished = {r.name: r for r in options.finished}
     todo = [p for p in plans if p.cell.name not in finished]
     fleet = Fleet.connect(options.engines, [p.platform.name for p in plans])
@@ -75,18 +83,37 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
         if options.previous_run_id:
             _remove_leftovers(member.engine, options.previous_run_id, progress=progress)
     bases = _ensure_fleet_bases(fleet, todo, log_dir=options.out_dir / "logs", progress=progress)
-    results: list[CellResult] = []
+    # Each plan as its engine runs it (native or emulated there), and that engine.
+    placed = {p.cell.name: fleet.place(p) for p in plans}
+    numbers = {p.cell.name: index for index, p in enumerate(plans, start=1)}
+
+    def step(plan: CellPlan) -> str:
+        placed_plan, member = placed[plan.cell.name]
+        return f"[{numbers[plan.cell.name]}/{len(plans)}] {plan.cell.name} ({_where(placed_plan, member, fleet)})"
+
+    done: dict[str, CellResult] = {}
+    for plan in plans:
+        if plan.cell.name in finished:
+            done[plan.cell.name] = finished.pop(plan.cell.name)
+            results_file.add(done[plan.cell.name])
+            progress(f"{step(plan)}: kept from the earlier run: {done[plan.cell.name].status.value}")
+    activity = schedule.Activity()
+
+    def record(plan: CellPlan, result: CellResult) -> None:
+        done[plan.cell.name] = result
+        results_file.add(result)
+        mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
+        progress(f"{step(plan)}: {result.status.value}: {result.verdict.reason}{mark}")
+
+    def abort() -> None:
+        for member in fleet.members.values():
+            _remove_run_containers(member.engine, run_id)
+
     with build.build_secrets() as secrets:
-        for index, planned in enumerate(plans, start=1):
-            plan, member = fleet.place(planned)
-            step = f"[{index}/{len(plans)}] {plan.cell.name} ({_where(plan, member, fleet)})"
-            if plan.cell.name in finished:
-                result = finished.pop(plan.cell.name)
-                results.append(result)
-                results_file.add(result)
-                progress(f"{step}: kept from the earlier run: {result.status.value}")
-                continue
-            result = _run_cell_safely(
+
+        def work(plan: CellPlan) -> CellResult:
+            member = placed[plan.cell.name][1]
+            return _run_cell_safely(
                 plan,
                 bases[member.target],
                 builder=member.builder,
@@ -95,17 +122,42 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
                 secrets=secrets,
                 options=options,
                 labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
-                progress=_prefixed(progress, step),
+                activity=activity,
+                progress=_prefixed(progress, step(plan)),
             )
-            results.append(result)
-            results_file.add(result)
-            mark = "" if result.as_expected else f"  <- expected {plan.cell.expect.value}"
-            progress(f"{step}: {result.status.value}: {result.verdict.reason}{mark}")
-    for result in finished.values():  # cells of the earlier run that --arch/--cell left out this time
-        results.append(result)
-        results_file.add(result)
+
+        schedule.run_all(
+            schedule.start_order([placed[p.cell.name][0] for p in todo]),
+            jobs=options.jobs,
+            work=work,
+            done=record,
+            activity=activity,
+            on_abort=abort,
+        )
+    # the matrix's order; then cells of the earlier run that --arch/--cell left out this time
+    ordered = [done[p.cell.name] for p in plans if p.cell.name in done] + list(finished.values())
+    results_file.cells = ordered
     results_file.write(complete=True)
-    return results
+    return ordered
+
+
+def _serialised(progress: Progress) -> Progress:
+    """Progress lines from worker threads, one whole line at a time."""
+    lock = threading.Lock()
+
+    def say(message: str) -> None:
+        with lock:
+            progress(message)
+
+    return say
+
+
+def _remove_run_containers(engine: Engine, run_id: str) -> None:
+    """This run's containers, on Ctrl-C: removing them also ends the workers waiting on them."""
+    with contextlib.suppress(EngineError, EngineUnavailable):
+        for name, labels in engine.list_containers().items():
+            if labels.get(RUN_LABEL) == run_id:
+                engine.remove_container(name)
 
 
 def _where(plan: CellPlan, member: Member, fleet: Fleet) -> str:
@@ -187,6 +239,7 @@ def _run_cell(
     secrets: dict[str, Path],
     options: RunOptions,
     labels: dict[str, str],
+    activity: schedule.Activity,
     progress: Progress,
     engine_record: EngineRecord | None = None,
 ) -> CellResult:
@@ -200,25 +253,138 @@ def _run_cell(
             evidence=tuple(base.log_tail.splitlines()[-3:]),
         )
         return _result(plan, verdict, base, None, logs, {"build": base.duration_s}, engine=engine_record)
-    progress(f"building {plan.image_tag} (log: {logs['build']})")
-    built = build.build_cell(
-        plan,
-        builder=builder,
-        engine=engine,
-        secrets=secrets,
-        log_path=Path(logs["build"]),
-        rebuild=options.rebuild,
-        progress=progress,
-    )
+    name = plan.cell.name
+    build_key = reuse.build_key(plan, base_id=base.image_id) if base is not None and base.image_id else None
+    if options.earlier is not None and build_key is not None and not options.rebuild:
+        answered = _no_wheel_again(plan, options.earlier, build_key, engine=engine, progress=progress)
+        if answered is not None:
+            return replace(answered, engine=engine_record)
+    with activity.busy(name, "build"):
+        progress(f"building {plan.image_tag} (log: {logs['build']})")
+        built = build.build_cell(
+            plan,
+            builder=builder,
+            engine=engine,
+            secrets=secrets,
+            log_path=Path(logs["build"]),
+            rebuild=options.rebuild,
+            progress=progress,
+        )
     durations = {"build": built.duration_s}
-    ran: ProbeRun | None = None
-    if built.ok:
-        progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
-        ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers)
-        durations["probe"] = ran.duration_s
-        logs["probe_stderr"] = str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")
-        fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
-    return _result(plan, classify(plan, built, ran), built, ran, logs, durations, engine=engine_record)
+    if not built.ok:
+        result = _result(plan, classify(plan, built, None), built, None, logs, durations, engine=engine_record)
+        return replace(result, reuse_key=build_key)
+    progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
+    probed = _probe_cell(plan, built, engine=engine, options=options, labels=labels, activity=activity)
+    ran = probed.ran
+    durations["probe"] = ran.duration_s
+    if ran.bench_duration_s is not None:
+        durations["bench"] = ran.bench_duration_s
+    logs["probe_stderr"] = str(options.out_dir / "logs" / f"{name}.probe.stderr.log")
+    fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
+    if probed.reused:
+        progress(f"{' and '.join(probed.reused)} reused from {probed.reused_from}")
+    if probed.overlap:
+        progress(f"its benchmark shared the machine with {', '.join(probed.overlap)}")
+    return replace(
+        _result(plan, classify(plan, built, ran), built, ran, logs, durations, engine=engine_record),
+        reuse_key=probed.reuse_key,
+        reused=probed.reused,
+        reused_from=probed.reused_from,
+        bench_overlap=probed.overlap,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Probed:
+    ran: ProbeRun
+    reuse_key: str
+    reused: tuple[str, ...] = ()
+    reused_from: str | None = None
+    overlap: tuple[str, ...] | None = None  # None: no timed benchmark call
+
+
+def _probe_cell(
+    plan: CellPlan,
+    built: BuildOutcome,
+    *,
+    engine: Engine,
+    options: RunOptions,
+    labels: dict[str, str],
+    activity: schedule.Activity,
+) -> _Probed:
+    """Probe and benchmark a built cell, or take its probe from the earlier run (--reuse-results). The
+    benchmark call is a timed section: alone among benchmarks, with what else ran meanwhile recorded."""
+    name = plan.cell.name
+    overlap: set[tuple[str, str]] | None = None
+
+    @contextlib.contextmanager
+    def timed() -> Iterator[None]:
+        nonlocal overlap
+        with activity.timed(name) as overlap:
+            yield
+
+    assert built.image_id is not None
+    reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan))
+    before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
+    with activity.busy(name, "probe"):
+        if before is None or options.earlier is None:
+            ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
+            reused: tuple[str, ...] = ()
+        else:
+            ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
+    return _Probed(
+        ran=ran,
+        reuse_key=reuse_key,
+        reused=reused,
+        reused_from=options.earlier.source if reused and options.earlier else None,
+        overlap=schedule.overlap_labels(overlap) if overlap is not None else None,
+    )
+
+
+def _reuse_probe(
+    plan: CellPlan,
+    before: CellResult,
+    *,
+    engine: Engine,
+    options: RunOptions,
+    labels: dict[str, str],
+    timed: probe.TimedSection,
+) -> tuple[ProbeRun, tuple[str, ...]]:
+    """The earlier probe's facts (same image, scripts and command: reuse.py), the benchmark measured again
+    unless --reuse-bench. Classified again like a fresh probe."""
+    assert before.facts is not None and options.earlier is not None
+    if options.earlier.bench:
+        return ProbeRun(exit_code=0, stdout="", stderr="", duration_s=0.0, facts=dict(before.facts)), ("probe", "bench")
+    first = ProbeRun(exit_code=0, stdout="", stderr="", duration_s=0.0, facts=reuse.without_bench(before.facts))
+    ran = probe.bench_after(plan, engine, first, labels=labels, keep=options.keep_containers, timed=timed)
+    return ran, ("probe",)
+
+
+def _no_wheel_again(
+    plan: CellPlan, earlier: reuse.Earlier, build_key: str, *, engine: Engine, progress: Progress
+) -> CellResult | None:
+    """The earlier no-wheel result, when its build would fail the same way: same Dockerfile and base, no image
+    since, and the index still offers no NumPy wheel for the cell's tags. None: build it."""
+    before = earlier.no_wheel(plan.cell.name, build_key)
+    if before is None or engine.image_id(plan.image_tag) is not None:
+        return None
+    started = time.monotonic()
+    answer, _ = wheel_check.numpy_wheel(plan)
+    if answer != "none":
+        now = "offers one now" if answer == "offered" else "did not answer"
+        progress(f"no-wheel last time, but the index {now}: building")
+        return None
+    progress("no NumPy wheel on the index for its tags (pip index versions), as last time: build skipped")
+    return replace(
+        before,
+        cell=plan.cell,
+        durations={"index_check": time.monotonic() - started},
+        reuse_key=build_key,
+        reused=("no-wheel",),
+        reused_from=earlier.source,
+        bench_overlap=None,
+    )
 
 
 def _result(

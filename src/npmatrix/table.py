@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from tabulate import tabulate
 
 from npmatrix.advice import Advisory
+from npmatrix.peak import fraction, peak
 from npmatrix.results import CellResult, advisories
 from npmatrix.text import one_line
 
-HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32")
+HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32", "% peak")
 
 
 def table(results: Iterable[CellResult], *, reason_width: int = 70) -> str:
@@ -38,6 +39,8 @@ def advisory_text(notes: Iterable[Advisory]) -> str:
 def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> tuple[str, ...]:
     s = r.summary
     status = r.status.value if r.as_expected else f"{r.status.value} (expected {r.cell.expect.value})"
+    if r.reused_label:
+        status += f" ({r.reused_label})"
     if not r.status.works:
         status += f": {_shorten(r.verdict.reason, reason_width)}"
     elif notes:
@@ -52,7 +55,19 @@ def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> 
         status,
         _gflops(s.best_gflops("float64") if s else None),
         _gflops(s.best_gflops("float32") if s else None),
+        percent_of_peak(r),
     )
+
+
+def percent_of_peak(r: CellResult) -> str:
+    """The f64 GEMM's share of the CPU's theoretical peak (peak.py); "qemu" where a share means nothing."""
+    emulated = r.emulated or r.qemu_cpu is not None
+    if emulated and r.facts is not None:
+        return "qemu"
+    share = fraction(
+        r.summary.best_gflops("float64") if r.summary else None, peak((r.facts or {}).get("cpu"), emulated=emulated)
+    )
+    return f"{share:.0%}" if share is not None else "-"
 
 
 def platform_label(r: CellResult) -> str:

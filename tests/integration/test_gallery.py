@@ -138,6 +138,8 @@ def test_the_probe_reports_where_numpy_came_from(gallery_run: CliRun) -> None:
     results = gallery_run.out_dir / "results.json"
     explained = npmatrix("explain", f"{results}:colab-like", f"{results}:pi32-apt-refblas", out_dir=gallery_run.out_dir)
     assert "NumPy came from" in explained.stdout and "works, but slowly" in explained.stdout
+
+
 def test_a_source_build_failure_quotes_the_build_not_pips_summary(gallery_run: CliRun) -> None:
     cell = gallery_run.cell("numpy-sdist-no-compiler")
     assert any("meson.build:1:0: ERROR: Unknown compiler(s)" in line for line in cell["evidence"])

@@ -38,6 +38,7 @@ BENCH = _script("bench")
         (protocol.BENCH_RESULT_MARKER, BENCH, "RESULT_MARKER"),
         (protocol.BENCH_VERSION, BENCH, "BENCH_VERSION"),
         (protocol.EXEC_PREFIX_VAR, PROBE, "EXEC_PREFIX_VAR"),
+        (protocol.BENCH_DEFERRED, PROBE, "BENCH_DEFERRED"),
     ],
 )
 def test_the_scripts_carry_the_hosts_values(host: object, script: ModuleType, name: str) -> None:
@@ -61,9 +62,11 @@ _modules = st.lists(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}(\.[A-Za-z_][A-Za-
     child_timeout=st.one_of(st.integers(1, 10_000), st.floats(0.5, 10_000, allow_nan=False)),
     bench_timeout=st.integers(1, 100_000),
     imports=_modules.map(tuple),
+    stage=st.sampled_from(["inline", "later", "only"]),
 )
 def test_the_command_line_built_here_is_the_one_probe_py_parses(
     bench: bool,
+    stage: protocol.BenchStage,
     sizes: tuple[int, ...],
     repeats: int,
     child_timeout: float,
@@ -78,6 +81,7 @@ def test_the_command_line_built_here_is_the_one_probe_py_parses(
         child_timeout=child_timeout,
         bench_timeout=bench_timeout,
         imports=imports,
+        bench_stage=stage,
     )
     argv = command.argv()
     assert argv[:2] == ["/usr/bin/python3", f"{protocol.PROBE_DIR}/probe.py"]
@@ -88,3 +92,5 @@ def test_the_command_line_built_here_is_the_one_probe_py_parses(
     assert parsed.imports == list(imports)
     if bench:
         assert (tuple(parsed.sizes), parsed.repeats) == (sizes, repeats)
+    assert parsed.bench_later is (bench and stage == "later")
+    assert parsed.bench_only is (bench and stage == "only")

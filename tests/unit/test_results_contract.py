@@ -7,6 +7,7 @@ one line naming the file and the first thing wrong, for each way of breaking it 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -176,3 +177,28 @@ def test_bare_probe_output_is_read_and_judged() -> None:
 def test_what_is_not_a_probe_file_is_refused(document: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         probe_file.from_json(document, where="x.json")
+
+
+def test_incremental_writes_are_the_bytes_of_one_whole_dump(tmp_path: Path) -> None:
+    """ResultsFile dumps each cell once and reuses it in later writes: the file must still be exactly what one
+    json.dumps of the whole (redacted) document gives, after adds, a reorder, and with a credential to redact."""
+    from npmatrix import fileio, text
+
+    read = results.load(DATA / "results-default.json")
+    secret = dataclasses.replace(read.cells[0], logs={"build": "https://user:hunter2@example.org/log"})
+    run = results.ResultsFile(tmp_path / "results.json", matrix='m "cells": []', host={"k": "v"})
+    for cell in (*read.cells[1:], secret):
+        run.add(cell)
+        expected = tmp_path / "expected.json"
+        fileio.write_json(expected, text.redact_document(run.to_json(complete=False)))
+        assert (tmp_path / "results.json").read_bytes() == expected.read_bytes()
+    run.cells = list(reversed(run.cells))
+    run.finished_at = "2026-11-26T00:00:00+00:00"
+    run.write(complete=True)
+    fileio.write_json(tmp_path / "expected.json", text.redact_document(run.to_json(complete=True)))
+    assert (tmp_path / "results.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
+    assert b"hunter2" not in (tmp_path / "results.json").read_bytes()
+    empty = results.ResultsFile(tmp_path / "empty.json", matrix="m", host={})
+    empty.write(complete=False)
+    fileio.write_json(tmp_path / "expected.json", text.redact_document(empty.to_json(complete=False)))
+    assert (tmp_path / "empty.json").read_bytes() == (tmp_path / "expected.json").read_bytes()

@@ -52,7 +52,7 @@ def test_a_cell_probes_in_a_container_that_is_removed(engine: FakeEngine, tmp_pa
     (result, no_wheel) = runner.run(PLANS, runner.RunOptions(out_dir=tmp_path), progress=lambda message: None)
     assert (result.status, no_wheel.status) == (Status.OK, Status.NO_WHEEL), result.verdict
     (box,) = engine.created  # the cell that did not build gets no container
-    assert box.command == PLANS[0].probe_command().argv()
+    assert box.command == PLANS[0].probe_command(bench_stage="later").argv()
     assert set(box.files) == {f"{protocol.PROBE_DIR}/{name}" for name in protocol.SCRIPTS}
     assert box.labels["org.npmatrix.cell"] == "colab-like"
     assert box.ran and engine.containers == {}  # removed when the cell ended

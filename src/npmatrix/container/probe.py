@@ -44,6 +44,9 @@ MARKER = "NPMATRIX-JSON "
 # larger case still leaves the earlier results.
 BENCH_RESULT_MARKER = "NPMATRIX-BENCH-RESULT "
 EXEC_PREFIX_VAR = "NPMATRIX_EXEC_PREFIX"
+# --bench-later: the benchmark would run (NumPy imports) but is left to a second call with --bench-only, so the
+# host can keep timed benchmarks of concurrent cells from overlapping; the bench section then says this.
+BENCH_DEFERRED = "deferred to a separate timed call"
 STDERR_TAIL_LINES = 40
 TOP_TAGS = 10
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
@@ -312,8 +315,13 @@ def cpu_info() -> dict:
         for key in ("CPU implementer", "CPU architecture", "CPU variant", "CPU part", "CPU revision")
         if key in fields
     }
+    try:
+        mhz = float(fields["cpu MHz"])
+    except (KeyError, ValueError):
+        mhz = None
     return {
         "model_name": cpu_model_name(fields),
+        "mhz": mhz,
         "features": sorted(set(features)),
         "count": os.cpu_count(),
         "arm_ids": arm_ids or None,
@@ -666,7 +674,7 @@ def bench_run(script: str, threads: str, args: argparse.Namespace) -> dict:
 
 
 def bench_info(args: argparse.Namespace, numpy_ok: bool) -> dict | None:
-    if not args.bench:
+    if not (args.bench or args.bench_only):
         return None
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench.py")
     skipped = None
@@ -676,6 +684,8 @@ def bench_info(args: argparse.Namespace, numpy_ok: bool) -> dict | None:
         skipped = f"bench.py not found next to probe.py ({script})"
     if skipped:
         return {"ran": False, "skipped_reason": skipped, "runs": []}
+    if args.bench_later:
+        return {"ran": False, "skipped_reason": BENCH_DEFERRED, "runs": []}
     runs = [bench_run(script, threads, args) for threads in ("single", "all")]
     return {"ran": True, "skipped_reason": None, "runs": runs}
 
@@ -849,6 +859,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="MOD",
         help="also import MOD in its own child (repeatable)",
     )
+    stage = parser.add_mutually_exclusive_group()
+    stage.add_argument(
+        "--bench-later", action="store_true", help="with --bench: check NumPy imports, leave the timing to --bench-only"
+    )
+    stage.add_argument("--bench-only", action="store_true", help="only the benchmark (NumPy known to import)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per child (import, pip, ldd)")
     parser.add_argument("--bench-timeout", type=float, default=1800.0, help="seconds per benchmark run")
     return parser.parse_args(argv)
@@ -867,6 +882,12 @@ def build_report(args: argparse.Namespace) -> dict:
 
     start = time.perf_counter()
     report = {"probe_version": PROBE_VERSION}
+    if args.bench_only:
+        # The second call of a split probe: the host merges this bench section into the first call's report.
+        report["bench"] = section("bench", bench_info, args, True)
+        report["probe_duration_s"] = round(time.perf_counter() - start, 3)
+        report["probe_errors"] = errors
+        return report
     report["python"] = section("python", python_info)
     report["platform"] = section("platform", platform_info, args.timeout)
     report["pip"] = section("pip", pip_info, args.timeout)

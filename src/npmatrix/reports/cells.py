@@ -48,9 +48,10 @@ def standing(r: CellResult) -> Standing:
 
 def status_text(r: CellResult) -> str:
     """The status, and what the matrix expected when that differs: "no-wheel (expected)", "crashed (expected ok)"."""
+    reused = f" ({r.reused_label})" if r.reused_label else ""
     if r.as_expected:
-        return r.status.value if r.status.works else f"{r.status.value} (expected)"
-    return f"{r.status.value} (expected {r.cell.expect.value})"
+        return (r.status.value if r.status.works else f"{r.status.value} (expected)") + reused
+    return f"{r.status.value} (expected {r.cell.expect.value}){reused}"
 
 
 @dataclass(frozen=True, kw_only=True)
