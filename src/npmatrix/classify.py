@@ -397,12 +397,16 @@ def classify_import(s: ProbeSummary) -> Verdict:
         lib = s.missing_libraries[0]
         package = LIBRARY_PACKAGES.get(lib)
         fix = f"apt-get install {package}" if package else f"install the package that ships {lib}"
-        return Verdict(
-            status=Status.MISSING_SHARED_LIBRARY,
-            reason=f"NumPy needs {lib}, which is not installed",
-            fix=fix,
-            evidence=evidence,
-        )
+        reason = f"NumPy needs {lib}, which is not installed"
+        if s.origin and s.origin.kind == "local-wheel":
+            # Where it came from is the why: piwheels builds against Raspberry Pi OS's libraries, and pip
+            # installs no Debian package.
+            reason += (
+                f" (NumPy is a {s.origin.wheel_tag or 'linux_<arch>'} wheel, built on a machine as piwheels builds "
+                "them: it links the system's libraries, which pip does not install)"
+            )
+            fix += ", or install a manylinux wheel (which bundles its OpenBLAS) where the platform has one"
+        return Verdict(status=Status.MISSING_SHARED_LIBRARY, reason=reason, fix=fix, evidence=evidence)
     if s.import_timed_out:
         return Verdict(
             status=Status.TIMEOUT,

@@ -415,7 +415,9 @@ def _advice(s: Subject) -> str:
 
 
 def _stale(s: Subject) -> str:
-    return f" Note: {s.label}'s running NumPy is not the one installed ({s.origin}): restart it." if s.stale else ""
+    return (
+        f" Note: {s.label}'s NumPy is not the one its metadata describes ({s.origin}): reinstall it." if s.stale else ""
+    )
 
 
 def _how(s: Subject) -> str:

@@ -59,8 +59,9 @@ class Origin:
 
     @property
     def stale(self) -> bool:
-        """The running NumPy is not the one the metadata describes: another version, or another directory
-        (a reinstall under a live process, a shadowing copy earlier on sys.path)."""
+        """The NumPy that imports is not the one the metadata describes: another version (a botched reinstall)
+        or another directory (a shadowing copy earlier on sys.path). The probe imports in a fresh process, so a
+        long-running one (a notebook kernel) is out of its sight."""
         if self.installed_version and self.running_version and self.installed_version != self.running_version:
             return True
         if self.installed_at and self.running_from:
@@ -78,8 +79,8 @@ class Origin:
             text += f" ({', '.join(details)})"
         if self.stale:
             text += (
-                f"; the running NumPy ({self.running_version or '?'}, {self.running_from or '?'}) is not the one "
-                f"installed ({self.installed_version or '?'})"
+                f"; the NumPy that imports ({self.running_version or '?'}, {self.running_from or '?'}) is not the "
+                f"one installed ({self.installed_version or '?'})"
             )
         return text
 

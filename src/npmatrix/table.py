@@ -88,7 +88,7 @@ def installed(r: CellResult) -> str:
     """How NumPy got there, e.g. "wheel manylinux_2_27_aarch64" or "debian"; else what the cell asked for."""
     s = r.summary
     if s and s.origin and s.origin.stale:
-        return f"{s.origin.kind} (NOT the running one)"
+        return f"{s.origin.kind} (NOT the one installed)"
     if s and s.origin and s.origin.kind in ("local-wheel", "conda", "editable", "url", "source"):
         return s.origin.kind + (f" {s.wheel_tag.split('-')[-1]}" if s.wheel_tag else "")
     if s and s.install_source == "wheel" and s.wheel_tag:

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from npmatrix import advice, results, table
+from npmatrix.classify import classify_probe
 from npmatrix.reports.junit import render_junit
 from npmatrix.reports.markdown import render_markdown
 from npmatrix.summary import ProbeSummary, summarize
+from npmatrix.verdict import Status
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OK_REPORT: dict[str, Any] = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
@@ -117,10 +119,25 @@ def test_origin_is_stale_when_the_running_numpy_is_another() -> None:
     facts = json.loads(json.dumps(OK_REPORT))
     origin = summarize(facts).origin
     assert origin is not None and not origin.stale and origin.kind == "pypi-wheel"
-    facts["numpy"]["version"] = "9.9.9"  # a process started before a reinstall, as on Colab
+    facts["numpy"]["version"] = "9.9.9"  # metadata of one install, files of another (a botched reinstall)
     stale = summarize(facts).origin
     assert stale is not None and stale.stale and "is not the one installed" in stale.describe()
     facts = json.loads(json.dumps(OK_REPORT))
     facts["numpy"]["file"] = "/tmp/elsewhere/numpy/__init__.py"  # a shadowing copy
     moved = summarize(facts).origin
     assert moved is not None and moved.stale
+
+
+def test_a_piwheels_style_wheel_explains_its_missing_library() -> None:
+    facts = json.loads(json.dumps(OK_REPORT))
+    numpy = facts["numpy"]
+    numpy.update(
+        import_ok=False, version=None, stderr_tail="ImportError: libopenblas.so.0: cannot open shared object file"
+    )
+    numpy["install"].update(origin="local-wheel", wheel_tags=["cp311-cp311-linux_armv7l"])
+    verdict = classify_probe(summarize(facts))
+    assert verdict.status is Status.MISSING_SHARED_LIBRARY
+    assert "cp311-cp311-linux_armv7l wheel, built on a machine as piwheels builds them" in verdict.reason
+    assert (verdict.fix or "").startswith("apt-get install libopenblas0, or install a manylinux wheel")
+    numpy["install"].update(origin="pypi-wheel", wheel_tags=["cp311-cp311-manylinux_2_27_x86_64"])
+    assert "piwheels" not in classify_probe(summarize(facts)).reason

@@ -379,5 +379,5 @@ def test_origin_is_a_difference_and_advice_reaches_the_verdict() -> None:
 
 def test_a_stale_numpy_is_said() -> None:
     apt = dataclasses.replace(cell("pi32-apt"), stale=True, origin="Debian's package (apt); the running NumPy ...")
-    assert "pi32-apt's running NumPy is not the one installed" in explain.verdict(cell("colab-like"), apt)
+    assert "pi32-apt's NumPy is not the one its metadata describes" in explain.verdict(cell("colab-like"), apt)
     assert "came from" in explain.host_summary(cell("pi32-apt"))
