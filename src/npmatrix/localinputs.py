@@ -11,6 +11,7 @@ are refused, because index settings and certificates travel as BuildKit secrets,
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import shutil
 from dataclasses import dataclass
@@ -86,9 +87,11 @@ def _check_requirement_line(raw: str, *, number: int, path: Path) -> None:
 def read_wheel_dir(path: Path) -> LocalInput:
     if not path.is_dir():
         raise ValueError(f"{path}: not a directory (find_links names a folder of wheels)")
-    entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    # Counted as listed, so a folder of a million files ends with this error, not after sorting them all.
+    visible = (p for p in path.iterdir() if not p.name.startswith("."))
+    entries = sorted(itertools.islice(visible, MAX_WHEEL_FILES + 1))
     if len(entries) > MAX_WHEEL_FILES:
-        raise ValueError(f"{path}: holds {len(entries)} entries; at most {MAX_WHEEL_FILES}")
+        raise ValueError(f"{path}: holds more than {MAX_WHEEL_FILES} entries; at most {MAX_WHEEL_FILES}")
     digest = hashlib.sha256()
     names = []
     total = 0

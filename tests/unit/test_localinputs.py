@@ -62,3 +62,22 @@ def test_a_requirements_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> Non
     raw = {"name": "c", "platform": "amd64", "numpy": "2.3.5", "requirements": "requirements.txt"}
     with pytest.raises(ConfigError, match="not UTF-8"):
         matrix.parse({"cell": [raw]}, source=str(tmp_path / "m.toml"))
+
+
+def test_a_folder_with_too_many_files_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(localinputs, "MAX_WHEEL_FILES", 3)
+    for i in range(4):
+        (tmp_path / f"demo{i}-0.1-py3-none-any.whl").write_bytes(b"zip")
+    with pytest.raises(ValueError, match="holds more than 3 entries; at most 3"):
+        localinputs.read_wheel_dir(tmp_path)
+    (tmp_path / "demo0-0.1-py3-none-any.whl").unlink()
+    assert len(localinputs.read_wheel_dir(tmp_path).files) == 3
+
+
+def test_a_symlinked_wheel_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real.bin").write_bytes(b"zip")
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    (folder / "demo-0.1-py3-none-any.whl").symlink_to(tmp_path / "real.bin")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        localinputs.read_wheel_dir(folder)

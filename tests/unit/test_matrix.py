@@ -535,6 +535,16 @@ def test_venv_false_installs_into_the_system_python() -> None:
     assert cell.venv is False
 
 
+def test_venv_false_renders_pip_into_the_system_python_and_probes_it() -> None:
+    from npmatrix.plan import plan_cell
+
+    plan = plan_cell(matrix.parse({"cell": [_pip(venv=False)]}).cells[0])
+    assert "venv" not in plan.dockerfile and "/opt/venv" not in plan.dockerfile
+    assert 'python3 -m pip install --only-binary=:all: "numpy==2.3.5"' in plan.dockerfile
+    assert plan.python == "/usr/bin/python3"
+    assert plan_cell(matrix.parse({"cell": [_pip()]}).cells[0]).python == "/opt/venv/bin/python3"
+
+
 def test_venv_false_with_system_site_packages_is_refused() -> None:
     error = _config_error({"cell": [_pip(venv=False, system_site_packages=True)]})
     assert "cell[0] (c).system_site_packages" in str(error)
