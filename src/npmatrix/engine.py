@@ -194,7 +194,8 @@ class Engine:
         to get one."""
         target = target or EngineTarget()
         try:
-            if target.host is None:
+            if target.host is None or target.host == os.environ.get("DOCKER_HOST"):
+                # As before engines were chosen: from_env also reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
                 client = docker.from_env(timeout=timeout)
             else:
                 # ssh:// through the system's ssh client (its config, agent and known_hosts), not paramiko.
