@@ -193,10 +193,11 @@ _CPU_KEYS = ("description", "qemu", "note")
 # and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
 MAX_FILE_BYTES = 1024 * 1024
 MAX_CELLS = 1000
-# Keys only the pip template reads. An apt cell reads the index settings and only_binary only for its extra
-# `packages`, and never `pip` or `system_site_packages`: set anyway, they would be silently ignored.
-_PIP_ONLY = ("pip", "system_site_packages", "venv", "requirements", "find_links")
-_PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url")
+# Keys only the pip template reads. An apt cell reads the index settings, only_binary and find_links only for
+# its extra `packages` or `requirements` (pip installs them in a venv that sees Debian's NumPy), and never `pip`,
+# `system_site_packages` or `venv`: set anyway, they would be silently ignored.
+_PIP_ONLY = ("pip", "system_site_packages", "venv")
+_PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url", "find_links")
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
 _AXES_EXTRA_KEYS = ("include", "exclude")
@@ -357,9 +358,6 @@ def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str)
         "find_links": localinputs.read_wheel_dir,
     }
     for key, read in readers.items():
-        if key in kwargs and kwargs.get("install") == "apt":
-            # Refused before anything is read: the apt template installs no user files.
-            raise ConfigError('only pip cells use it; remove it or use install = "pip"', where=f"{where}.{key}")
         if key in kwargs:
             path = Path(kwargs[key]).expanduser()
             try:
@@ -478,9 +476,13 @@ def _check_consistency(cell: Cell, *, where: str) -> None:
 
 def _reject_pip_keys(cell: Cell, *, where: str) -> None:
     default = Cell(name=cell.name, platform=cell.platform)
-    for key in (*_PIP_ONLY, *(() if cell.packages else _PIP_PACKAGES_ONLY)):
+    for key in (*_PIP_ONLY, *(() if cell.packages or cell.requirements else _PIP_PACKAGES_ONLY)):
         if getattr(cell, key) != getattr(default, key):
-            used = "only pip cells use it" if key in _PIP_ONLY else "an apt cell uses it only for its `packages`"
+            used = (
+                "only pip cells use it"
+                if key in _PIP_ONLY
+                else "an apt cell uses it only for its `packages` or `requirements`"
+            )
             raise ConfigError(f'{used}; remove it or use install = "pip"', where=f"{where}.{key}")
 
 

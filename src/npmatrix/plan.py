@@ -41,7 +41,7 @@ class CellPlan:
     @property
     def python(self) -> str:
         in_venv = (self.cell.install == "pip" and self.cell.venv) or (
-            self.cell.install == "apt" and bool(self.cell.packages)
+            self.cell.install == "apt" and bool(self.cell.packages or self.cell.requirements)
         )
         return "/opt/venv/bin/python3" if in_venv else "/usr/bin/python3"
 

@@ -19,7 +19,8 @@ def userstack_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
 
 def test_every_cell_ends_as_expected(userstack_run: CliRun) -> None:
     got = {c["name"]: c["status"] for c in userstack_run.results["cells"]}
-    assert got == {"own-stack": "ok", "own-stack-no-wheels": "build-failed", "own-board": "ok"}, userstack_run.stdout
+    want = {"own-stack": "ok", "own-stack-no-wheels": "build-failed", "own-stack-apt": "ok", "own-board": "ok"}
+    assert got == want, userstack_run.stdout
     assert userstack_run.returncode == 0
 
 
@@ -31,6 +32,12 @@ def test_the_requirements_and_the_local_wheel_are_installed_and_imported(usersta
     assert inputs["requirements"]["path"].endswith("tests/data/userstack/requirements.txt")
     assert inputs["find_links"]["files"] == ["npmatrix_demo-0.1-py3-none-any.whl"]
     # npmatrix-demo is on no index: own-stack-no-wheels (same requirements, no find_links) cannot install it.
+
+
+def test_on_debians_numpy_the_stack_is_installed_beside_it(userstack_run: CliRun) -> None:
+    cell = userstack_run.cell("own-stack-apt")
+    assert cell["probe"]["numpy"]["version"].startswith("1.24.")  # bookworm's python3-numpy, not PyPI's
+    assert {i["module"]: i["ok"] for i in cell["probe"]["imports"]} == {"six": True, "npmatrix_demo": True}
 
 
 def test_without_the_wheel_folder_the_verdict_names_the_missing_requirement(userstack_run: CliRun) -> None:

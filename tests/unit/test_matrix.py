@@ -672,10 +672,20 @@ def test_paths_are_plain_text(tmp_path: Path, value: str) -> None:
     assert "(c).requirements" in str(error)
 
 
-def test_apt_cells_take_no_requirements(tmp_path: Path) -> None:
+def test_an_apt_cell_installs_requirements_next_to_debians_numpy(tmp_path: Path) -> None:
+    from npmatrix.plan import plan_cell
+
     source = _stack(tmp_path)
-    with pytest.raises(ConfigError, match="only pip cells use it"):
-        matrix.parse(
-            {"cell": [{"name": "a", "platform": "amd64", "install": "apt", "requirements": "requirements.txt"}]},
-            source=str(source),
-        )
+    raw = {"name": "a", "platform": "arm/v7", "install": "apt", "requirements": "requirements.txt"}
+    plan = plan_cell(matrix.parse({"cell": [{**raw, "find_links": "wheels"}]}, source=str(source)).cells[0])
+    assert "RUN python3 -m venv --system-site-packages /opt/venv" in plan.dockerfile  # sees Debian's NumPy
+    assert "--find-links /run/npmatrix-user/find-links -r /run/npmatrix-user/requirements.txt" in plan.dockerfile
+    assert "python3-numpy" in plan.dockerfile and '"numpy' not in plan.dockerfile  # NumPy stays Debian's
+    assert plan.python == "/opt/venv/bin/python3"
+
+
+def test_an_apt_cell_takes_find_links_only_with_something_to_install(tmp_path: Path) -> None:
+    source = _stack(tmp_path)
+    raw = {"name": "a", "platform": "amd64", "install": "apt", "find_links": "wheels"}
+    with pytest.raises(ConfigError, match="an apt cell uses it only for its `packages` or `requirements`"):
+        matrix.parse({"cell": [raw]}, source=str(source))
