@@ -152,7 +152,8 @@ def part_warm(work: Path, nonce: str, cold_out: Path | None, repeats: int) -> di
         out = work / f"warm-{i}"
         plain.append(npmatrix(["run", "--matrix", "default", "--out", str(out)], nonce=nonce, work=work))
         log(f"warm: plain {plain[-1]:.1f} s")
-        args = ["run", "--matrix", "default", "--out", str(work / f"reuse-{i}"), "--reuse-results", str(base)]
+        # from the plain run just before: its probes were made by these very probe scripts (part of the key)
+        args = ["run", "--matrix", "default", "--out", str(work / f"reuse-{i}"), "--reuse-results", str(out)]
         reused.append(npmatrix(args, nonce=nonce, work=work))
         log(f"warm: --reuse-results {reused[-1]:.1f} s")
     out1 = work / "warm-jobs1"
@@ -506,6 +507,7 @@ def main() -> None:
         "--nonce", help="the cold run's nonce, to measure the other parts on its images (default: a new one)"
     )
     parser.add_argument("--cold-seconds", type=float, help="npmatrix's cold time from an earlier run, for part 2")
+    parser.add_argument("--cold-out", type=Path, help="that run's --out: the warm reruns reuse from it")
     parser.add_argument("--render", type=Path, metavar="JSON", help="only write the Markdown from an earlier JSON")
     args = parser.parse_args()
     if args.render:
@@ -522,7 +524,7 @@ def main() -> None:
     if args.cold_seconds:
         report["cold_npmatrix_only_s"] = args.cold_seconds
     try:
-        cold_out = None
+        cold_out = args.cold_out
         if "cold" in parts:
             report["cold"] = part_cold(work, nonce)
             cold_out = Path(report["cold"]["out"])
