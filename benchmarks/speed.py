@@ -448,6 +448,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"| {cells} | {row['list']:.0f} | {row['render']:.0f} | {row['run (fake engine)']:.0f} "
                 f"| {row['run_s']:.1f} |"
             )
+    if report.get("cold_cells"):
+        lines += ["", "The cold `npmatrix run`, per cell (seconds, from its results.json):", ""]
+        lines += ["| cell | build | probe (incl. benchmark) | benchmark |", "|---|---|---|---|"]
+        for name, d in report["cold_cells"].items():
+            cells = [f"{d[k]:.0f}" if k in d else "-" for k in ("build", "probe", "bench")]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+    if report.get("notes"):
+        lines += ["", "## Notes on this run", ""] + [f"- {note}" for note in report["notes"]]
     lines += ["", "## How each part is measured", "", HOW, "", CACHE_MOUNTS]
     return "\n".join(lines) + "\n"
 
