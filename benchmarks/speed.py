@@ -407,6 +407,13 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| 2b | warm rerun without reuse (probes again), default `--jobs` | {spread(warm['plain_s'])} s | | |"
         )
         lines.append(f"| 2c | warm rerun without reuse, `--jobs 1` | {spread(warm['jobs1_s'])} s | | |")
+        if warm.get("reuse_bench_s"):
+            quick = warm["reuse_bench_s"]
+            versus = f"; {cold_s / max(quick):.0f}x faster than cold" if cold_s else ""
+            lines.append(
+                f"| 2d | warm rerun, `--reuse-results --reuse-bench` (no probe, no timing; min / median / max of "
+                f"{len(quick)}) | {spread(quick)} s{versus} | <= 15 s, >= 10x | {_verdict(max(quick) <= 15)} |"
+            )
     if pin:
         ok = pin["rebuilt"] == ["colab"]
         lines.append(
