@@ -152,7 +152,8 @@ def part_warm(work: Path, nonce: str, cold_out: Path | None, repeats: int) -> di
         out = work / f"warm-{i}"
         plain.append(npmatrix(["run", "--matrix", "default", "--out", str(out)], nonce=nonce, work=work))
         log(f"warm: plain {plain[-1]:.1f} s")
-        args = ["run", "--matrix", "default", "--out", str(work / f"reuse-{i}"), "--reuse-results", str(base)]
+        # from the plain run just before: its probes were made by these very probe scripts (part of the key)
+        args = ["run", "--matrix", "default", "--out", str(work / f"reuse-{i}"), "--reuse-results", str(out)]
         reused.append(npmatrix(args, nonce=nonce, work=work))
         log(f"warm: --reuse-results {reused[-1]:.1f} s")
     out1 = work / "warm-jobs1"
@@ -406,6 +407,13 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| 2b | warm rerun without reuse (probes again), default `--jobs` | {spread(warm['plain_s'])} s | | |"
         )
         lines.append(f"| 2c | warm rerun without reuse, `--jobs 1` | {spread(warm['jobs1_s'])} s | | |")
+        if warm.get("reuse_bench_s"):
+            quick = warm["reuse_bench_s"]
+            versus = f"; {cold_s / max(quick):.0f}x faster than cold" if cold_s else ""
+            lines.append(
+                f"| 2d | warm rerun, `--reuse-results --reuse-bench` (no probe, no timing; min / median / max of "
+                f"{len(quick)}) | {spread(quick)} s{versus} | <= 15 s, >= 10x | {_verdict(max(quick) <= 15)} |"
+            )
     if pin:
         ok = pin["rebuilt"] == ["colab"]
         lines.append(
@@ -447,6 +455,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"| {cells} | {row['list']:.0f} | {row['render']:.0f} | {row['run (fake engine)']:.0f} "
                 f"| {row['run_s']:.1f} |"
             )
+    if report.get("cold_cells"):
+        lines += ["", "The cold `npmatrix run`, per cell (seconds, from its results.json):", ""]
+        lines += ["| cell | build | probe (incl. benchmark) | benchmark |", "|---|---|---|---|"]
+        for name, d in report["cold_cells"].items():
+            cells = [f"{d[k]:.0f}" if k in d else "-" for k in ("build", "probe", "bench")]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+    if report.get("notes"):
+        lines += ["", "## Notes on this run", ""] + [f"- {note}" for note in report["notes"]]
     lines += ["", "## How each part is measured", "", HOW, "", CACHE_MOUNTS]
     return "\n".join(lines) + "\n"
 
@@ -506,6 +522,7 @@ def main() -> None:
         "--nonce", help="the cold run's nonce, to measure the other parts on its images (default: a new one)"
     )
     parser.add_argument("--cold-seconds", type=float, help="npmatrix's cold time from an earlier run, for part 2")
+    parser.add_argument("--cold-out", type=Path, help="that run's --out: the warm reruns reuse from it")
     parser.add_argument("--render", type=Path, metavar="JSON", help="only write the Markdown from an earlier JSON")
     args = parser.parse_args()
     if args.render:
@@ -522,7 +539,7 @@ def main() -> None:
     if args.cold_seconds:
         report["cold_npmatrix_only_s"] = args.cold_seconds
     try:
-        cold_out = None
+        cold_out = args.cold_out
         if "cold" in parts:
             report["cold"] = part_cold(work, nonce)
             cold_out = Path(report["cold"]["out"])
