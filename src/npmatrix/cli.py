@@ -230,7 +230,8 @@ def init(path: Path, force: bool) -> None:
     is_flag=False,
     flag_value="",
     metavar="[DIR]",
-    help="Reuse what cannot have changed since the run in DIR (default: --out): a cell's probe when its image, "
+    help="Reuse what cannot have changed since the run in DIR (default: --out; a DIR named here must hold its "
+    "results.json): a cell's probe when its image, "
     "probe scripts and command are the same (the benchmark is measured again), and a no-wheel build failure "
     "when the Dockerfile and base are the same and the package index still offers no NumPy wheel for the "
     "cell's tags (asked with pip on this host; any wheel offered, or no answer, and the cell is built).",
@@ -301,6 +302,8 @@ def run(
         schedule.check_jobs(jobs)
     if reuse_bench and reuse_dir is None:
         raise ConfigError("reuses the benchmark of --reuse-results; give --reuse-results too", where="--reuse-bench")
+    if reuse_dir:  # named: a typo must not cost a whole run (only --out, the default, may have none yet)
+        _named_earlier_run(Path(reuse_dir))
     selected = _load(matrix_path, arches, cells)
     choice = _engines(selected, engine_kind, engine_for, builder)
     plans = plan.plan(selected)
@@ -880,6 +883,15 @@ def explain_command(a: str, b: str, fmt: str) -> None:
         _say(json.dumps(explain.to_json(first, second), indent=2))
     else:
         _say(explain.render_text(first, second))
+
+
+def _named_earlier_run(directory: Path) -> None:
+    if not (directory / "results.json").is_file():
+        raise ConfigError(
+            "has no results.json: name the --out directory of an earlier run, or give --reuse-results alone to "
+            "reuse from this run's --out",
+            where=f"--reuse-results {directory}",
+        )
 
 
 def _earlier(directory: Path, *, bench: bool) -> reuse.Earlier | None:

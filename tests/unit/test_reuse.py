@@ -319,3 +319,30 @@ def test_reuse_bench_alone_is_refused_in_one_line() -> None:
     result = CliRunner().invoke(cli, ["run", "--reuse-bench", "--matrix", "default"])
     assert isinstance(result.exception, ConfigError), result.output
     assert result.exception.where == "--reuse-bench" and "give --reuse-results too" in str(result.exception)
+
+
+@pytest.mark.parametrize("named", ["missing-dir", "empty-dir"])
+def test_a_named_earlier_run_without_results_is_refused_before_anything_runs(tmp_path: Path, named: str) -> None:
+    directory = tmp_path / named
+    if named == "empty-dir":
+        directory.mkdir()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["run", "--matrix", "default", "--out", str(out), "--reuse-results", str(directory)]
+    )
+    assert isinstance(result.exception, ConfigError), result.output
+    assert result.exception.where == f"--reuse-results {directory}" and "has no results.json" in str(result.exception)
+    assert not out.exists()  # refused before the run began: nothing written, no engine asked
+
+
+def test_reuse_from_out_without_an_earlier_run_runs_every_cell(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.respond = _respond([])
+    out = tmp_path / "first-run"
+    result = CliRunner().invoke(
+        cli, ["run", "--matrix", "default", "--cell", "colab", "--out", str(out), "--reuse-results"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "no " in result.output and "every cell runs" in result.output
+    assert (out / "results.json").is_file()
