@@ -37,7 +37,7 @@ engine:
 test-tools:
 	scripts/test-tools-up
 
-# The other engines the tests use (tests/integration/test_engines.py): Podman's Docker-compatible socket, and a
+# The other engines the tests use (tests/integration/test_scale_out.py): Podman's Docker-compatible socket, and a
 # second dockerd on its own socket standing in for a remote engine. Both idempotent; the tests copy the base
 # images they need into them from the main engine.
 engines: engine
