@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
+from npmatrix import build, plan
 from npmatrix.engine import LABEL, CallResult, Lockdown
 from npmatrix.engines import EngineTarget
 from npmatrix.errors import EngineError
+from npmatrix.outcomes import BuildOutcome
 
 # What a fake container prints when it runs: a function of the image and the command.
 Responder = Callable[[str, Sequence[str]], CallResult]
@@ -143,3 +146,34 @@ class FakeContainer:
     def run(self, *, timeout: float) -> CallResult:
         self.ran = True
         return self.engine.respond(self.image, self.command)
+
+
+def exited(tag: str, output: str) -> BuildOutcome:
+    """A build whose RUN step exited 1 with `output` (pip's refusal, a compiler error): no image."""
+    return BuildOutcome(
+        tag=tag,
+        ok=False,
+        image_id=None,
+        cached=False,
+        returncode=1,
+        timed_out=False,
+        duration_s=1.0,
+        log_path=None,
+        output=output,
+    )
+
+
+def fake_builds(monkeypatch: Any, engine: FakeEngine, *, failing: Mapping[str, str], image_id: str) -> list[str]:
+    """`build.build_cell` replaced: the cells named in `failing` exit 1 with that log; every other cell's
+    image appears in `engine` as `image_id`. Returns the names of the cells built, in order."""
+    built: list[str] = []
+
+    def fake_build(p: plan.CellPlan, **kwargs: Any) -> BuildOutcome:
+        built.append(p.cell.name)
+        if p.cell.name in failing:
+            return exited(p.image_tag, failing[p.cell.name])
+        engine.images[p.image_tag] = image_id
+        return BuildOutcome.reused(p.image_tag, image_id)
+
+    monkeypatch.setattr(build, "build_cell", fake_build)
+    return built

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeEngine
+from fakes import FakeEngine, fake_builds
 
-from npmatrix import build, matrix, plan, protocol, results, reuse, runner, wheel_check
+from npmatrix import matrix, plan, protocol, results, reuse, runner, wheel_check
 from npmatrix.cli import cli
 from npmatrix.engine import CallResult
 from npmatrix.errors import ConfigError
@@ -214,27 +214,8 @@ def _respond(calls: list[str]) -> Any:
 def engine(fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     base = BuildOutcome.reused("base", "sha256:base")
     monkeypatch.setattr(runner, "ensure_bases", lambda recipes, **k: {r.tag: base for r in recipes})
-    builds: list[str] = []
-
-    def fake_build(p: plan.CellPlan, *, engine: Any, **kwargs: Any) -> BuildOutcome:
-        builds.append(p.cell.name)
-        if p.cell.name == "pi32-pip":
-            output = "#7 3.1 ERROR: No matching distribution found for numpy==2.3.5\n"
-            return BuildOutcome(
-                tag=p.image_tag,
-                ok=False,
-                image_id=None,
-                cached=False,
-                returncode=1,
-                timed_out=False,
-                duration_s=1.0,
-                log_path=None,
-                output=output,
-            )
-        fake_engine.images[p.image_tag] = "sha256:colab"
-        return BuildOutcome.reused(p.image_tag, "sha256:colab")
-
-    monkeypatch.setattr(build, "build_cell", fake_build)
+    failing = {"pi32-pip": "#7 3.1 ERROR: No matching distribution found for numpy==2.3.5\n"}
+    builds = fake_builds(monkeypatch, fake_engine, failing=failing, image_id="sha256:colab")
     fake_engine.builds = builds  # type: ignore[attr-defined]
     return fake_engine
 

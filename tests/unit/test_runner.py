@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEngine
+from fakes import FakeEngine, fake_builds
 
-from npmatrix import build, matrix, plan, protocol, results, runner
+from npmatrix import matrix, plan, protocol, results, runner
 from npmatrix.engine import CallResult
 from npmatrix.errors import EngineError
-from npmatrix.outcomes import BuildOutcome
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,23 +25,7 @@ PLANS = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml").select(names=["
 def engine(fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     monkeypatch.setattr(runner, "ensure_bases", lambda *a, **k: {})
 
-    def fake_build(p: plan.CellPlan, *, engine: Any, **kwargs: Any) -> BuildOutcome:
-        if p.cell.name == "pi32-pip":
-            return BuildOutcome(
-                tag=p.image_tag,
-                ok=False,
-                image_id=None,
-                cached=False,
-                returncode=1,
-                timed_out=False,
-                duration_s=1.0,
-                log_path=None,
-                output=NO_WHEEL_LOG,
-            )
-        fake_engine.images[p.image_tag] = "sha256:cell"
-        return BuildOutcome.reused(p.image_tag, "sha256:cell")
-
-    monkeypatch.setattr(build, "build_cell", fake_build)
+    fake_builds(monkeypatch, fake_engine, failing={"pi32-pip": NO_WHEEL_LOG}, image_id="sha256:cell")
     facts = (DATA / "probe-host-amd64-numpy-ok.json").read_text()
     fake_engine.respond = lambda image, command: CallResult(exit_code=0, stdout=facts, stderr="", duration_s=1.0)
     return fake_engine

@@ -10,20 +10,18 @@ import dataclasses
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 import synthetic
 from click.testing import CliRunner, Result
-from fakes import FakeEngine
+from fakes import FakeEngine, fake_builds
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import build, matrix, merge, plan, results, runner, shard
+from npmatrix import matrix, merge, plan, results, runner, shard
 from npmatrix.cli import cli
 from npmatrix.engine import CallResult
 from npmatrix.errors import ConfigError
-from npmatrix.outcomes import BuildOutcome
 from npmatrix.shard import Shard
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,24 +110,8 @@ def engine(fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> FakeEngi
     """Every cell builds and probes ok, except pi32-pip (no wheel), as on the real bookworm matrix."""
     monkeypatch.setattr(runner, "ensure_bases", lambda *a, **k: {})
 
-    def fake_build(p: plan.CellPlan, *, engine: Any, **kwargs: Any) -> BuildOutcome:
-        if p.cell.name == "pi32-pip":
-            log = "ERROR: No matching distribution found for numpy==2.3.5\n"
-            return BuildOutcome(
-                tag=p.image_tag,
-                ok=False,
-                image_id=None,
-                cached=False,
-                returncode=1,
-                timed_out=False,
-                duration_s=1.0,
-                log_path=None,
-                output=log,
-            )
-        fake_engine.images[p.image_tag] = "sha256:cell"
-        return BuildOutcome.reused(p.image_tag, "sha256:cell")
-
-    monkeypatch.setattr(build, "build_cell", fake_build)
+    failing = {"pi32-pip": "ERROR: No matching distribution found for numpy==2.3.5\n"}
+    fake_builds(monkeypatch, fake_engine, failing=failing, image_id="sha256:cell")
     facts = (REPO / "tests" / "data" / "probe-host-amd64-numpy-ok.json").read_text()
     fake_engine.respond = lambda image, command: CallResult(exit_code=0, stdout=facts, stderr="", duration_s=1.0)
     return fake_engine
