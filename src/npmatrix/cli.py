@@ -236,7 +236,16 @@ def init(path: Path, force: bool) -> None:
     "when the Dockerfile and base are the same and the package index still offers no NumPy wheel for the "
     "cell's tags (asked with pip on this host; any wheel offered, or no answer, and the cell is built).",
 )
-@click.option("--reuse-bench", is_flag=True, help="With --reuse-results: reuse the benchmark's numbers too, no timing.")
+@click.option(
+    "--reuse-bench",
+    type=click.Choice(reuse.REUSE_BENCH),
+    is_flag=False,
+    flag_value="all",
+    metavar="[all|emulated]",
+    help="With --reuse-results: take the benchmark's numbers with the probe, no timing: every reused cell's "
+    "(all, the default), or only emulated cells' (emulated: their GFLOP/s measure QEMU on this host, not a "
+    "board; native cells are timed again). The table marks them 'probe and bench reused'.",
+)
 @click.option(
     "--resume",
     "resume_dir",
@@ -287,7 +296,7 @@ def run(
     builder: str | None,
     jobs: int | None,
     reuse_dir: str | None,
-    reuse_bench: bool,
+    reuse_bench: reuse.ReuseBench | None,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -337,8 +346,9 @@ def run(
     )
     ran = runner.run(plans, options, progress=_progress)
     _say(table.table(ran))
-    if table.advice_lines(ran):
-        _say(table.advice_lines(ran))
+    for lines in (table.advice_lines(ran), table.bench_notes(ran)):
+        if lines:
+            _say(lines)
     _say(table.summary_line(ran))
     _progress(f"results: {out_dir / 'results.json'}")
     engine_errors = [r.name for r in ran if r.status is Status.ENGINE_ERROR]
@@ -475,6 +485,8 @@ def merge_command(parts: tuple[Path, ...], out: Path, matrix_path: str | None) -
     merged = merge.merge(loaded, out, expected=expected)
     merged.write(complete=merge.complete(loaded))
     click.echo(table.table(merged.cells))
+    if table.bench_notes(merged.cells):
+        click.echo(table.bench_notes(merged.cells))
     click.echo(table.summary_line(merged.cells))
     _progress(f"merged {len(merged.cells)} cells from {len(parts)} results files: {out}")
 
@@ -894,7 +906,7 @@ def _named_earlier_run(directory: Path) -> None:
         )
 
 
-def _earlier(directory: Path, *, bench: bool) -> reuse.Earlier | None:
+def _earlier(directory: Path, *, bench: reuse.ReuseBench | None) -> reuse.Earlier | None:
     """The run to reuse from; none yet (a first run) is not an error: everything runs."""
     path = directory / "results.json"
     if not path.is_file():

@@ -1,10 +1,13 @@
 """What a run may take from an earlier one (`npmatrix run --reuse-results DIR`), and only where it is honest.
 
 - A cell's **probe** is reused when its reuse key is the one recorded last time: the same image (by id), the
-  same probe scripts, the same probe command line, environment, platform and container limits. Whatever the
-  probe could see is then the same, so it would print the same facts. The benchmark is re-measured (it
-  depends on the machine's load, not only on the image) unless `--reuse-bench`. Only a probe that ended `ok`
-  is reused: a crash or timeout may be load, not the image.
+  same probe scripts, the same probe command line, environment, platform and container limits, and for an
+  emulated cell the same emulator (emulator.py: QEMU decides which CPU the probe sees). Whatever the probe
+  could see is then the same, so it would print the same facts. The benchmark is re-measured (it depends on
+  the machine's load, not only on the image) unless `--reuse-bench` (every cell's) or `--reuse-bench
+  emulated` (only emulated cells': their timings are QEMU's on this host, not the board's, and their
+  correctness check is a function of the key). Only a probe that ended `ok` is reused: a crash or timeout
+  may be load, not the image.
 - A cell whose **build** failed with `no-wheel` is answered from the package index before its (emulated) build
   is tried again: when the Dockerfile and base image are unchanged and the index still offers no NumPy wheel
   for the cell's exact tags, the build would fail the same way. When the index offers one now (a wheel
@@ -26,18 +29,21 @@ from npmatrix.plan import CellPlan
 from npmatrix.results import CellResult, Results
 from npmatrix.verdict import Status
 
-KEY_VERSION = 1  # bump when what a key covers changes: older keys then never match
+KEY_VERSION = 2  # bump when what a key covers changes: older keys then never match
 
 Reused = Literal["probe", "bench", "no-wheel"]
+ReuseBench = Literal["all", "emulated"]  # --reuse-bench [all|emulated]: whose benchmark numbers are reused
+REUSE_BENCH: tuple[ReuseBench, ...] = ("all", "emulated")
 
 
 def _digest(document: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
-def probe_key(plan: CellPlan, *, image_id: str, files: Mapping[str, bytes]) -> str:
-    """Everything a probe's facts can depend on. Not the cell's name, note, source or expected status, not its
-    build timeout, not the run, the time or the output directory: none of them reaches the container."""
+def probe_key(plan: CellPlan, *, image_id: str, files: Mapping[str, bytes], emulator: str | None = None) -> str:
+    """Everything a probe's facts can depend on; `emulator` is emulator.identity() for an emulated cell. Not the
+    cell's name, note, source or expected status, not its build timeout, not the run, the time or the output
+    directory: none of them reaches the container."""
     lockdown = {"memory": plan.cell.memory, "pids": plan.cell.pids}
     return _digest(
         {
@@ -49,6 +55,7 @@ def probe_key(plan: CellPlan, *, image_id: str, files: Mapping[str, bytes]) -> s
             "bench_argv": plan.probe_command(bench_stage="only").argv(),
             "environment": dict(sorted(plan.environment.items())),
             "lockdown": lockdown,
+            "emulator": emulator,
             "probe_version": protocol.PROBE_VERSION,
             "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         }
@@ -75,11 +82,15 @@ class Earlier:
 
     source: str
     cells: Mapping[str, CellResult]
-    bench: bool = False  # --reuse-bench: the benchmark's numbers too
+    bench: ReuseBench | None = None  # --reuse-bench: whose benchmark numbers are reused too; None: nobody's
 
     @classmethod
-    def of(cls, results: Results, *, bench: bool = False) -> Earlier:
+    def of(cls, results: Results, *, bench: ReuseBench | None = None) -> Earlier:
         return cls(source=results.source, cells={c.name: c for c in results.cells}, bench=bench)
+
+    def reuses_bench(self, plan: CellPlan) -> bool:
+        """Are this cell's benchmark numbers taken with its probe, not measured again?"""
+        return self.bench == "all" or (self.bench == "emulated" and plan.emulated)
 
     def probe(self, name: str, key: str) -> CellResult | None:
         """The earlier result whose probe this cell may reuse: same key, ended ok, with facts."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from npmatrix import build, fileio, owner, probe, reuse, schedule, wheel_check
+from npmatrix import build, emulator, fileio, owner, probe, reuse, schedule, wheel_check
 from npmatrix.base_image import BaseRecipe
 from npmatrix.classify import classify
 from npmatrix.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine
@@ -275,7 +275,10 @@ def _run_cell(
         result = _result(plan, classify(plan, built, None), built, None, logs, durations, engine=engine_record)
         return replace(result, reuse_key=build_key)
     progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
-    probed = _probe_cell(plan, built, engine=engine, options=options, labels=labels, activity=activity)
+    host = engine_record.host if engine_record is not None else None
+    probed = _probe_cell(
+        plan, built, engine=engine, options=options, labels=labels, activity=activity, host=host, progress=progress
+    )
     ran = probed.ran
     durations["probe"] = ran.duration_s
     if ran.bench_duration_s is not None:
@@ -312,9 +315,12 @@ def _probe_cell(
     options: RunOptions,
     labels: dict[str, str],
     activity: schedule.Activity,
+    host: str | None,
+    progress: Progress,
 ) -> _Probed:
     """Probe and benchmark a built cell, or take its probe from the earlier run (--reuse-results). The
-    benchmark call is a timed section: alone among benchmarks, with what else ran meanwhile recorded."""
+    benchmark call is a timed section: alone among benchmarks, with what else ran meanwhile recorded. `host`
+    is the engine's URL (None: the local socket), where the emulator of an emulated cell is looked for."""
     name = plan.cell.name
     overlap: set[tuple[str, str]] | None = None
 
@@ -325,8 +331,13 @@ def _probe_cell(
             yield
 
     assert built.image_id is not None
-    reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan))
+    qemu = emulator.identity(plan.platform, host) if plan.emulated else None
+    reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan), emulator=qemu)
     before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
+    if before is not None and plan.emulated and qemu is None:
+        # Both runs' keys say "emulator unknown": an upgraded QEMU would look the same, so nothing is reused.
+        progress(f"probing again: the emulator of {plan.platform.name} on {host or 'this machine'} cannot be seen")
+        before = None
     with activity.busy(name, "probe"):
         if before is None or options.earlier is None:
             ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
@@ -354,7 +365,7 @@ def _reuse_probe(
     """The earlier probe's facts (same image, scripts and command: reuse.py), the benchmark measured again
     unless --reuse-bench. Classified again like a fresh probe."""
     assert before.facts is not None and options.earlier is not None
-    if options.earlier.bench:
+    if options.earlier.reuses_bench(plan):
         return ProbeRun(exit_code=0, stdout="", stderr="", duration_s=0.0, facts=dict(before.facts)), ("probe", "bench")
     first = ProbeRun(exit_code=0, stdout="", stderr="", duration_s=0.0, facts=reuse.without_bench(before.facts))
     ran = probe.bench_after(plan, engine, first, labels=labels, keep=options.keep_containers, timed=timed)

@@ -53,9 +53,33 @@ def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> 
         installed(r),
         blas(r),
         status,
-        _gflops(s.best_gflops("float64") if s else None),
-        _gflops(s.best_gflops("float32") if s else None),
+        _gflops(s.best_gflops("float64") if s else None) + _contended_mark(r),
+        _gflops(s.best_gflops("float32") if s else None) + _contended_mark(r),
         percent_of_peak(r),
+    )
+
+
+CONTENDED_MARK = "*"
+
+
+def contended(r: CellResult) -> bool:
+    """A native cell's GFLOP/s timed while other cells' builds or probes ran (`bench_overlap`, --jobs > 1):
+    the numbers may measure the contention. Emulated cells' numbers measure QEMU anyway (% peak says so)."""
+    return bool(r.bench_overlap) and not (r.emulated or r.qemu_cpu)
+
+
+def _contended_mark(r: CellResult) -> str:
+    return CONTENDED_MARK if contended(r) and r.summary and r.summary.gemm else ""
+
+
+def bench_notes(results: Iterable[CellResult]) -> str:
+    """Under the table: which GFLOP/s are marked, and what they shared the machine with (empty if none)."""
+    shared = [f"{r.name} (with {', '.join(r.bench_overlap or ())})" for r in results if _contended_mark(r)]
+    if not shared:
+        return ""
+    return (
+        f"{CONTENDED_MARK} GFLOP/s timed while other cells' work ran: {'; '.join(shared)}. Benchmarks never overlap "
+        "one another; for numbers from a quiet machine run with --jobs 1."
     )
 
 

@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from conftest import CliRun, containers_of, npmatrix
+from conftest import REPO, CliRun, containers_of, npmatrix
 
+from npmatrix import emulator, matrix, plan, probe, reuse
 from npmatrix.engine import LABEL, Engine
 
 
@@ -146,3 +147,29 @@ def test_clean_removes_superseded_cell_images_and_keeps_current_ones(
     assert f"removed image {stale}" in cleaned.stdout
     assert engine.image_id(stale) is None
     assert engine.image_id(current) is not None
+
+
+def test_a_rerun_reuses_the_emulated_benchmark_and_times_the_native_one_again(
+    bookworm_run: CliRun, tmp_path: Any
+) -> None:
+    """--reuse-results --reuse-bench emulated on the real engine: the QEMU cell's probe and GEMM numbers come from
+    the first run, under a key that names this machine's qemu-arm; the native cell's benchmark is timed again."""
+    cells = ("--cell", "colab-like", "--cell", "pi32-apt")
+    reuse_args = ("--reuse-results", str(bookworm_run.out_dir), "--reuse-bench", "emulated")
+    again = npmatrix("run", "--matrix", "bookworm", *cells, "--out", str(tmp_path), *reuse_args, out_dir=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    pi32, first_pi32 = again.cell("pi32-apt"), bookworm_run.cell("pi32-apt")
+    assert pi32["reused"] == ["probe", "bench"] and "probe and bench reused" in again.stdout
+    assert pi32["probe"]["bench"] == first_pi32["probe"]["bench"] and "bench" not in pi32["durations_s"]
+    colab = again.cell("colab-like")
+    assert colab["reused"] == ["probe"] and colab["durations_s"]["bench"] > 0
+    assert colab["probe"]["bench"]["ran"] is True
+    assert colab["probe"]["bench"] != bookworm_run.cell("colab-like")["probe"]["bench"]  # new timings
+    # The key holds the emulator this machine's binfmt handler runs: computed here from /proc, it is the same.
+    (planned,) = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml").select(names=["pi32-apt"]))
+    planned = plan.place(planned, "amd64")
+    qemu = emulator.identity(planned.platform, None)
+    assert qemu is not None and qemu.startswith("qemu-arm ")
+    files = probe.files_for(planned)
+    assert pi32["reuse_key"] == reuse.probe_key(planned, image_id=pi32["image"]["id"], files=files, emulator=qemu)
+    assert pi32["reuse_key"] == first_pi32["reuse_key"]

@@ -256,3 +256,18 @@ def test_the_timeline_shows_the_last_thirty_nights_and_the_trend_all_of_them() -
     assert len(heads) == 1 + html_page.TIMELINE_NIGHTS
     assert heads[1] == "10-03" and heads[-1] == "11-25"  # the oldest two fall off the timeline
     assert "the last 30" in section.find("h3").text
+
+
+def test_details_say_the_share_of_peak_and_what_a_benchmark_shared_the_machine_with() -> None:
+    results = samples.default()
+    colab = samples.cell(results, "colab-like")
+    assert colab.facts is not None
+    cpu = {**colab.facts["cpu"], "model_name": "AMD EPYC 9B14 @ 2.60GHz", "count": 2}  # a clock: a peak
+    colab = replace(colab, bench_overlap=("pi64 build",), facts={**colab.facts, "cpu": cpu})
+    cells = [colab if c.name == "colab-like" else c for c in results.cells]
+    _, dom = _page(replace(results, cells=tuple(cells)))
+    colab, pi64 = _facts(dom, "colab-like"), _facts(dom, "pi64")
+    assert colab["benchmark shared the machine with"] == "pi64 build"
+    assert re.fullmatch(r"\d+%", colab["% of peak (f64 GEMM)"]), colab
+    assert pi64["% of peak (f64 GEMM)"] == "not meaningful under QEMU"
+    assert "benchmark shared the machine with" not in pi64  # timed alone, or recorded before bench_overlap

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine, fake_builds
 
-from npmatrix import matrix, plan, protocol, results, reuse, runner, wheel_check
+from npmatrix import emulator, matrix, plan, protocol, results, reuse, runner, wheel_check
 from npmatrix.cli import cli
 from npmatrix.engine import CallResult
 from npmatrix.errors import ConfigError
@@ -66,6 +66,12 @@ def test_the_probe_key_changes_with_what_the_probe_can_see(
 )
 def test_the_probe_key_ignores_what_never_reaches_the_container(changes: dict[str, Any]) -> None:
     assert reuse.probe_key(_plan(**changes), image_id="sha256:a", files=FILES) == KEY
+
+
+def test_the_probe_key_changes_with_the_emulator() -> None:
+    under = reuse.probe_key(_plan(), image_id="sha256:a", files=FILES, emulator="qemu-aarch64 flags=PF sha256:72")
+    upgraded = reuse.probe_key(_plan(), image_id="sha256:a", files=FILES, emulator="qemu-aarch64 flags=PF sha256:82")
+    assert len({KEY, under, upgraded}) == 3
 
 
 def test_the_probe_key_is_the_same_whatever_the_order_of_the_files() -> None:
@@ -126,6 +132,22 @@ def test_only_a_no_wheel_build_failure_is_answered_again(status: Status, image_i
     earlier = reuse.Earlier(source="old.json", cells={cell.name: cell})
     assert (earlier.no_wheel(cell.name, BUILD_KEY) is cell) is reusable
     assert earlier.no_wheel(cell.name, "sha256:another") is None
+
+
+@pytest.mark.parametrize(
+    ("bench", "emulated", "reused"),
+    [
+        (None, False, False),
+        (None, True, False),
+        ("all", False, True),
+        ("all", True, True),
+        ("emulated", False, False),  # a native cell's GFLOP/s mean something: measured again
+        ("emulated", True, True),
+    ],
+)
+def test_whose_benchmark_is_reused(bench: reuse.ReuseBench | None, emulated: bool, reused: bool) -> None:
+    earlier = reuse.Earlier(source="old.json", cells={}, bench=bench)
+    assert earlier.reuses_bench(dataclasses.replace(_plan(), emulated=emulated)) is reused
 
 
 def test_reused_facts_leave_the_benchmark_to_be_measured() -> None:
@@ -264,10 +286,60 @@ def test_reuse_bench_takes_the_numbers_too(engine: FakeEngine, tmp_path: Path, m
     first = _run(tmp_path, None, "first")
     calls.clear()
     _index(monkeypatch, "none")
-    earlier = dataclasses.replace(reuse.Earlier.of(results.load(tmp_path / "first" / "results.json")), bench=True)
+    earlier = reuse.Earlier.of(results.load(tmp_path / "first" / "results.json"), bench="all")
     colab, _ = _run(tmp_path, earlier, "second")
     assert calls == [] and colab.reused == ("probe", "bench")
     assert colab.facts == first[0].facts
+
+
+# colab-like runs natively here, pi64 under QEMU
+NATIVE_AND_EMULATED = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml").select(names=["colab-like", "pi64"]))
+
+
+def _run_two(tmp_path: Path, earlier: reuse.Earlier | None, name: str, said: list[str]) -> list[results.CellResult]:
+    options = runner.RunOptions(out_dir=tmp_path / name, jobs=1, earlier=earlier)
+    return runner.run(NATIVE_AND_EMULATED, options, progress=said.append)
+
+
+def test_reuse_bench_emulated_times_only_the_native_cell(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(emulator, "identity", lambda platform, host: "qemu-aarch64 flags=PF sha256:72")
+    calls: list[str] = []
+    engine.respond = _respond(calls)
+    _run_two(tmp_path, None, "first", [])
+    calls.clear()
+    earlier = reuse.Earlier.of(results.load(tmp_path / "first" / "results.json"), bench="emulated")
+    colab, pi64 = _run_two(tmp_path, earlier, "second", [])
+    assert calls == ["bench"]  # colab-like's: the only benchmark timed again
+    assert colab.reused == ("probe",) and pi64.reused == ("probe", "bench")
+    assert pi64.reused_label == "probe and bench reused"
+
+
+def test_an_emulated_probe_is_not_reused_under_another_or_an_unseen_emulator(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qemu = {"id": "qemu-aarch64 flags=PF sha256:72"}
+    monkeypatch.setattr(emulator, "identity", lambda platform, host: qemu["id"])
+    calls: list[str] = []
+    engine.respond = _respond(calls)
+    _run_two(tmp_path, None, "first", [])
+    earlier = reuse.Earlier.of(results.load(tmp_path / "first" / "results.json"))
+    qemu["id"] = "qemu-aarch64 flags=PF sha256:82"  # qemu-user-static upgraded overnight
+    calls.clear()
+    colab, pi64 = _run_two(tmp_path, earlier, "upgraded", [])
+    assert colab.reused == ("probe",) and pi64.reused == ()
+    assert sorted(calls) == ["bench", "bench", "probe"]  # colab-like's benchmark; pi64's whole probe
+    # An engine whose emulator cannot be seen (another machine): the keys of two such runs match, yet an
+    # upgrade there would look the same, so the probe is made again and the run says why.
+    qemu["id"] = None  # type: ignore[assignment]
+    _run_two(tmp_path, None, "unseen-first", [])
+    earlier = reuse.Earlier.of(results.load(tmp_path / "unseen-first" / "results.json"))
+    said: list[str] = []
+    calls.clear()
+    colab, pi64 = _run_two(tmp_path, earlier, "unseen-second", said)
+    assert pi64.reused == () and sorted(calls) == ["bench", "bench", "probe"]
+    assert any("probing again: the emulator of arm64" in line and "cannot be seen" in line for line in said)
 
 
 @pytest.mark.parametrize("answer", ["offered", "unknown"])
@@ -327,3 +399,26 @@ def test_reuse_from_out_without_an_earlier_run_runs_every_cell(
     assert result.exit_code == 0, result.output
     assert "no " in result.output and "every cell runs" in result.output
     assert (out / "results.json").is_file()
+
+
+def test_reuse_bench_emulated_on_the_command_line_still_times_a_native_cell(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    engine.respond = _respond(calls)
+    out = tmp_path / "out"
+    argv = ["run", "--matrix", "default", "--cell", "colab", "--out", str(out)]
+    assert CliRunner().invoke(cli, argv).exit_code == 0
+    calls.clear()
+    again = CliRunner().invoke(cli, [*argv, "--reuse-results", "--reuse-bench", "emulated"])
+    assert again.exit_code == 0, again.output
+    assert calls == ["bench"] and "probe reused" in again.output and "bench reused" not in again.output
+    calls.clear()
+    bare = CliRunner().invoke(cli, [*argv, "--reuse-results", "--reuse-bench"])  # no value: every cell's
+    assert bare.exit_code == 0 and calls == [] and "probe and bench reused" in bare.output
+
+
+def test_reuse_bench_names_its_choices_when_given_another() -> None:
+    result = CliRunner().invoke(cli, ["run", "--reuse-results", "--reuse-bench", "native"])
+    assert result.exit_code == 2
+    assert "'native' is not one of 'all', 'emulated'" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -100,6 +101,30 @@ def test_table_shows_gflops_of_the_largest_size() -> None:
     line = _line(table.table(RESULTS), "colab-like")
     assert f"{s.best_gflops('float64'):.1f}" in line
     assert f"{s.best_gflops('float32'):.1f}" in line
+
+
+@pytest.mark.parametrize(
+    ("overlap", "platform", "marked"),
+    [
+        (("pi5-64 build", "pi4-64 probe"), "amd64", True),
+        ((), "amd64", False),  # timed alone
+        (None, "amd64", False),  # no timed call (a reused benchmark, an older results file)
+        (("colab build",), "arm64", False),  # under QEMU the numbers measure the emulator anyway
+    ],
+)
+def test_gflops_timed_alongside_other_work_are_marked_and_named(
+    overlap: tuple[str, ...] | None, platform: str, marked: bool
+) -> None:
+    r = dataclasses.replace(_result("c", Status.OK, platform=platform, facts=OK_FACTS), bench_overlap=overlap)
+    f64 = f"{summarize(OK_FACTS).best_gflops('float64'):.1f}"
+    line = _line(table.table([r]), "c")
+    assert (f"{f64}*" in line) is marked and f64 in line
+    note = table.bench_notes([r])
+    if marked:
+        assert note.startswith("* GFLOP/s timed while other cells' work ran: c (with pi5-64 build, pi4-64 probe)")
+        assert "--jobs 1" in note
+    else:
+        assert note == ""
 
 
 def test_long_reasons_are_shortened() -> None:

@@ -147,12 +147,22 @@ def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
     else:
         rows += [("NumPy", f"{numpy_text(r)}, {_requested(r)}"), ("CPU", _cpu_text(r))]
     rows += [
+        ("% of peak (f64 GEMM)", _peak_text(r)),
+        ("benchmark shared the machine with", ", ".join(r.bench_overlap or ()) or None),
         ("image", _image_text(r)),
         ("durations", ", ".join(f"{k} {format_seconds(v)}" for k, v in r.durations.items()) or None),
         ("note", r.cell.note or None),
         ("source", r.cell.source or None),
     ]
     return tuple((label, value) for label, value in rows if value)
+
+
+def _peak_text(r: CellResult) -> str | None:
+    """"12%" of the CPU's theoretical rate; under QEMU a share means nothing, and the report says so."""
+    share = table.percent_of_peak(r)
+    if share == "qemu":
+        return "not meaningful under QEMU"
+    return None if share == "-" else share
 
 
 def _image_text(r: CellResult) -> str:
