@@ -402,8 +402,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     if warm and warm["plain_s"]:
         best = min(warm["reuse_s"])
         cold_s = cold["npmatrix_s"] if cold else report.get("cold_npmatrix_only_s")
-        ok = best <= 15 and (cold_s is None or cold_s / best >= 10)
-        versus = f"; {cold_s / best:.0f}x faster than cold" if cold_s else ""
+        ok = best <= 15 and (cold_s is None or cold_s / max(best, 1e-9) >= 10)
+        versus = f"; {cold_s / max(best, 1e-9):.0f}x faster than cold" if cold_s else ""
         lines.append(
             f"| 2 | warm rerun, nothing changed, `--reuse-results` (min / median / max of {len(warm['reuse_s'])}) | "
             f"{spread(warm['reuse_s'])} s{versus} | <= 15 s, >= 10x | {_verdict(ok)} |"
@@ -424,8 +424,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         for row, key, what in variants:
             if warm.get(key):
                 quick = warm[key]
-                versus = f"; {cold_s / max(quick):.0f}x faster than cold" if cold_s else ""
-                ok = max(quick) <= 15 and (cold_s is None or cold_s / max(quick) >= 10)
+                versus = f"; {cold_s / max(max(quick), 1e-9):.0f}x faster than cold" if cold_s else ""
+                ok = max(quick) <= 15 and (cold_s is None or cold_s / max(max(quick), 1e-9) >= 10)
                 lines.append(
                     f"| {row} | warm rerun, {what}; min / median / max of {len(quick)} | {spread(quick)} s{versus} "
                     f"| <= 15 s, >= 10x | {_verdict(ok)} |"

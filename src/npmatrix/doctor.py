@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from npmatrix import emulator
 from npmatrix import engine as engine_module
 from npmatrix.engine import Engine
 from npmatrix.engines import PODMAN_SOCKET, EngineChoice, EngineTarget
@@ -14,7 +15,7 @@ from npmatrix.plan import CellPlan, bases_needed, place
 from npmatrix.platforms import Platform
 from npmatrix.protocol import X86_QEMU_HOST_PATH
 
-BINFMT = Path("/proc/sys/fs/binfmt_misc")
+BINFMT = emulator.BINFMT
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str 
         engine = Engine.connect(target)
         version = engine.version()
         native = engine.architecture()
+        local = emulator.is_local(target.host, engine.kernel_version())
     except (EngineUnavailable, EngineError) as exc:
         fix = (
             "scripts/podman-up   # as root" if target.kind == "podman" else "make engine   # or: sudo scripts/engine-up"
@@ -53,7 +55,7 @@ def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str 
     detail = f"{name} {version['version']} (API {version['api_version']}{where}), native {native or 'unknown'}"
     checks = [Check("engine" + suffix, True, detail), _builder_check(target, builder)]
     platforms = {p.platform.name: p.platform for p in plans}
-    checks += [_platform_check(p, native, target) for p in platforms.values()]
+    checks += [_platform_check(p, native, target, local=local) for p in platforms.values()]
     if any(place(p, native).runs_x86_emulator for p in plans):
         present = Path(X86_QEMU_HOST_PATH).is_file()
         checks.append(
@@ -95,17 +97,17 @@ def _engine_flags(target: EngineTarget) -> str:
     return "" if target.host is None and target.context is None else " (with the same --engine-for)"
 
 
-def _platform_check(platform: Platform, native: str | None, target: EngineTarget) -> Check:
+def _platform_check(platform: Platform, native: str | None, target: EngineTarget, *, local: bool) -> Check:
     """Native when the engine's machine is the platform; else QEMU, whose binfmt handler we can read only for
-    an engine on this machine."""
+    an engine on this machine's kernel (emulator.is_local)."""
     if native == platform.name:
         return Check(f"{platform.name}", True, f"native on {target.describe()}")
-    if target.host is not None and not target.host.startswith("unix://"):
+    if not local:
         return Check(
             f"{platform.name}",
             True,
             f"emulated (QEMU) on {target.describe()}, whose machine is {native or 'unknown'}: its binfmt handlers "
-            "are not readable from here",
+            "are not readable from here, so --reuse-results probes its cells again",
         )
     return _qemu_check(platform)
 
@@ -133,9 +135,18 @@ def _builder_check(target: EngineTarget, builder: str | None) -> Check:
 
 def _qemu_check(platform: Platform) -> Check:
     handler = BINFMT / platform.qemu
-    if handler.exists() and "enabled" in handler.read_text():
-        flags = next((line for line in handler.read_text().splitlines() if line.startswith("flags")), "")
-        return Check(f"QEMU {platform.name}", True, f"emulated: {handler} ({flags})")
+    if handler.exists() and emulator.parse_handler(handler.read_text()).enabled:
+        flags = emulator.parse_handler(handler.read_text()).flags
+        if emulator.identity(platform, local=True, binfmt=BINFMT) is None:
+            # It runs, but --reuse-results cannot name the QEMU it runs, so it never reuses these probes.
+            return Check(
+                f"QEMU {platform.name}",
+                True,
+                f"emulated: {handler} (flags: {flags}); its interpreter changed since the handler was registered "
+                "(or is unreadable): the old copy still runs, and --reuse-results probes its cells again",
+                f"update-binfmts --disable {platform.qemu} && update-binfmts --enable {platform.qemu}",
+            )
+        return Check(f"QEMU {platform.name}", True, f"emulated: {handler} (flags: {flags})")
     return Check(
         f"QEMU {platform.name}",
         False,

@@ -215,6 +215,12 @@ class Engine:
         with _engine_errors("asking the engine its architecture"):
             return machine_platform(str(self._client.info().get("Architecture") or ""))
 
+    def kernel_version(self) -> str | None:
+        """The kernel release of the engine's machine (`docker info` KernelVersion): equal to ours when the
+        engine runs on this machine, not in a VM (Docker Desktop, colima) or elsewhere."""
+        with _engine_errors("asking the engine its kernel"):
+            return str(self._client.info().get("KernelVersion") or "") or None
+
     def ping(self) -> None:
         """EngineError if the engine no longer answers: tells a build that failed from an engine that went away."""
         with _engine_errors("asking the engine whether it is still there"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from npmatrix import emulator
 from npmatrix.engine import Builder, Engine, detect_builder
 from npmatrix.engines import EngineChoice, EngineTarget
 from npmatrix.plan import CellPlan, place
@@ -24,6 +25,7 @@ class Member:
     engine: Engine
     builder: Builder
     architecture: str | None
+    local: bool = False  # on this machine's kernel: its binfmt handlers are ours to read (emulator.py)
 
     @property
     def record(self) -> EngineRecord:
@@ -53,6 +55,7 @@ class Fleet:
                 engine=engine,
                 builder=detect_builder(target, builder=choice.builder),
                 architecture=engine.architecture(),
+                local=emulator.is_local(target.host, engine.kernel_version()),
             )
         return cls(choice=choice, members=members)
 

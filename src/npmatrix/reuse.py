@@ -90,7 +90,8 @@ class Earlier:
 
     def reuses_bench(self, plan: CellPlan) -> bool:
         """Are this cell's benchmark numbers taken with its probe, not measured again?"""
-        return self.bench == "all" or (self.bench == "emulated" and plan.emulated)
+        # An amd64 cell run as an older x86 CPU (qemu_cpu) runs under the x86 QEMU the probe brings: emulated too.
+        return self.bench == "all" or (self.bench == "emulated" and (plan.emulated or plan.qemu_cpu is not None))
 
     def probe(self, name: str, key: str) -> CellResult | None:
         """The earlier result whose probe this cell may reuse: same key, ended ok, with facts."""

@@ -119,6 +119,7 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
                 builder=member.builder,
                 engine=member.engine,
                 engine_record=member.record,
+                qemu=emulator.identity(plan.platform, local=member.local) if plan.emulated else None,
                 secrets=secrets,
                 options=options,
                 labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
@@ -242,7 +243,9 @@ def _run_cell(
     activity: schedule.Activity,
     progress: Progress,
     engine_record: EngineRecord | None = None,
+    qemu: str | None = None,
 ) -> CellResult:
+    """`qemu`: emulator.identity() of an emulated cell's emulator, None when it cannot be told (or native)."""
     logs = {"build": str(options.out_dir / "logs" / f"{plan.cell.name}.build.log")}
     base = bases.get(plan.base.tag) if plan.base else None
     if base is not None and not base.ok:
@@ -275,9 +278,16 @@ def _run_cell(
         result = _result(plan, classify(plan, built, None), built, None, logs, durations, engine=engine_record)
         return replace(result, reuse_key=build_key)
     progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
-    host = engine_record.host if engine_record is not None else None
+    where = engine_record.describe() if engine_record is not None else "docker local"
     probed = _probe_cell(
-        plan, built, engine=engine, options=options, labels=labels, activity=activity, host=host, progress=progress
+        plan,
+        built,
+        engine=engine,
+        options=options,
+        labels=labels,
+        activity=activity,
+        qemu=(qemu, where),
+        progress=progress,
     )
     ran = probed.ran
     durations["probe"] = ran.duration_s
@@ -315,12 +325,12 @@ def _probe_cell(
     options: RunOptions,
     labels: dict[str, str],
     activity: schedule.Activity,
-    host: str | None,
+    qemu: tuple[str | None, str],
     progress: Progress,
 ) -> _Probed:
     """Probe and benchmark a built cell, or take its probe from the earlier run (--reuse-results). The
-    benchmark call is a timed section: alone among benchmarks, with what else ran meanwhile recorded. `host`
-    is the engine's URL (None: the local socket), where the emulator of an emulated cell is looked for."""
+    benchmark call is a timed section: alone among benchmarks, with what else ran meanwhile recorded. `qemu`:
+    the emulator's identity (None: unknown) and the engine it runs on, for an emulated cell's key."""
     name = plan.cell.name
     overlap: set[tuple[str, str]] | None = None
 
@@ -331,12 +341,15 @@ def _probe_cell(
             yield
 
     assert built.image_id is not None
-    qemu = emulator.identity(plan.platform, host) if plan.emulated else None
-    reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan), emulator=qemu)
+    qemu_id, engine_name = qemu
+    reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan), emulator=qemu_id)
     before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
-    if before is not None and plan.emulated and qemu is None:
+    if before is not None and plan.emulated and qemu_id is None:
         # Both runs' keys say "emulator unknown": an upgraded QEMU would look the same, so nothing is reused.
-        progress(f"probing again: the emulator of {plan.platform.name} on {host or 'this machine'} cannot be seen")
+        progress(
+            f"probing again: the QEMU that runs {plan.platform.name} on {engine_name} cannot be identified "
+            "(an engine on another machine or in a VM, or a handler re-registration pending; npmatrix doctor)"
+        )
         before = None
     with activity.busy(name, "probe"):
         if before is None or options.earlier is None:
@@ -344,12 +357,15 @@ def _probe_cell(
             reused: tuple[str, ...] = ()
         else:
             ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
+    shared = schedule.overlap_labels(overlap) if overlap is not None else None
+    if "bench" in reused and before is not None:
+        shared = before.bench_overlap  # the reused numbers were timed then, beside what ran then
     return _Probed(
         ran=ran,
         reuse_key=reuse_key,
         reused=reused,
         reused_from=options.earlier.source if reused and options.earlier else None,
-        overlap=schedule.overlap_labels(overlap) if overlap is not None else None,
+        overlap=shared,
     )
 
 

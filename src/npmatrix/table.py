@@ -53,8 +53,8 @@ def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> 
         installed(r),
         blas(r),
         status,
-        _gflops(s.best_gflops("float64") if s else None) + _contended_mark(r),
-        _gflops(s.best_gflops("float32") if s else None) + _contended_mark(r),
+        _marked(r, s.best_gflops("float64") if s else None),
+        _marked(r, s.best_gflops("float32") if s else None),
         percent_of_peak(r),
     )
 
@@ -68,13 +68,17 @@ def contended(r: CellResult) -> bool:
     return bool(r.bench_overlap) and not (r.emulated or r.qemu_cpu)
 
 
-def _contended_mark(r: CellResult) -> str:
-    return CONTENDED_MARK if contended(r) and r.summary and r.summary.gemm else ""
+def _marked(r: CellResult, gflops: float | None) -> str:
+    return _gflops(gflops) + (CONTENDED_MARK if gflops is not None and contended(r) else "")
 
 
 def bench_notes(results: Iterable[CellResult]) -> str:
     """Under the table: which GFLOP/s are marked, and what they shared the machine with (empty if none)."""
-    shared = [f"{r.name} (with {', '.join(r.bench_overlap or ())})" for r in results if _contended_mark(r)]
+    shared = [
+        f"{r.name} (with {', '.join(r.bench_overlap or ())})"
+        for r in results
+        if contended(r) and r.summary and r.summary.gemm
+    ]
     if not shared:
         return ""
     return (

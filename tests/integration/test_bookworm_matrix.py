@@ -168,7 +168,7 @@ def test_a_rerun_reuses_the_emulated_benchmark_and_times_the_native_one_again(
     # The key holds the emulator this machine's binfmt handler runs: computed here from /proc, it is the same.
     (planned,) = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml").select(names=["pi32-apt"]))
     planned = plan.place(planned, "amd64")
-    qemu = emulator.identity(planned.platform, None)
+    qemu = emulator.identity(planned.platform, local=True)
     assert qemu is not None and qemu.startswith("qemu-arm ")
     files = probe.files_for(planned)
     assert pi32["reuse_key"] == reuse.probe_key(planned, image_id=pi32["image"]["id"], files=files, emulator=qemu)

@@ -7,6 +7,7 @@ Use the `fake_engine` fixture (conftest.py): it makes `Engine.connect()` return 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -37,6 +38,7 @@ class FakeEngine:
     removed_images: list[str] = field(default_factory=list)
     target: EngineTarget = field(default_factory=EngineTarget)
     arch: str | None = "amd64"  # the platform its machine runs natively (Engine.architecture)
+    kernel: str | None = field(default_factory=lambda: os.uname().release)  # this machine's: a local engine
     # Engines other than the default one, by target: `Engine.connect(target)` makes each once (fixture).
     others: dict[EngineTarget, FakeEngine] = field(default_factory=dict)
 
@@ -48,6 +50,10 @@ class FakeEngine:
     def architecture(self) -> str | None:
         self._check()
         return self.arch
+
+    def kernel_version(self) -> str | None:
+        self._check()
+        return self.kernel
 
     def _check(self) -> None:
         if self.fail_with:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,42 @@ def test_amd64_only_matrix_needs_no_qemu(engine: FakeEngine) -> None:
     assert all(c.ok for c in checks), doctor.render(checks)
     assert not any(c.name.startswith("QEMU") for c in checks)
     assert checks[0].detail == "Docker 20.10.24 (API 1.41), native amd64"
+
+
+def _handlers(tmp_path: Path, *, registered_ns: int) -> Path:
+    """binfmt_misc with qemu-aarch64 and qemu-arm handlers (flags F) registered at `registered_ns`."""
+    binfmt = tmp_path / "binfmt_misc"
+    binfmt.mkdir()
+    for name in ("qemu-aarch64", "qemu-arm"):
+        interpreter = tmp_path / f"{name}-static"
+        interpreter.write_bytes(b"qemu")
+        (binfmt / name).write_text(f"enabled\ninterpreter {interpreter}\nflags: PF\n")
+        os.utime(binfmt / name, ns=(registered_ns, registered_ns))
+    return binfmt
+
+
+def test_a_qemu_upgraded_since_its_handler_was_registered_is_named_with_the_fix(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doctor, "BINFMT", _handlers(tmp_path, registered_ns=0))  # registered before the file
+    checks = {c.name: c for c in doctor.run_checks(PLANS)}
+    arm64 = checks["QEMU arm64"]
+    assert arm64.ok  # it runs: only --reuse-results is affected
+    assert "changed since the handler was registered" in arm64.detail and "probes its cells again" in arm64.detail
+    assert arm64.fix == "update-binfmts --disable qemu-aarch64 && update-binfmts --enable qemu-aarch64"
+
+
+def test_a_handler_registered_after_its_interpreter_needs_nothing(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doctor, "BINFMT", _handlers(tmp_path, registered_ns=time.time_ns() + 10**9))
+    checks = {c.name: c for c in doctor.run_checks(PLANS)}
+    assert checks["QEMU arm64"].ok and checks["QEMU arm64"].fix is None
+    assert checks["QEMU arm64"].detail.endswith("(flags: PF)")
+
+
+def test_an_engine_in_a_vm_behind_a_local_socket_is_not_read_from_here(engine: FakeEngine) -> None:
+    engine.kernel = "6.10.14-linuxkit"  # Docker Desktop: our socket, another kernel
+    checks = {c.name: c for c in doctor.run_checks(PLANS)}
+    assert "QEMU arm64" not in checks  # our binfmt handlers are not the VM's
+    assert checks["arm64"].ok and "binfmt handlers are not readable from here" in checks["arm64"].detail

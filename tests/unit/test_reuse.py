@@ -26,7 +26,8 @@ FILES = {"probe.py": b"print(1)", "bench.py": b"print(2)"}
 
 
 def _plan(**changes: Any) -> plan.CellPlan:
-    cell: dict[str, Any] = {"name": "c", "platform": "arm64", "cpu": "pi4", "numpy": "2.1.3", **changes}
+    given: dict[str, Any] = {"name": "c", "platform": "arm64", "cpu": "pi4", "numpy": "2.1.3", **changes}
+    cell = {k: v for k, v in given.items() if v is not None}  # None: leave the key out
     (parsed,) = matrix.parse({"defaults": {"suite": "trixie"}, "cell": [cell]}).cells
     return plan.plan_cell(parsed)
 
@@ -147,7 +148,15 @@ def test_only_a_no_wheel_build_failure_is_answered_again(status: Status, image_i
 )
 def test_whose_benchmark_is_reused(bench: reuse.ReuseBench | None, emulated: bool, reused: bool) -> None:
     earlier = reuse.Earlier(source="old.json", cells={}, bench=bench)
-    assert earlier.reuses_bench(dataclasses.replace(_plan(), emulated=emulated)) is reused
+    assert earlier.reuses_bench(dataclasses.replace(_plan(cpu=None), emulated=emulated)) is reused
+
+
+def test_an_amd64_cell_run_as_an_older_cpu_counts_as_emulated_for_reuse_bench() -> None:
+    old_x86 = dataclasses.replace(_plan(platform="amd64", cpu="x86-64-v1"), emulated=False)
+    assert old_x86.runs_x86_emulator  # native amd64, but the probe runs under the x86 QEMU it brings
+    assert reuse.Earlier(source="old.json", cells={}, bench="emulated").reuses_bench(old_x86) is True
+    native = dataclasses.replace(_plan(platform="amd64", cpu=None), emulated=False)
+    assert reuse.Earlier(source="old.json", cells={}, bench="emulated").reuses_bench(native) is False
 
 
 def test_reused_facts_leave_the_benchmark_to_be_measured() -> None:
@@ -290,6 +299,21 @@ def test_reuse_bench_takes_the_numbers_too(engine: FakeEngine, tmp_path: Path, m
     colab, _ = _run(tmp_path, earlier, "second")
     assert calls == [] and colab.reused == ("probe", "bench")
     assert colab.facts == first[0].facts
+    assert colab.bench_overlap == first[0].bench_overlap is not None  # how the reused numbers were timed
+
+
+def test_reused_numbers_keep_what_their_benchmark_shared_the_machine_with(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.respond = _respond([])
+    _run(tmp_path, None, "first")
+    _index(monkeypatch, "none")
+    old = results.load(tmp_path / "first" / "results.json")
+    contended = {c.name: dataclasses.replace(c, bench_overlap=("pi64 build",)) for c in old.cells}
+    colab, _ = _run(tmp_path, reuse.Earlier(source=old.source, cells=contended, bench="all"), "second")
+    assert colab.bench_overlap == ("pi64 build",)  # so the table still marks them
+    again, _ = _run(tmp_path, reuse.Earlier(source=old.source, cells=contended), "third")
+    assert again.bench_overlap == ()  # timed again, alone this time: the old overlap is not carried over
 
 
 # colab-like runs natively here, pi64 under QEMU
@@ -304,7 +328,7 @@ def _run_two(tmp_path: Path, earlier: reuse.Earlier | None, name: str, said: lis
 def test_reuse_bench_emulated_times_only_the_native_cell(
     engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(emulator, "identity", lambda platform, host: "qemu-aarch64 flags=PF sha256:72")
+    monkeypatch.setattr(emulator, "identity", lambda platform, **kw: "qemu-aarch64 flags=PF sha256:72")
     calls: list[str] = []
     engine.respond = _respond(calls)
     _run_two(tmp_path, None, "first", [])
@@ -320,7 +344,7 @@ def test_an_emulated_probe_is_not_reused_under_another_or_an_unseen_emulator(
     engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     qemu = {"id": "qemu-aarch64 flags=PF sha256:72"}
-    monkeypatch.setattr(emulator, "identity", lambda platform, host: qemu["id"])
+    monkeypatch.setattr(emulator, "identity", lambda platform, **kw: qemu["id"])
     calls: list[str] = []
     engine.respond = _respond(calls)
     _run_two(tmp_path, None, "first", [])
@@ -339,7 +363,7 @@ def test_an_emulated_probe_is_not_reused_under_another_or_an_unseen_emulator(
     calls.clear()
     colab, pi64 = _run_two(tmp_path, earlier, "unseen-second", said)
     assert pi64.reused == () and sorted(calls) == ["bench", "bench", "probe"]
-    assert any("probing again: the emulator of arm64" in line and "cannot be seen" in line for line in said)
+    assert any("probing again: the QEMU that runs arm64 on docker local cannot be identified" in s for s in said)
 
 
 @pytest.mark.parametrize("answer", ["offered", "unknown"])
@@ -416,6 +440,8 @@ def test_reuse_bench_emulated_on_the_command_line_still_times_a_native_cell(
     calls.clear()
     bare = CliRunner().invoke(cli, [*argv, "--reuse-results", "--reuse-bench"])  # no value: every cell's
     assert bare.exit_code == 0 and calls == [] and "probe and bench reused" in bare.output
+    before = CliRunner().invoke(cli, [*argv, "--reuse-results", "--reuse-bench", "--jobs", "1"])  # then an option
+    assert before.exit_code == 0 and calls == [] and "probe and bench reused" in before.output
 
 
 def test_reuse_bench_names_its_choices_when_given_another() -> None:

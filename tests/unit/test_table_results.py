@@ -108,7 +108,7 @@ def test_table_shows_gflops_of_the_largest_size() -> None:
     [
         (("pi5-64 build", "pi4-64 probe"), "amd64", True),
         ((), "amd64", False),  # timed alone
-        (None, "amd64", False),  # no timed call (a reused benchmark, an older results file)
+        (None, "amd64", False),  # no timed call, or a results file from before bench_overlap
         (("colab build",), "arm64", False),  # under QEMU the numbers measure the emulator anyway
     ],
 )
@@ -119,6 +119,8 @@ def test_gflops_timed_alongside_other_work_are_marked_and_named(
     f64 = f"{summarize(OK_FACTS).best_gflops('float64'):.1f}"
     line = _line(table.table([r]), "c")
     assert (f"{f64}*" in line) is marked and f64 in line
+    unmeasured = dataclasses.replace(r, facts=None)  # no numbers: a dash, never a marked dash
+    assert "-*" not in _line(table.table([unmeasured]), "c") and table.bench_notes([unmeasured]) == ""
     note = table.bench_notes([r])
     if marked:
         assert note.startswith("* GFLOP/s timed while other cells' work ran: c (with pi5-64 build, pi4-64 probe)")

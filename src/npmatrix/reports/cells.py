@@ -158,7 +158,7 @@ def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
 
 
 def _peak_text(r: CellResult) -> str | None:
-    """"12%" of the CPU's theoretical rate; under QEMU a share means nothing, and the report says so."""
+    """ "12%" of the CPU's theoretical rate; under QEMU a share means nothing, and the report says so."""
     share = table.percent_of_peak(r)
     if share == "qemu":
         return "not meaningful under QEMU"
