@@ -350,6 +350,9 @@ def machine() -> dict[str, str]:
             [DOCKER, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True
         ).stdout.strip(),
         "uptime_start": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+        "git": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip(),
     }
 
 
@@ -378,10 +381,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         "Written by `make bench` (`benchmarks/speed.py`; raw numbers in `docs/performance.json`). Parts run: "
         f"{', '.join(report['parts'])}; the whole took {report['seconds'] / 60:.0f} min.",
         "",
-        f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}, {m['system']}, Docker {m['docker']}.",
+        f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}, {m['system']}, Docker {m['docker']}; npmatrix at "
+        f"commit {m.get('git') or '?'}.",
         f"**Shared while measured** (other engineers' builds and tests ran on the same 2 cores): `uptime` at the "
         f"start: `{m['uptime_start']}`; at the end: `{report['uptime_end']}`. Load averages of 2 cores above 2 "
         "mean every number here includes waiting for the CPU: read ratios more than seconds.",
+        *(
+            [
+                f"Part 1 (cold) was measured by an earlier `speed.py --parts cold` (commit "
+                f"{report['cold_measured'].get('git') or '?'}), `uptime` at its start: "
+                f"`{report['cold_measured']['uptime_start']}`; at its end: `{report['cold_measured']['uptime_end']}`; "
+                "the other parts reuse its images and its results (`--cold-from`).",
+            ]
+            if report.get("cold_measured")
+            else []
+        ),
         "",
         "| # | what | measured | target | |",
         "|---|---|---|---|---|",
@@ -541,6 +555,12 @@ def main() -> None:
     )
     parser.add_argument("--cold-seconds", type=float, help="npmatrix's cold time from an earlier run, for part 2")
     parser.add_argument("--cold-out", type=Path, help="that run's --out: the warm reruns reuse from it")
+    parser.add_argument(
+        "--cold-from",
+        type=Path,
+        metavar="JSON",
+        help="take part 1 (cold, both sides) from an earlier run's JSON; its --out is what the warm reruns reuse",
+    )
     parser.add_argument("--render", type=Path, metavar="JSON", help="only write the Markdown from an earlier JSON")
     args = parser.parse_args()
     if args.render:
@@ -556,8 +576,19 @@ def main() -> None:
     log(f"work dir {work}, nonce {nonce}, parts {parts}")
     if args.cold_seconds:
         report["cold_npmatrix_only_s"] = args.cold_seconds
+    if args.cold_from:
+        earlier = json.loads(args.cold_from.read_text())
+        report["cold"] = earlier["cold"]
+        if "cells_s" not in report["cold"]:  # recorded by a speed.py from before it kept them
+            cells = results(Path(report["cold"]["out"]))["cells"]
+            report["cold"]["cells_s"] = {c["name"]: c["durations_s"] for c in cells}
+        report["cold_measured"] = {
+            "uptime_start": earlier["machine"]["uptime_start"],
+            "uptime_end": earlier["uptime_end"],
+            "git": earlier["machine"].get("git"),
+        }
     try:
-        cold_out = args.cold_out
+        cold_out = args.cold_out or (Path(report["cold"]["out"]) if args.cold_from else None)
         if "cold" in parts:
             report["cold"] = part_cold(work, nonce)
             cold_out = Path(report["cold"]["out"])
