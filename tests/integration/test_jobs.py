@@ -56,6 +56,12 @@ def test_two_jobs_run_every_cell_and_benchmarks_do_not_overlap(tmp_path: Path, e
         assert cell["probe"]["bench"]["ran"] is True
         assert all(r["gflops_median"] > 0 for run in cell["probe"]["bench"]["runs"] for r in run["results"])
     assert ran.cell("jobs-armv7-pip").get("bench_overlap") is None  # never benchmarked
+    # The table marks GFLOP/s timed beside other cells' work, and only those, and names what ran beside them.
+    shared = [name for name in ("jobs-wheel", "jobs-apt") if ran.cell(name)["bench_overlap"]]
+    for name in ("jobs-wheel", "jobs-apt"):
+        row = next(line for line in ran.stdout.splitlines() if line.startswith(name + " "))
+        assert ("*" in row) is (name in shared), (row, ran.cell(name)["bench_overlap"])
+    assert ("GFLOP/s timed while other cells' work ran" in ran.stdout) is bool(shared), ran.stdout
     assert containers_of(engine, document) == []
     assert datetime.fromisoformat(document["finished_at"]) >= datetime.fromisoformat(document["started_at"])
 
