@@ -39,6 +39,18 @@ class CellPlan:
         return f"{CELL_REPOSITORY}:{self.cell.name}-{digest}"
 
     @property
+    def build_steps(self) -> str:
+        """What the build computes: the Dockerfile without the lines that only name the cell (the header comment,
+        the LABEL). Cells with the same steps (pi4-64 and pi5-64: the same pins, another board) build the same
+        layers; once one has built, BuildKit's cache makes the other's build nearly free."""
+        kept = [
+            line
+            for line in self.dockerfile.splitlines()
+            if not line.startswith("#") and not line.startswith("LABEL org.npmatrix.cell=")
+        ]
+        return hashlib.sha256("\n".join(kept).encode()).hexdigest()
+
+    @property
     def python(self) -> str:
         in_venv = (self.cell.install == "pip" and self.cell.venv) or (
             self.cell.install == "apt" and bool(self.cell.packages or self.cell.requirements)

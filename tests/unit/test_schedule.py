@@ -3,6 +3,7 @@ sections that never overlap and say what ran during them, and a run that keeps w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Sequence
@@ -42,6 +43,24 @@ def test_emulated_cells_start_first_in_the_matrix_order() -> None:
     order = [p.cell.name for p in schedule.start_order(BOOKWORM)]
     assert order == ["pi64", "pi32-pip", "pi32-apt", "colab-like"]
     assert [p.emulated for p in BOOKWORM] == [False, True, True, True]  # the test means what it says
+
+
+DEFAULT = plan.plan(matrix.load(REPO / "matrix" / "default.toml"))  # colab, pi5-64, pi4-64, pi32-pip, pi32-apt
+
+
+def test_cells_that_build_the_same_layers_share_their_build_steps_and_nothing_else() -> None:
+    steps = {p.cell.name: p.build_steps for p in DEFAULT}
+    assert steps["pi4-64"] == steps["pi5-64"]  # the same pins on another board: only the name differs
+    assert len(set(steps.values())) == 4
+    pi5 = next(p for p in DEFAULT if p.cell.name == "pi5-64")
+    other_pin = plan.plan_cell(dataclasses.replace(pi5.cell, numpy="2.1.2"))
+    assert other_pin.build_steps != pi5.build_steps
+
+
+def test_a_build_twin_starts_after_every_other_cell() -> None:
+    order = [p.cell.name for p in schedule.start_order(DEFAULT)]
+    # emulated first, as before; pi4-64, whose build is a cache hit once pi5-64's is done, last
+    assert order == ["pi5-64", "pi32-pip", "pi32-apt", "colab", "pi4-64"]
 
 
 def test_timed_sections_wait_for_one_another() -> None:
