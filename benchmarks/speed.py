@@ -383,9 +383,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}, {m['system']}, Docker {m['docker']}; npmatrix at "
         f"commit {m.get('git') or '?'}.",
-        f"**Shared while measured** (other engineers' builds and tests ran on the same 2 cores): `uptime` at the "
-        f"start: `{m['uptime_start']}`; at the end: `{report['uptime_end']}`. Load averages of 2 cores above 2 "
-        "mean every number here includes waiting for the CPU: read ratios more than seconds.",
+        f"The machine is shared with other engineers' builds and tests: `uptime` at the start: "
+        f"`{m['uptime_start']}`; at the end: `{report['uptime_end']}`. Load averages above the CPU count "
+        f"({m['cpus']}) mean a number includes waiting for a CPU: read ratios more than seconds.",
         *(
             [
                 f"Part 1 (cold) was measured by an earlier `speed.py --parts cold` (commit "
