@@ -55,6 +55,11 @@ def test_pi4_reuses_the_pi5_build_layers(default_run: CliRun) -> None:
     # The two cells differ only by name and CPU model, and the template puts the name last: unless both
     # images existed already, the second build takes its pip install from BuildKit's cache.
     pi4 = default_run.cell("pi4-64")
+    # It starts after every other cell (schedule.start_order: the same build steps as pi5-64), so its build
+    # finds pi5-64's layers instead of building them beside it.
+    lines = default_run.stderr.splitlines()
+    started = [line.split("]")[1].split()[0] for line in lines if ": building npmatrix-cell:" in line]
+    assert sorted(started) == sorted(c["name"] for c in default_run.results["cells"]) and started[-1] == "pi4-64"
     log = Path(pi4["logs"]["build"]).read_text()
     if not pi4["image"]["reused"]:
         pip_step = next(line for line in log.splitlines() if "pip install" in line and "[" in line)
