@@ -275,7 +275,7 @@ import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from fakes import FakeEngine
-from npmatrix import build, engine, matrix, plan, runner
+from npmatrix import build, engine, fleet, matrix, plan, runner
 from npmatrix.engine import Builder, CallResult
 from npmatrix.outcomes import BuildOutcome
 fake = FakeEngine()
@@ -284,9 +284,9 @@ def respond(image, command):
     time.sleep(0.002)  # the small fake cost of a probe
     return CallResult(exit_code=0, stdout=facts, stderr="", duration_s=0.002)
 fake.respond = respond
-engine.Engine.connect = classmethod(lambda cls, **k: fake)
-runner.Engine = engine.Engine
-runner.detect_builder = lambda: Builder(kind="buildkit", cli="/usr/bin/docker")
+# as tests/unit/conftest.py's fake_engine fixture does it
+engine.Engine.connect = classmethod(lambda cls, target=None, **k: fake.connect(target))
+fleet.detect_builder = lambda target=None, **k: Builder(kind="buildkit", cli="/usr/bin/docker")
 runner.ensure_bases = lambda *a, **k: {{}}
 def reused(p, **k):
     fake.images[p.image_tag] = "sha256:shared"
