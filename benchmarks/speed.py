@@ -414,10 +414,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             "deadline) | <= 0.7x | not measured |"
         )
     if warm and warm["plain_s"]:
-        best = min(warm["reuse_s"])
+        slowest = max(warm["reuse_s"])  # the slowest repeat counts, as in the rows below
         cold_s = cold["npmatrix_s"] if cold else report.get("cold_npmatrix_only_s")
-        ok = best <= 15 and (cold_s is None or cold_s / max(best, 1e-9) >= 10)
-        versus = f"; {cold_s / max(best, 1e-9):.0f}x faster than cold" if cold_s else ""
+        ok = slowest <= 15 and (cold_s is None or cold_s / max(slowest, 1e-9) >= 10)
+        versus = f"; {cold_s / max(slowest, 1e-9):.1f}x faster than cold" if cold_s else ""
         lines.append(
             f"| 2 | warm rerun, nothing changed, `--reuse-results` (min / median / max of {len(warm['reuse_s'])}) | "
             f"{spread(warm['reuse_s'])} s{versus} | <= 15 s, >= 10x | {_verdict(ok)} |"
