@@ -66,3 +66,13 @@ def test_the_cold_run_per_cell_is_listed(speed: ModuleType) -> None:
     cold = {"npmatrix_s": 900.0, "naive_s": 1500.0, "ratio": 0.6, "cells_s": cells}
     markdown = speed.render_markdown(_report(cold=cold))
     assert "| pi5-64 | 700 | 41 | 14 |" in markdown and "| pi32-pip | 20 | - | - |" in markdown
+
+
+def test_a_repeated_cold_pair_gets_its_own_row_and_verdict(speed: ModuleType) -> None:
+    cold = {"npmatrix_s": 329.0, "naive_s": 506.0, "ratio": 0.65, "cells_s": {}}
+    again = {"npmatrix_s": 400.0, "naive_s": 500.0, "ratio": 0.8, "when": "05:07", "git": "abc1234"}
+    rows = [
+        r for r in speed.render_markdown(_report(cold=cold, cold_repeats=[again])).splitlines() if r.startswith("| 1 |")
+    ]
+    assert rows[0].endswith("| met |") and "repeated at 05:07 (commit abc1234)" in rows[1]
+    assert rows[1].endswith("| **missed** |") and "400 s vs 500 s = 0.80x" in rows[1]
