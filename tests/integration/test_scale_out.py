@@ -58,6 +58,16 @@ def podman() -> Engine:
     return Engine.connect(EngineTarget(kind="podman", host=PODMAN_SOCKET))
 
 
+def test_the_podman_service_does_not_run_in_a_deleted_directory(podman_run: CliRun) -> None:
+    """scripts/podman-up starts the service from / and restarts one left in a deleted directory (a service
+    started from an earlier CI clone answered _ping but failed every container start: conmon "Failed to get
+    working directory", HTTP 500 "write child: broken pipe")."""
+    pids = subprocess.run(["pgrep", "-f", "^podman system service"], capture_output=True, text=True).stdout.split()
+    assert pids, "no podman system service runs"
+    for pid in pids:
+        assert not Path(f"/proc/{pid}/cwd").readlink().name.endswith(" (deleted)"), pid
+
+
 def test_podman_runs_the_amd64_and_an_emulated_cell_as_expected(podman_run: CliRun) -> None:
     assert podman_run.returncode == 0, podman_run.stderr[-3000:]
     colab, pi5 = (podman_run.cell(name) for name in PODMAN_CELLS)
