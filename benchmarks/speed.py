@@ -148,7 +148,11 @@ def part_warm(work: Path, nonce: str, cold_out: Path | None, repeats: int) -> di
     if cold_out is None:
         log("warm: first a run to have every image (built if missing)")
         npmatrix(["run", "--matrix", "default", "--out", str(base)], nonce=nonce, work=work)
-    plain, reused, emulated, everything, jobs1 = [], [], [], [], []
+    plain: list[float] = []
+    reused: list[float] = []
+    emulated: list[float] = []
+    everything: list[float] = []
+    jobs1: list[float] = []
     for i in range(repeats):
         out = work / f"warm-{i}"
         plain.append(npmatrix(["run", "--matrix", "default", "--out", str(out)], nonce=nonce, work=work))
@@ -548,6 +552,23 @@ wheels again (about 10 s of a 2-5 minute install here). Where the headers arrive
 """
 
 
+def _cold_from(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    """Part 1 of an earlier `--parts cold` run: its "cold" section and when and on what it was measured."""
+    try:
+        earlier = json.loads(path.read_text())
+        cold = dict(earlier["cold"])
+        if "cells_s" not in cold:  # recorded by a speed.py from before it kept them
+            cold["cells_s"] = {c["name"]: c["durations_s"] for c in results(Path(cold["out"]))["cells"]}
+        measured = {
+            "uptime_start": earlier["machine"]["uptime_start"],
+            "uptime_end": earlier["uptime_end"],
+            "git": earlier["machine"].get("git"),
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        parser.error(f"--cold-from {path}: not the JSON of a `--parts cold` run ({type(exc).__name__}: {exc})")
+    return {"cold": cold, "cold_measured": measured}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}")
@@ -575,23 +596,15 @@ def main() -> None:
     unknown = set(parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    earlier_cold = _cold_from(parser, args.cold_from) if args.cold_from else None  # before anything is written
     work = Path(tempfile.mkdtemp(prefix="npmatrix-bench-"))
     nonce = args.nonce or uuid.uuid4().hex[:8]
     report: dict[str, Any] = {"machine": machine(), "parts": parts, "work": str(work), "started": time.time()}
     log(f"work dir {work}, nonce {nonce}, parts {parts}")
     if args.cold_seconds:
         report["cold_npmatrix_only_s"] = args.cold_seconds
-    if args.cold_from:
-        earlier = json.loads(args.cold_from.read_text())
-        report["cold"] = earlier["cold"]
-        if "cells_s" not in report["cold"]:  # recorded by a speed.py from before it kept them
-            cells = results(Path(report["cold"]["out"]))["cells"]
-            report["cold"]["cells_s"] = {c["name"]: c["durations_s"] for c in cells}
-        report["cold_measured"] = {
-            "uptime_start": earlier["machine"]["uptime_start"],
-            "uptime_end": earlier["uptime_end"],
-            "git": earlier["machine"].get("git"),
-        }
+    if earlier_cold is not None:
+        report.update(earlier_cold)
     try:
         cold_out = args.cold_out or (Path(report["cold"]["out"]) if args.cold_from else None)
         if "cold" in parts:

@@ -7,7 +7,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from npmatrix import localinputs, process
@@ -68,14 +68,17 @@ def build_cell(
     log_path: Path,
     rebuild: bool = False,
     progress: Progress | None = None,
+    busy: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> BuildOutcome:
+    """The cell's image: the one built earlier from the same Dockerfile, else a build, inside `busy()` (the
+    run's record of work that can disturb a benchmark: schedule.Activity)."""
     existing = engine.image_id(plan.image_tag)
     if existing and not rebuild:
         note = f"reused {plan.image_tag} ({existing}): built earlier from the same Dockerfile\n"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(note)
         return BuildOutcome.reused(plan.image_tag, existing, log_path=log_path, note=note)
-    with tempfile.TemporaryDirectory(prefix="npmatrix-ctx-") as context:
+    with busy(), tempfile.TemporaryDirectory(prefix="npmatrix-ctx-") as context:
         Path(context, "Dockerfile").write_text(plan.dockerfile)
         try:
             localinputs.copy_into_context(

@@ -261,13 +261,8 @@ def _cell_change(old: CellResult, new: CellResult) -> CellChange | None:
     return _change(new.name, kind, old, new)
 
 
-def runs_under_qemu(result: CellResult) -> bool:
-    """Emulated platforms, and amd64 cells run under qemu-x86_64 for a CPU model: GFLOP/s measure QEMU."""
-    return result.emulated or result.qemu_cpu is not None
-
-
 def _perf_skip(old: CellResult, new: CellResult, *, include_emulated: bool) -> PerfSkip | None:
-    if not include_emulated and (runs_under_qemu(old) or runs_under_qemu(new)):
+    if not include_emulated and (old.under_qemu or new.under_qemu):
         return PerfSkip(
             cell=new.name, why="ran under QEMU, so its GFLOP/s measure the emulator; --include-emulated compares them"
         )

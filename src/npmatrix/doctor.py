@@ -135,8 +135,9 @@ def _builder_check(target: EngineTarget, builder: str | None) -> Check:
 
 def _qemu_check(platform: Platform) -> Check:
     handler = BINFMT / platform.qemu
-    if handler.exists() and emulator.parse_handler(handler.read_text()).enabled:
-        flags = emulator.parse_handler(handler.read_text()).flags
+    parsed = emulator.parse_handler(handler.read_text()) if handler.exists() else None
+    if parsed is not None and parsed.enabled:
+        flags = parsed.flags
         if emulator.identity(platform, local=True, binfmt=BINFMT) is None:
             # It runs, but --reuse-results cannot name the QEMU it runs, so it never reuses these probes.
             return Check(

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import docker
 import docker.errors
@@ -186,6 +186,7 @@ class Engine:
 
     def __init__(self, client: docker.DockerClient, target: EngineTarget | None = None) -> None:
         self._client = client
+        self._machine_info: dict[str, Any] | None = None
         self.target = target or EngineTarget()
 
     @classmethod
@@ -213,13 +214,19 @@ class Engine:
         """The platform the engine's machine runs natively (amd64, arm64, arm/v7), from its Architecture
         (Docker says x86_64/aarch64, Podman amd64/arm64); None if it is none of ours."""
         with _engine_errors("asking the engine its architecture"):
-            return machine_platform(str(self._client.info().get("Architecture") or ""))
+            return machine_platform(str(self._info().get("Architecture") or ""))
 
     def kernel_version(self) -> str | None:
         """The kernel release of the engine's machine (`docker info` KernelVersion): equal to ours when the
         engine runs on this machine, not in a VM (Docker Desktop, colima) or elsewhere."""
         with _engine_errors("asking the engine its kernel"):
-            return str(self._client.info().get("KernelVersion") or "") or None
+            return str(self._info().get("KernelVersion") or "") or None
+
+    def _info(self) -> dict[str, Any]:
+        """`docker info`, asked once per connection: its machine facts (architecture, kernel) do not change."""
+        if self._machine_info is None:
+            self._machine_info = dict(self._client.info())
+        return self._machine_info
 
     def ping(self) -> None:
         """EngineError if the engine no longer answers: tells a build that failed from an engine that went away."""

@@ -58,8 +58,13 @@ class CellPlan:
         return "/opt/venv/bin/python3" if in_venv else "/usr/bin/python3"
 
     @property
+    def under_qemu(self) -> bool:
+        """Emulated, or an amd64 cell run under qemu-x86_64 for a CPU model (runs_x86_emulator)."""
+        return self.emulated or self.qemu_cpu is not None
+
+    @property
     def bench_sizes(self) -> tuple[int, ...]:
-        return EMULATED_SIZES if self.emulated or self.qemu_cpu else NATIVE_SIZES
+        return EMULATED_SIZES if self.under_qemu else NATIVE_SIZES
 
     @property
     def runs_x86_emulator(self) -> bool:

@@ -71,6 +71,11 @@ class CellResult:
     reused_from: str | None = None  # that run's results.json
 
     @property
+    def under_qemu(self) -> bool:
+        """Emulated platforms, and amd64 cells run under qemu-x86_64 for a CPU model: GFLOP/s measure QEMU."""
+        return self.emulated or self.qemu_cpu is not None
+
+    @property
     def reused_label(self) -> str:
         """ "probe reused", "probe and bench reused", "no wheel: index asked, build skipped"; "" if nothing."""
         if "no-wheel" in self.reused:

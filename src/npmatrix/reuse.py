@@ -90,8 +90,7 @@ class Earlier:
 
     def reuses_bench(self, plan: CellPlan) -> bool:
         """Are this cell's benchmark numbers taken with its probe, not measured again?"""
-        # An amd64 cell run as an older x86 CPU (qemu_cpu) runs under the x86 QEMU the probe brings: emulated too.
-        return self.bench == "all" or (self.bench == "emulated" and (plan.emulated or plan.qemu_cpu is not None))
+        return self.bench == "all" or (self.bench == "emulated" and plan.under_qemu)
 
     def probe(self, name: str, key: str) -> CellResult | None:
         """The earlier result whose probe this cell may reuse: same key, ended ok, with facts."""

@@ -262,17 +262,18 @@ def _run_cell(
         answered = _no_wheel_again(plan, options.earlier, build_key, engine=engine, progress=progress)
         if answered is not None:
             return replace(answered, engine=engine_record)
-    with activity.busy(name, "build"):
-        progress(f"building {plan.image_tag} (log: {logs['build']})")
-        built = build.build_cell(
-            plan,
-            builder=builder,
-            engine=engine,
-            secrets=secrets,
-            log_path=Path(logs["build"]),
-            rebuild=options.rebuild,
-            progress=progress,
-        )
+    activity.check()
+    progress(f"building {plan.image_tag} (log: {logs['build']})")
+    built = build.build_cell(
+        plan,
+        builder=builder,
+        engine=engine,
+        secrets=secrets,
+        log_path=Path(logs["build"]),
+        rebuild=options.rebuild,
+        progress=progress,
+        busy=lambda: activity.busy(name, "build"),  # only a real build: an image found is no work
+    )
     durations = {"build": built.duration_s}
     if not built.ok:
         result = _result(plan, classify(plan, built, None), built, None, logs, durations, engine=engine_record)
@@ -351,12 +352,15 @@ def _probe_cell(
             "(an engine on another machine or in a VM, or a handler re-registration pending; npmatrix doctor)"
         )
         before = None
-    with activity.busy(name, "probe"):
-        if before is None or options.earlier is None:
+    reused: tuple[str, ...] = ()
+    if before is None or options.earlier is None:
+        with activity.busy(name, "probe"):
             ran = probe.run_in_container(plan, engine, labels=labels, keep=options.keep_containers, timed=timed)
-            reused: tuple[str, ...] = ()
-        else:
-            ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
+    else:
+        # No 'busy' probe: a reused probe runs nothing another cell's benchmark could share the machine with
+        # (its re-measured benchmark, if any, is a timed section of its own).
+        activity.check()
+        ran, reused = _reuse_probe(plan, before, engine=engine, options=options, labels=labels, timed=timed)
     shared = schedule.overlap_labels(overlap) if overlap is not None else None
     if "bench" in reused and before is not None:
         shared = before.bench_overlap  # the reused numbers were timed then, beside what ran then

@@ -55,8 +55,9 @@ def start_order(plans: Sequence[CellPlan]) -> list[CellPlan]:
     firsts: list[CellPlan] = []
     twins: list[CellPlan] = []
     for p in plans:
-        (twins if p.build_steps in seen else firsts).append(p)
-        seen.add(p.build_steps)
+        steps = p.build_steps
+        (twins if steps in seen else firsts).append(p)
+        seen.add(steps)
     return sorted(firsts, key=lambda p: not p.emulated) + sorted(twins, key=lambda p: not p.emulated)
 
 

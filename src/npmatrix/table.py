@@ -65,7 +65,7 @@ CONTENDED_MARK = "*"
 def contended(r: CellResult) -> bool:
     """A native cell's GFLOP/s timed while other cells' builds or probes ran (`bench_overlap`, --jobs > 1):
     the numbers may measure the contention. Emulated cells' numbers measure QEMU anyway (% peak says so)."""
-    return bool(r.bench_overlap) and not (r.emulated or r.qemu_cpu)
+    return bool(r.bench_overlap) and not r.under_qemu
 
 
 def _marked(r: CellResult, gflops: float | None) -> str:
@@ -87,14 +87,17 @@ def bench_notes(results: Iterable[CellResult]) -> str:
     )
 
 
+def peak_share(r: CellResult) -> float | None:
+    """The f64 GEMM's share of the CPU's theoretical peak (peak.py); None when unknown or under QEMU."""
+    gflops = r.summary.best_gflops("float64") if r.summary else None
+    return fraction(gflops, peak((r.facts or {}).get("cpu"), emulated=r.under_qemu))
+
+
 def percent_of_peak(r: CellResult) -> str:
-    """The f64 GEMM's share of the CPU's theoretical peak (peak.py); "qemu" where a share means nothing."""
-    emulated = r.emulated or r.qemu_cpu is not None
-    if emulated and r.facts is not None:
+    """peak_share for the table; "qemu" where a share means nothing."""
+    if r.under_qemu and r.facts is not None:
         return "qemu"
-    share = fraction(
-        r.summary.best_gflops("float64") if r.summary else None, peak((r.facts or {}).get("cpu"), emulated=emulated)
-    )
+    share = peak_share(r)
     return f"{share:.0%}" if share is not None else "-"
 
 

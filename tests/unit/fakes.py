@@ -7,6 +7,7 @@ Use the `fake_engine` fixture (conftest.py): it makes `Engine.connect()` return 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,17 +157,7 @@ class FakeContainer:
 
 def exited(tag: str, output: str) -> BuildOutcome:
     """A build whose RUN step exited 1 with `output` (pip's refusal, a compiler error): no image."""
-    return BuildOutcome(
-        tag=tag,
-        ok=False,
-        image_id=None,
-        cached=False,
-        returncode=1,
-        timed_out=False,
-        duration_s=1.0,
-        log_path=None,
-        output=output,
-    )
+    return dataclasses.replace(BuildOutcome.failed(tag, output), returncode=1, duration_s=1.0)
 
 
 def fake_builds(monkeypatch: Any, engine: FakeEngine, *, failing: Mapping[str, str], image_id: str) -> list[str]:

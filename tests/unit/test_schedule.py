@@ -3,6 +3,7 @@ sections that never overlap and say what ran during them, and a run that keeps w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import threading
@@ -16,7 +17,7 @@ from fakes import FakeEngine
 
 from npmatrix import build, matrix, plan, protocol, results, runner, schedule
 from npmatrix.cli import cli
-from npmatrix.engine import CallResult
+from npmatrix.engine import Builder, CallResult
 from npmatrix.errors import ConfigError, EngineError
 from npmatrix.outcomes import BuildOutcome
 from npmatrix.verdict import Status
@@ -293,3 +294,30 @@ def test_progress_lines_name_their_cell(engine: FakeEngine, tmp_path: Path) -> N
     for number, p in enumerate(BOOKWORM, start=1):  # each cell's last line: its number, name and status
         last = [line for line in lines if f"] {p.cell.name} (" in line][-1]
         assert last.startswith(f"[{number}/4] {p.cell.name} (") and ": ok: " in last, last
+
+
+def test_an_image_found_is_no_work_another_cells_benchmark_shares_the_machine_with(
+    fake_engine: FakeEngine, tmp_path: Path
+) -> None:
+    (colab,) = [p for p in BOOKWORM if p.cell.name == "colab-like"]
+    fake_engine.images[colab.image_tag] = "sha256:colab"
+    activity = schedule.Activity()
+    entered: list[str] = []
+
+    @contextlib.contextmanager
+    def busy() -> Any:
+        entered.append(colab.cell.name)
+        with activity.busy(colab.cell.name, "build"):
+            yield
+
+    with activity.timed("pi64") as window:
+        built = build.build_cell(
+            colab,
+            builder=Builder(kind="buildkit", cli="/usr/bin/docker"),
+            engine=fake_engine,  # type: ignore[arg-type]
+            secrets={},
+            log_path=tmp_path / "colab.build.log",
+            busy=busy,
+        )
+    assert built.cached and built.image_id == "sha256:colab"
+    assert entered == [] and window == set()  # found, not built: nothing for pi64's benchmark to share with

@@ -159,10 +159,10 @@ def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
 
 def _peak_text(r: CellResult) -> str | None:
     """ "12%" of the CPU's theoretical rate; under QEMU a share means nothing, and the report says so."""
-    share = table.percent_of_peak(r)
-    if share == "qemu":
+    if r.under_qemu and r.facts is not None:
         return "not meaningful under QEMU"
-    return None if share == "-" else share
+    share = table.peak_share(r)
+    return f"{share:.0%}" if share is not None else None
 
 
 def _image_text(r: CellResult) -> str:
