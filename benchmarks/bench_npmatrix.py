@@ -11,7 +11,8 @@ import resource
 import sys
 from typing import Any
 
-from npmatrix import plan, render
+from npmatrix.plan import cellplan as plan
+from npmatrix.plan import render
 
 
 def busted_dockerfile(text: str, nonce: str) -> str:

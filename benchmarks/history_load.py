@@ -25,7 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from npmatrix import diff, history, results
+from npmatrix.present import diff
+from npmatrix.records import history, results
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_RUN = REPO / "tests" / "data" / "results-default.json"

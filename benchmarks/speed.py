@@ -78,7 +78,10 @@ def naive(nonce: str, work: Path) -> float:
     sys.path.insert(0, str(REPO / "benchmarks"))
     import bench_npmatrix
 
-    from npmatrix import build, matrix, plan, protocol
+    from npmatrix.config import matrix
+    from npmatrix.plan import cellplan as plan
+    from npmatrix.plan import protocol
+    from npmatrix.run import build
 
     plans = plan.plan(matrix.load(REPO / "matrix" / "default.toml"))
     scripts = Path(tempfile.mkdtemp(prefix="bench-scripts-", dir=work))
@@ -222,7 +225,7 @@ def _gemm(report: dict[str, Any]) -> dict[str, float]:
 
 def part_gemm(work: Path, image: str, repeats: int) -> dict[str, Any]:
     """The colab image's NumPy in its container vs this host's NumPy, alternating, n = 1024 and 2048."""
-    from npmatrix import protocol
+    from npmatrix.plan import protocol
 
     scripts = Path(tempfile.mkdtemp(prefix="gemm-scripts-", dir=work))
     for name, data in protocol.script_files().items():
@@ -279,9 +282,14 @@ import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from fakes import FakeEngine
-from npmatrix import build, engine, fleet, matrix, plan, runner
-from npmatrix.engine import Builder, CallResult
-from npmatrix.outcomes import BuildOutcome
+from npmatrix.run import build
+from npmatrix.host import engine
+from npmatrix.host import fleet
+from npmatrix.config import matrix
+from npmatrix.plan import cellplan as plan
+from npmatrix.run import runner
+from npmatrix.host.engine import Builder, CallResult
+from npmatrix.judge.outcomes import BuildOutcome
 fake = FakeEngine()
 facts = Path({facts!r}).read_text()
 def respond(image, command):

@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from npmatrix import results
-from npmatrix.results import CellResult, Results
+from npmatrix.records import results
+from npmatrix.records.results import CellResult, Results
 from npmatrix.verdict import Status, Verdict
 
 DATA = Path(__file__).resolve().parent / "data"

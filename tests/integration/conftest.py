@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from npmatrix.engine import Engine
+from npmatrix.host.engine import Engine
 
 REPO = Path(__file__).resolve().parents[2]
 

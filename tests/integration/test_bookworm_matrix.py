@@ -8,8 +8,11 @@ from typing import Any
 
 from conftest import REPO, CliRun, containers_of, npmatrix
 
-from npmatrix import emulator, matrix, plan, probe, reuse
-from npmatrix.engine import LABEL, Engine
+from npmatrix.config import matrix
+from npmatrix.host import emulator
+from npmatrix.host.engine import LABEL, Engine
+from npmatrix.plan import cellplan as plan
+from npmatrix.run import probe, reuse
 
 
 def _gemm(cell: dict[str, Any]) -> list[dict[str, Any]]:

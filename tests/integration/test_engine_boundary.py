@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from npmatrix import process
-from npmatrix.engine import Engine
 from npmatrix.errors import EngineError
+from npmatrix.host import process
+from npmatrix.host.engine import Engine
 
 
 def test_run_streams_lines_to_log_and_callback(tmp_path: Path) -> None:

@@ -25,8 +25,11 @@ from typing import Any
 import pytest
 from conftest import REPO
 
-from npmatrix import matrix, owner, plan, results
-from npmatrix.engine import LABEL, OWNER_LABEL, RUN_LABEL
+from npmatrix.config import matrix
+from npmatrix.host import owner
+from npmatrix.host.engine import LABEL, OWNER_LABEL, RUN_LABEL
+from npmatrix.plan import cellplan as plan
+from npmatrix.records import results
 
 NAME = "npm-fault"
 SOCKET = f"/run/{NAME}.sock"

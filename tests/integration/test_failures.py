@@ -13,7 +13,7 @@ from typing import Any
 
 from conftest import REPO, CliRun, containers_of, npmatrix
 
-from npmatrix.engine import Engine
+from npmatrix.host.engine import Engine
 
 # The same Dockerfile as the default pi32-apt cell (so its image is reused), but with a limit that
 # QEMU cannot meet: the probe's container must be killed and removed, and the cell reported as timeout.

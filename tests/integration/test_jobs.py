@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import containers_of, npmatrix
 
-from npmatrix.engine import Engine
+from npmatrix.host.engine import Engine
 
 # Cheap real cells: two native ones (a wheel, Debian's package) and an emulated one whose failing install
 # is the expected result, so the run is short but mixes native and QEMU cells.

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 from conftest import CliRun, npmatrix
 
-from npmatrix import matrix, plan, probe, protocol
-from npmatrix.engine import Engine
+from npmatrix.config import matrix
+from npmatrix.host.engine import Engine
+from npmatrix.plan import cellplan as plan
+from npmatrix.plan import protocol
+from npmatrix.run import probe
 
 OOM_MATRIX = """
 [[cell]]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import history, results
-from npmatrix.results import ResultsFile
+from npmatrix.records import history, results
+from npmatrix.records.results import ResultsFile
 from npmatrix.verdict import Status, Verdict
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,8 +22,8 @@ import report_samples as samples
 from htmldom import Node, parse
 from PIL import Image
 
-from npmatrix.reports import charts
-from npmatrix.results import Results
+from npmatrix.present.reports import charts
+from npmatrix.records.results import Results
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW = (1400, 2000)

@@ -23,9 +23,10 @@ import docker
 import pytest
 from conftest import REPO, CliRun, containers_of, npmatrix
 
-from npmatrix import matrix, plan
-from npmatrix.engine import Engine
-from npmatrix.engines import PODMAN_SOCKET, EngineTarget
+from npmatrix.config import matrix
+from npmatrix.config.engine_choice import PODMAN_SOCKET, EngineTarget
+from npmatrix.host.engine import Engine
+from npmatrix.plan import cellplan as plan
 
 REMOTE = "unix:///run/npm-remote.sock"
 PODMAN_CELLS = ("colab", "pi5-64")  # the default matrix's amd64 cell, and an emulated one (arm64 as a Pi 5)

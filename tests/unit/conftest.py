@@ -1,7 +1,7 @@
 """Unit tests never touch a container engine: every way into one fails loudly.
 
 Tests that need an engine take the `fake_engine` fixture (tests/unit/fakes.py). The in-container script
-tests (test_container_*.py) and the host probe run processes through npmatrix.process.capture, which stays
+tests (test_container_*.py) and the host probe run processes through npmatrix.host.process.capture, which stays
 allowed: it starts the probe, never a build or the Docker CLI.
 """
 
@@ -13,10 +13,10 @@ import docker
 import pytest
 from fakes import FakeEngine
 
-import npmatrix.fleet
-from npmatrix import engine, process
-from npmatrix.engine import Builder, Engine
-from npmatrix.engines import EngineTarget
+import npmatrix.host.fleet
+from npmatrix.config.engine_choice import EngineTarget
+from npmatrix.host import engine, process
+from npmatrix.host.engine import Builder, Engine
 
 MESSAGE = "unit tests must not touch the engine"
 
@@ -29,7 +29,7 @@ def _refuse(*args: Any, **kwargs: Any) -> NoReturn:
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Engine, "connect", classmethod(_refuse))
     monkeypatch.setattr(engine, "detect_builder", _refuse)
-    monkeypatch.setattr(npmatrix.fleet, "detect_builder", _refuse)
+    monkeypatch.setattr(npmatrix.host.fleet, "detect_builder", _refuse)
     monkeypatch.setattr(process, "run", _refuse)  # builds, mmdebstrap and the Docker CLI all go through it
     monkeypatch.setattr(docker, "from_env", _refuse)
 
@@ -44,5 +44,5 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
         return Builder(kind="buildkit", cli="/usr/bin/docker", host=host, builder=builder)
 
     monkeypatch.setattr(engine, "detect_builder", detect)
-    monkeypatch.setattr(npmatrix.fleet, "detect_builder", detect)
+    monkeypatch.setattr(npmatrix.host.fleet, "detect_builder", detect)
     return fake

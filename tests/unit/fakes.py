@@ -1,4 +1,4 @@
-"""The one hand-written fake engine for unit tests: the same methods as npmatrix.engine.Engine, in memory.
+"""The one hand-written fake engine for unit tests: the same methods as npmatrix.host.engine.Engine, in memory.
 
 Use the `fake_engine` fixture (conftest.py): it makes `Engine.connect()` return a FakeEngine and
 `detect_builder()` a BuildKit builder, so commands and the runner run against it unchanged. Other engines
@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from npmatrix import build, plan
-from npmatrix.engine import LABEL, CallResult, Lockdown
-from npmatrix.engines import EngineTarget
+from npmatrix.config.engine_choice import EngineTarget
 from npmatrix.errors import EngineError
-from npmatrix.outcomes import BuildOutcome
+from npmatrix.host.engine import LABEL, CallResult, Lockdown
+from npmatrix.judge.outcomes import BuildOutcome
+from npmatrix.plan import cellplan as plan
+from npmatrix.run import build
 
 # What a fake container prints when it runs: a function of the image and the command.
 Responder = Callable[[str, Sequence[str]], CallResult]

@@ -11,9 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from npmatrix import results
-from npmatrix.matrix import Cell
-from npmatrix.results import CellResult, ImageRecord, Results, ResultsFile
+from npmatrix.config.matrix import Cell
+from npmatrix.records import results
+from npmatrix.records.results import CellResult, ImageRecord, Results, ResultsFile
 from npmatrix.verdict import Status, Verdict
 
 REAL_RUN = Path(__file__).resolve().parents[1] / "data" / "results-default.json"

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from npmatrix import advice, results, table
-from npmatrix.classify import classify_probe
-from npmatrix.reports.junit import render_junit
-from npmatrix.reports.markdown import render_markdown
-from npmatrix.summary import ProbeSummary, summarize
+from npmatrix.judge import advice
+from npmatrix.judge.classify import classify_probe
+from npmatrix.judge.facts import ProbeSummary, summarize
+from npmatrix.present import table
+from npmatrix.present.reports.junit import render_junit
+from npmatrix.present.reports.markdown import render_markdown
+from npmatrix.records import results
 from npmatrix.verdict import Status
 
 DATA = Path(__file__).resolve().parents[1] / "data"

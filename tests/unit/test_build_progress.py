@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import build, platforms
-from npmatrix.base_image import BaseRecipe
+from npmatrix.config import platforms
+from npmatrix.plan.base_image import BaseRecipe
+from npmatrix.run import build
 
 BUILDKIT = """\
 #1 [internal] load build definition from Dockerfile
@@ -49,7 +50,7 @@ def test_mmdebstrap_stages_are_reported() -> None:
 
 
 def test_base_images_of_arm64_are_made_as_the_build_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from npmatrix import process
+    from npmatrix.host import process
 
     seen: dict[str, object] = {}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import buildlog
+from npmatrix.judge import buildlog
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "buildlogs"
 

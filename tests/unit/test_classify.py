@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from npmatrix import matrix
-from npmatrix.classify import classify
-from npmatrix.outcomes import BuildOutcome, ProbeRun
-from npmatrix.plan import CellPlan, plan_cell
-from npmatrix.probe_file import parse_output
+from npmatrix.config import matrix
+from npmatrix.judge.classify import classify
+from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
+from npmatrix.plan.cellplan import CellPlan, plan_cell
+from npmatrix.records.probe_file import parse_output
 from npmatrix.verdict import Status
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from npmatrix import matrix
-from npmatrix.classify import classify_build
-from npmatrix.outcomes import BuildOutcome
-from npmatrix.plan import CellPlan, plan_cell
+from npmatrix.config import matrix
+from npmatrix.judge.classify import classify_build
+from npmatrix.judge.outcomes import BuildOutcome
+from npmatrix.plan.cellplan import CellPlan, plan_cell
 from npmatrix.verdict import Status
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "buildlogs"

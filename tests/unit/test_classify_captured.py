@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from npmatrix import advice, matrix
-from npmatrix.classify import classify
-from npmatrix.outcomes import BuildOutcome, ProbeRun
-from npmatrix.plan import plan_cell
-from npmatrix.summary import summarize
+from npmatrix.config import matrix
+from npmatrix.judge import advice
+from npmatrix.judge.classify import classify
+from npmatrix.judge.facts import summarize
+from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
+from npmatrix.plan.cellplan import plan_cell
 from npmatrix.verdict import Status
 
 CAPTURED = sorted((Path(__file__).resolve().parents[1] / "data" / "gallery").glob("*.json"))

@@ -30,9 +30,9 @@ from test_classify import (
 )
 from test_classify_captured import CAPTURED, _cell
 
-from npmatrix.classify import classify
-from npmatrix.outcomes import BuildOutcome, ProbeRun
-from npmatrix.plan import plan_cell
+from npmatrix.judge.classify import classify
+from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
+from npmatrix.plan.cellplan import plan_cell
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "verdicts.golden.json"
 
@@ -149,8 +149,8 @@ def _edge_probes() -> dict[str, ProbeRun]:
 
 
 def _apt_plan() -> Any:
-    from npmatrix import matrix
-    from npmatrix.plan import plan_cell
+    from npmatrix.config import matrix
+    from npmatrix.plan.cellplan import plan_cell
 
     (cell,) = matrix.parse({"cell": [{"name": "cell", "platform": "arm/v7", "install": "apt"}]}).cells
     return plan_cell(cell)

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine
 
-from npmatrix import owner
 from npmatrix.cli import cli
-from npmatrix.engine import LABEL, OWNER_LABEL, RUN_LABEL
+from npmatrix.host import owner
+from npmatrix.host.engine import LABEL, OWNER_LABEL, RUN_LABEL
 
 
 def _dead_pid() -> int:
@@ -90,7 +90,9 @@ def test_clean_reads_its_input_before_the_engine(fake_engine: FakeEngine, tmp_pa
 
 
 def test_runs_label_their_containers_with_their_owner(fake_engine: FakeEngine, tmp_path: Path) -> None:
-    from npmatrix import matrix, plan, runner
+    from npmatrix.config import matrix
+    from npmatrix.plan import cellplan as plan
+    from npmatrix.run import runner
 
     (cell,) = matrix.parse({"cell": [{"name": "c", "platform": "amd64", "numpy": "2.3.5"}]}).cells
     (cell_plan,) = plan.plan(matrix.Matrix(source="m", cells=(cell,)))

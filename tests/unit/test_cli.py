@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from npmatrix import matrix
 from npmatrix.cli import cli
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npmatrix import schemas
-from npmatrix.classify import classify_probe
 from npmatrix.errors import ConfigError
-from npmatrix.summary import summarize
+from npmatrix.judge.classify import classify_probe
+from npmatrix.judge.facts import summarize
+from npmatrix.records import schemas
 from npmatrix.verdict import Status
 
 PROBE = Path(__file__).resolve().parents[2] / "src" / "npmatrix" / "container" / "probe.py"

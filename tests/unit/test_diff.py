@@ -19,11 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from synthetic import cell_result, gemm_facts, nights, run, with_status
 
-from npmatrix import diff, results
 from npmatrix.cli import cli
-from npmatrix.diff import Kind
 from npmatrix.errors import ConfigError, ExitCode
-from npmatrix.results import Results
+from npmatrix.present import diff
+from npmatrix.present.diff import Kind
+from npmatrix.records import results
+from npmatrix.records.results import Results
 from npmatrix.verdict import Status
 
 OK, NO_WHEEL, CRASHED, TIMEOUT = Status.OK, Status.NO_WHEEL, Status.CRASHED, Status.TIMEOUT

@@ -10,10 +10,12 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine
 
-from npmatrix import doctor, matrix, plan
+from npmatrix.app import doctor
 from npmatrix.cli import cli
-from npmatrix.engine import Engine
+from npmatrix.config import matrix
 from npmatrix.errors import EngineUnavailable, ExitCode
+from npmatrix.host.engine import Engine
+from npmatrix.plan import cellplan as plan
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = plan.plan(matrix.load(REPO / "matrix" / "bookworm.toml"))

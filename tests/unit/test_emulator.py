@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import emulator
-from npmatrix.platforms import presets
+from npmatrix.config.platforms import presets
+from npmatrix.host import emulator
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "binfmt"
 ARM64 = presets().platforms["arm64"]

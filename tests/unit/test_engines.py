@@ -1,5 +1,5 @@
-"""Engine selection (npmatrix.engines), the build command line per engine, native vs emulated placement, and
-a run whose arm64 cells go to a second engine: all with fakes, no engine."""
+"""Engine selection (npmatrix.config.engine_choice), the build command line per engine, native vs emulated
+placement, and a run whose arm64 cells go to a second engine: all with fakes, no engine."""
 
 from __future__ import annotations
 
@@ -16,13 +16,20 @@ from fakes import FakeEngine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import build, classify, engine, engines, matrix, plan, process, results, runner, table
 from npmatrix.cli import cli
-from npmatrix.engine import Builder, CallResult, Lockdown
-from npmatrix.engines import PODMAN_SOCKET, EngineChoice, EngineTarget
+from npmatrix.config import engine_choice as engines
+from npmatrix.config import matrix
+from npmatrix.config.engine_choice import PODMAN_SOCKET, EngineChoice, EngineTarget
 from npmatrix.errors import ConfigError, EngineUnavailable, ExitCode
-from npmatrix.outcomes import BuildOutcome, ProbeRun
-from npmatrix.process import Completed
+from npmatrix.host import engine, process
+from npmatrix.host.engine import Builder, CallResult, Lockdown
+from npmatrix.host.process import Completed
+from npmatrix.judge import classify
+from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
+from npmatrix.plan import cellplan as plan
+from npmatrix.present import table
+from npmatrix.records import results
+from npmatrix.run import build, runner
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -364,8 +371,8 @@ def test_old_results_without_engines_still_read_and_label_as_before() -> None:
 
 
 def test_clean_goes_through_every_engine(two_engines: dict[str, FakeEngine]) -> None:
-    two_engines["remote"].containers["npmatrix-left"] = {"org.npmatrix": "1", "org.npmatrix.owner": "host:1:0"}
-    two_engines["local"].containers["npmatrix-here"] = {"org.npmatrix": "1", "org.npmatrix.owner": "host:1:0"}
+    two_engines["remote"].containers["npmatrix-left"] = {"org.npmatrix": "1", "org.npmatrix.host.owner": "host:1:0"}
+    two_engines["local"].containers["npmatrix-here"] = {"org.npmatrix": "1", "org.npmatrix.host.owner": "host:1:0"}
     result = CliRunner().invoke(
         cli, ["clean", "--matrix", "default", "--engine-for", f"arm64={REMOTE}", "--all"], catch_exceptions=False
     )
@@ -412,7 +419,7 @@ def test_an_engine_that_does_not_answer_exits_3_naming_it() -> None:
 def test_doctor_says_per_platform_native_or_qemu_and_which_cpu_models_are_not_applied(
     two_engines: dict[str, FakeEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from npmatrix import doctor
+    from npmatrix.app import doctor
 
     monkeypatch.setattr(doctor, "BINFMT", Path("/nonexistent-binfmt"))
     for fake in two_engines.values():
@@ -428,7 +435,7 @@ def test_doctor_says_per_platform_native_or_qemu_and_which_cpu_models_are_not_ap
 
 
 def test_doctor_cannot_read_a_remote_x86_engines_binfmt_and_says_so(two_engines: dict[str, FakeEngine]) -> None:
-    from npmatrix import doctor
+    from npmatrix.app import doctor
 
     choice = EngineChoice(per_platform={"arm64": EngineTarget(host="tcp://x86box:2375")})
     checks = {c.name: c for c in doctor.run_checks([PI5], choice)}

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from npmatrix import explain, summary
-from npmatrix.classify import classify_probe
 from npmatrix.cli import cli
 from npmatrix.errors import ConfigError
-from npmatrix.explain import Subject
-from npmatrix.summary import summarize
+from npmatrix.judge import facts as summary
+from npmatrix.judge.classify import classify_probe
+from npmatrix.judge.facts import summarize
+from npmatrix.present import explain
+from npmatrix.present.explain import Subject
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]

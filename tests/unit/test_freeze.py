@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from npmatrix import freeze, matrix, validators
 from npmatrix.cli import cli
+from npmatrix.config import freeze, matrix, validators
+from npmatrix.config.freeze import Options, Pin, Unusable
+from npmatrix.config.platforms import presets
 from npmatrix.errors import ConfigError
-from npmatrix.freeze import Options, Pin, Unusable
-from npmatrix.platforms import presets
 
 REPO = Path(__file__).resolve().parents[2]
 COLAB = REPO / "tests" / "data" / "colab" / "pip-freeze.txt"

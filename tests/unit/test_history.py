@@ -12,9 +12,9 @@ import pytest
 import synthetic
 from click.testing import CliRunner
 
-from npmatrix import history
 from npmatrix.cli import cli
 from npmatrix.errors import ConfigError
+from npmatrix.records import history
 
 
 def _night(tmp_path: Path, started_at: str, *, matrix: str | None = None, name: str = "r.json") -> Path:

@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from npmatrix import probe, probe_file, process
 from npmatrix.cli import cli
-from npmatrix.outcomes import ProbeRun
+from npmatrix.host import process
+from npmatrix.judge.outcomes import ProbeRun
+from npmatrix.records import probe_file
+from npmatrix.run import probe
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"

@@ -14,39 +14,39 @@ import sys
 import pytest
 
 PURE = (
-    "npmatrix.matrix",
-    "npmatrix.validators",
-    "npmatrix.freeze",
-    "npmatrix.platforms",
-    "npmatrix.base_image",
-    "npmatrix.plan",
-    "npmatrix.outcomes",
-    "npmatrix.summary",
+    "npmatrix.config.matrix",
+    "npmatrix.config.validators",
+    "npmatrix.config.freeze",
+    "npmatrix.config.platforms",
+    "npmatrix.plan.base_image",
+    "npmatrix.plan.cellplan",
+    "npmatrix.judge.outcomes",
+    "npmatrix.judge.facts",
     "npmatrix.verdict",
-    "npmatrix.classify",
-    "npmatrix.results",
-    "npmatrix.table",
-    "npmatrix.explain",
-    "npmatrix.probe_file",
-    "npmatrix.protocol",
-    "npmatrix.schemas",
-    "npmatrix.reports",
-    "npmatrix.reports.cells",
-    "npmatrix.reports.charts",
-    "npmatrix.reports.html_page",
-    "npmatrix.reports.junit",
-    "npmatrix.reports.logs",
-    "npmatrix.reports.markdown",
-    "npmatrix.diff",
-    "npmatrix.history",
-    "npmatrix.shard",
-    "npmatrix.merge",
+    "npmatrix.judge.classify",
+    "npmatrix.records.results",
+    "npmatrix.present.table",
+    "npmatrix.present.explain",
+    "npmatrix.records.probe_file",
+    "npmatrix.plan.protocol",
+    "npmatrix.records.schemas",
+    "npmatrix.present.reports",
+    "npmatrix.present.reports.cells",
+    "npmatrix.present.reports.charts",
+    "npmatrix.present.reports.html_page",
+    "npmatrix.present.reports.junit",
+    "npmatrix.present.reports.logs",
+    "npmatrix.present.reports.markdown",
+    "npmatrix.present.diff",
+    "npmatrix.records.history",
+    "npmatrix.run.shard",
+    "npmatrix.records.merge",
 )
 IO_MODULES = (
-    "npmatrix.engine",
-    "npmatrix.process",
-    "npmatrix.build",
-    "npmatrix.runner",
+    "npmatrix.host.engine",
+    "npmatrix.host.process",
+    "npmatrix.run.build",
+    "npmatrix.run.runner",
     "docker",
     "requests",
     "jinja2",
@@ -68,13 +68,13 @@ def test_pure_module_loads_no_io(module: str) -> None:
 
 def test_the_check_sees_io_where_there_is_io() -> None:
     # The same check on an I/O module must see it, or the test above proves nothing.
-    loaded = _loaded_after_import("npmatrix.runner")
-    assert {"npmatrix.engine", "docker", "npmatrix.process"} <= loaded
+    loaded = _loaded_after_import("npmatrix.run.runner")
+    assert {"npmatrix.host.engine", "docker", "npmatrix.host.process"} <= loaded
 
 
 def test_rendering_loads_jinja2_only_when_it_renders() -> None:
     code = (
-        "import sys, npmatrix.plan as p, npmatrix.matrix as m; "
+        "import sys, npmatrix.plan.cellplan as p, npmatrix.config.matrix as m; "
         "before = 'jinja2' in sys.modules; "
         "p.plan_cell(m.parse({'cell': [{'name': 'c', 'platform': 'amd64', 'numpy': '2.3.5'}]}).cells[0]); "
         "print(before, 'jinja2' in sys.modules)"

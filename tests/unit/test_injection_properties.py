@@ -16,8 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from npmatrix import matrix, plan
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
+from npmatrix.plan import cellplan as plan
 
 DIGEST = "c" * 64
 METAS = "$`;|&\n\r\"'\\()<>\x00\t #{}*?[]!^~=:@%,+"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import matrix, validators
+from npmatrix.config import matrix, validators
 from npmatrix.errors import ConfigError
 
 CELL = '[[cell]]\nname = "c"\nplatform = "amd64"\nnumpy = "2.3.5"\n'

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import localinputs, matrix, results
+from npmatrix.config import localinputs, matrix
 from npmatrix.errors import ConfigError
+from npmatrix.records import results
 
 
 def _cell(tmp_path: Path) -> matrix.Cell:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from npmatrix import matrix
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError, ExitCode
 from npmatrix.verdict import Status
 
@@ -536,7 +536,7 @@ def test_venv_false_installs_into_the_system_python() -> None:
 
 
 def test_venv_false_renders_pip_into_the_system_python_and_probes_it() -> None:
-    from npmatrix.plan import plan_cell
+    from npmatrix.plan.cellplan import plan_cell
 
     plan = plan_cell(matrix.parse({"cell": [_pip(venv=False)]}).cells[0])
     assert "venv" not in plan.dockerfile and "/opt/venv" not in plan.dockerfile
@@ -588,7 +588,7 @@ def test_requirements_and_find_links_resolve_against_the_matrix_files_folder(tmp
 
 
 def test_their_content_is_in_the_image_tag(tmp_path: Path) -> None:
-    from npmatrix.plan import plan_cell
+    from npmatrix.plan.cellplan import plan_cell
 
     source = _stack(tmp_path)
     first = plan_cell(_with_stack(source, requirements="requirements.txt", find_links="wheels").cells[0])
@@ -673,7 +673,7 @@ def test_paths_are_plain_text(tmp_path: Path, value: str) -> None:
 
 
 def test_an_apt_cell_installs_requirements_next_to_debians_numpy(tmp_path: Path) -> None:
-    from npmatrix.plan import plan_cell
+    from npmatrix.plan.cellplan import plan_cell
 
     source = _stack(tmp_path)
     raw = {"name": "a", "platform": "arm/v7", "install": "apt", "requirements": "requirements.txt"}

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from npmatrix import peak, results, table
+from npmatrix.judge import peak
+from npmatrix.present import table
+from npmatrix.records import results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from npmatrix import matrix, platforms
-from npmatrix.plan import (
+from npmatrix.config import matrix, platforms
+from npmatrix.plan.cellplan import (
     CELL_REPOSITORY,
     EMULATED_SIZES,
     NATIVE_SIZES,
@@ -19,7 +19,7 @@ from npmatrix.plan import (
     plan_cell,
     superseded,
 )
-from npmatrix.protocol import PROBE_DIR
+from npmatrix.plan.protocol import PROBE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = matrix.load(REPO / "matrix" / "bookworm.toml")

@@ -1,4 +1,4 @@
-"""What the host and the container scripts must agree on: one definition (npmatrix.protocol), checked here
+"""What the host and the container scripts must agree on: one definition (npmatrix.plan.protocol), checked here
 against the copies the standalone scripts carry, and the command line built on one side parsed on the other."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import protocol
+from npmatrix.plan import protocol
 
-CONTAINER = Path(protocol.__file__).parent / "container"
+CONTAINER = Path(protocol.__file__).parents[1] / "container"
 
 
 def _script(name: str) -> ModuleType:

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import cli, matrix, qemucpu
-from npmatrix.classify import _with_cpu_context
+from npmatrix import cli
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
-from npmatrix.plan import plan_cell
+from npmatrix.host import qemucpu
+from npmatrix.judge.classify import _with_cpu_context
+from npmatrix.plan.cellplan import plan_cell
 from npmatrix.verdict import Status, Verdict
 
 QEMU = Path(__file__).resolve().parents[1] / "data" / "qemu"
@@ -47,7 +49,7 @@ def test_x86_models_and_flags_are_parsed() -> None:
 
 
 def test_every_built_in_preset_is_a_model_qemu_knows() -> None:
-    from npmatrix.platforms import presets
+    from npmatrix.config.platforms import presets
 
     for cpu in presets().cpus.values():
         for platform, model in cpu.qemu.items():
@@ -151,7 +153,7 @@ def test_the_cli_says_it_in_one_line_with_exit_2(
 def test_the_model_survives_results_json() -> None:
     import dataclasses
 
-    from npmatrix import results
+    from npmatrix.records import results
 
     cell = matrix.parse(_board(qemu={"arm64": "cortex-a53"}, note="n")).cells[0]
     assert results.cell_from_json(results._jsonable(dataclasses.asdict(cell))) == cell

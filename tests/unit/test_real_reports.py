@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from npmatrix import matrix
-from npmatrix.classify import classify, classify_probe
-from npmatrix.outcomes import BuildOutcome
-from npmatrix.plan import plan_cell
-from npmatrix.summary import summarize
+from npmatrix.config import matrix
+from npmatrix.judge.classify import classify, classify_probe
+from npmatrix.judge.facts import summarize
+from npmatrix.judge.outcomes import BuildOutcome
+from npmatrix.plan.cellplan import plan_cell
 from npmatrix.verdict import Status, Verdict
 
 REPORTS = tomllib.loads((Path(__file__).resolve().parents[1] / "data" / "real_reports.toml").read_text())["report"]

@@ -18,9 +18,10 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from npmatrix import matrix, render
-from npmatrix.plan import plan_cell
-from npmatrix.platforms import presets
+from npmatrix.config import matrix
+from npmatrix.config.platforms import presets
+from npmatrix.plan import render
+from npmatrix.plan.cellplan import plan_cell
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"

@@ -11,11 +11,12 @@ import pytest
 import report_samples as samples
 from click.testing import CliRunner
 
-import npmatrix.runner
-from npmatrix import reports, results
+import npmatrix.run.runner
 from npmatrix.cli import cli
 from npmatrix.errors import ExitCode, MissingExtra
-from npmatrix.reports import logs
+from npmatrix.present import reports
+from npmatrix.present.reports import logs
+from npmatrix.records import results
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = str(samples.DEFAULT)
@@ -127,13 +128,13 @@ def test_require_raises_only_for_html(monkeypatch: pytest.MonkeyPatch) -> None:
 def _fake_run(monkeypatch: pytest.MonkeyPatch, calls: list[Path]) -> None:
     """runner.run as if the matrix ran: it writes the real run's results.json into OUT."""
 
-    def run(plans: object, options: npmatrix.runner.RunOptions, *, progress: object) -> list[results.CellResult]:
+    def run(plans: object, options: npmatrix.run.runner.RunOptions, *, progress: object) -> list[results.CellResult]:
         calls.append(options.out_dir)
         options.out_dir.mkdir(parents=True, exist_ok=True)
         (options.out_dir / "results.json").write_text(samples.DEFAULT.read_text())
         return list(samples.default().cells)
 
-    monkeypatch.setattr(npmatrix.runner, "run", run)
+    monkeypatch.setattr(npmatrix.run.runner, "run", run)
 
 
 def test_run_report_writes_the_reports_next_to_results_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

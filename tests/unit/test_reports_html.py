@@ -16,9 +16,9 @@ import pytest
 import report_samples as samples
 from htmldom import Node, parse
 
-from npmatrix.reports import charts, html_page, logs
-from npmatrix.reports.cells import Standing
-from npmatrix.results import Results
+from npmatrix.present.reports import charts, html_page, logs
+from npmatrix.present.reports.cells import Standing
+from npmatrix.records.results import Results
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -220,7 +220,7 @@ def test_history_adds_a_status_timeline_and_a_trend_chart() -> None:
 def test_the_same_results_give_the_same_bytes_in_another_process(default_page: tuple[str, Node]) -> None:
     code = (
         "import sys; sys.path.insert(0, 'tests'); import report_samples as s; "
-        "from npmatrix.reports import html_page; sys.stdout.write(html_page.render_html(s.default()))"
+        "from npmatrix.present.reports import html_page; sys.stdout.write(html_page.render_html(s.default()))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout == default_page[0]
@@ -241,7 +241,7 @@ def test_sixty_cells_stay_under_two_megabytes() -> None:
 
 def test_html_modules_load_without_matplotlib() -> None:
     # `report --format md` must work where matplotlib is not installed (a 32-bit Pi).
-    code = "import sys; import npmatrix.reports.html_page, npmatrix.cli; print('matplotlib' in sys.modules)"
+    code = "import sys; import npmatrix.present.reports.html_page, npmatrix.cli; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 

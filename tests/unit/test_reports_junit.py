@@ -11,8 +11,8 @@ import pytest
 import report_samples as samples
 import xmlschema
 
-from npmatrix.reports.junit import render_junit
-from npmatrix.results import Results
+from npmatrix.present.reports.junit import render_junit
+from npmatrix.records.results import Results
 from npmatrix.verdict import Status
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).resolve().parents[1] / "data" / "junit.xsd"))

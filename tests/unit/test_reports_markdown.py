@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import report_samples as samples
 
-from npmatrix.reports.markdown import md, render_markdown
+from npmatrix.present.reports.markdown import md, render_markdown
 from npmatrix.verdict import Status
 
 

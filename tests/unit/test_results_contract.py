@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import probe_file, results, schemas
 from npmatrix.errors import ConfigError, ExitCode
+from npmatrix.records import probe_file, results, schemas
 from npmatrix.verdict import Status, Verdict
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -10,10 +10,12 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine
 
-from npmatrix import matrix, plan, results
 from npmatrix.cli import cli
-from npmatrix.engine import CallResult
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
+from npmatrix.host.engine import CallResult
+from npmatrix.plan import cellplan as plan
+from npmatrix.records import results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OK_REPORT = (DATA / "probe-host-amd64-numpy-ok.json").read_text()
@@ -58,7 +60,7 @@ def test_resume_runs_only_what_did_not_finish(
     fake, matrix_file, plans = setup
     out = tmp_path / "out"
     # The first run: "second" fails in the engine, as when the daemon goes away in the middle of a run.
-    import npmatrix.build as build_module
+    import npmatrix.run.build as build_module
 
     original = build_module.build_cell
     with monkeypatch.context() as patch:
@@ -137,8 +139,8 @@ def test_resume_removes_containers_its_interrupted_run_left(
     import subprocess
     import sys
 
-    from npmatrix import owner
-    from npmatrix.engine import LABEL, OWNER_LABEL, RUN_LABEL
+    from npmatrix.host import owner
+    from npmatrix.host.engine import LABEL, OWNER_LABEL, RUN_LABEL
 
     fake, matrix_file, plans = setup
     fake.images[plans[1].image_tag] = "sha256:second"
@@ -182,7 +184,7 @@ def test_an_output_directory_that_fills_up_ends_the_run_with_one_line_and_keeps_
 def test_build_logs_are_redacted(tmp_path: Path) -> None:
     import subprocess
 
-    from npmatrix import process
+    from npmatrix.host import process
 
     # The unit tier refuses process.run itself; its pump, which writes the log, is what redacts.
     log = tmp_path / "build.log"

@@ -13,11 +13,16 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine, fake_builds
 
-from npmatrix import emulator, matrix, plan, protocol, results, reuse, runner, wheel_check
 from npmatrix.cli import cli
-from npmatrix.engine import CallResult
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
-from npmatrix.outcomes import BuildOutcome
+from npmatrix.host import emulator
+from npmatrix.host.engine import CallResult
+from npmatrix.judge.outcomes import BuildOutcome
+from npmatrix.plan import cellplan as plan
+from npmatrix.plan import protocol
+from npmatrix.records import results
+from npmatrix.run import reuse, runner, wheel_check
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 from fakes import FakeEngine, fake_builds
 
-from npmatrix import matrix, plan, protocol, results, runner
-from npmatrix.engine import CallResult
+from npmatrix.config import matrix
 from npmatrix.errors import EngineError
+from npmatrix.host.engine import CallResult
+from npmatrix.plan import cellplan as plan
+from npmatrix.plan import protocol
+from npmatrix.records import results
+from npmatrix.run import runner
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,9 +69,9 @@ def test_an_engine_error_in_one_cell_keeps_the_others(
 
 
 def test_probe_containers_get_the_cells_limits_and_the_lockdown() -> None:
-    from npmatrix import matrix as matrix_module
-    from npmatrix import probe as probe_module
-    from npmatrix.plan import plan_cell
+    from npmatrix.config import matrix as matrix_module
+    from npmatrix.plan.cellplan import plan_cell
+    from npmatrix.run import probe as probe_module
 
     (cell,) = matrix_module.parse(
         {"cell": [{"name": "c", "platform": "amd64", "numpy": "2.3.5", "memory": "512m", "pids": 64}]}

@@ -15,11 +15,15 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine
 
-from npmatrix import build, matrix, plan, protocol, results, runner, schedule
 from npmatrix.cli import cli
-from npmatrix.engine import Builder, CallResult
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError, EngineError
-from npmatrix.outcomes import BuildOutcome
+from npmatrix.host.engine import Builder, CallResult
+from npmatrix.judge.outcomes import BuildOutcome
+from npmatrix.plan import cellplan as plan
+from npmatrix.plan import protocol
+from npmatrix.records import results
+from npmatrix.run import build, runner, schedule
 from npmatrix.verdict import Status
 
 REPO = Path(__file__).resolve().parents[2]

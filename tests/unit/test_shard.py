@@ -18,11 +18,14 @@ from fakes import FakeEngine, fake_builds
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import matrix, merge, plan, results, runner, shard
 from npmatrix.cli import cli
-from npmatrix.engine import CallResult
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
-from npmatrix.shard import Shard
+from npmatrix.host.engine import CallResult
+from npmatrix.plan import cellplan as plan
+from npmatrix.records import merge, results
+from npmatrix.run import runner, shard
+from npmatrix.run.shard import Shard
 
 REPO = Path(__file__).resolve().parents[2]
 GALLERY = plan.plan(matrix.load(REPO / "matrix" / "gallery.toml"))

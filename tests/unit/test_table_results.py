@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from npmatrix import matrix, table
-from npmatrix.build import pip_config
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
 from npmatrix.fileio import write_atomic
-from npmatrix.plan import plan_cell
-from npmatrix.results import CellResult, ImageRecord, ResultsFile
-from npmatrix.summary import summarize
+from npmatrix.judge.facts import summarize
+from npmatrix.plan.cellplan import plan_cell
+from npmatrix.present import table
+from npmatrix.records.results import CellResult, ImageRecord, ResultsFile
+from npmatrix.run.build import pip_config
 from npmatrix.verdict import Status, Verdict
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from npmatrix import matrix, text
+from npmatrix import text
+from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
-from npmatrix.plan import plan_cell
-from npmatrix.probe_file import ProbeFile, write
-from npmatrix.results import CellResult, ImageRecord, ResultsFile
+from npmatrix.plan.cellplan import plan_cell
+from npmatrix.records.probe_file import ProbeFile, write
+from npmatrix.records.results import CellResult, ImageRecord, ResultsFile
 from npmatrix.verdict import Status, Verdict
 
 

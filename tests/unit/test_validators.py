@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npmatrix import validators
+from npmatrix.config import validators
 
 DIGEST = "a" * 64
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from npmatrix import validators
+from npmatrix.config import validators
 
 DIGEST = "b" * 64
 

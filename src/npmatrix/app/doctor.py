@@ -1,0 +1,165 @@
+"""`npmatrix doctor`: is everything a run needs in place? Each failed check says the command that fixes it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from npmatrix.config.engine_choice import PODMAN_SOCKET, EngineChoice, EngineTarget
+from npmatrix.config.platforms import Platform
+from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.host import emulator
+from npmatrix.host import engine as engine_module
+from npmatrix.host.engine import Engine
+from npmatrix.plan.cellplan import CellPlan, bases_needed, place
+from npmatrix.plan.protocol import X86_QEMU_HOST_PATH
+
+BINFMT = emulator.BINFMT
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def run_checks(plans: Sequence[CellPlan], choice: EngineChoice | None = None) -> list[Check]:
+    """Per engine the selected cells use: does it answer, which builder, and for each platform on it, native
+    or QEMU (the engine's architecture; the binfmt handler for an emulated one), its base images, leftovers."""
+    choice = choice or EngineChoice()
+    checks: list[Check] = []
+    targets = choice.targets(list(dict.fromkeys(p.platform.name for p in plans)))
+    for target in targets:
+        mine = [p for p in plans if choice.for_platform(p.platform.name) == target]
+        suffix = f" [{target.describe()}]" if len(targets) > 1 else ""
+        checks += _engine_checks(target, mine, builder=choice.builder, suffix=suffix)
+    return checks
+
+
+def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str | None, suffix: str) -> list[Check]:
+    try:
+        engine = Engine.connect(target)
+        version = engine.version()
+        native = engine.architecture()
+        local = emulator.is_local(target.host, engine.kernel_version())
+    except (EngineUnavailable, EngineError) as exc:
+        fix = (
+            "scripts/podman-up   # as root" if target.kind == "podman" else "make engine   # or: sudo scripts/engine-up"
+        )
+        return [Check("engine" + suffix, False, str(exc), fix if target.host in (None, PODMAN_SOCKET) else None)]
+    name = "Podman" if target.kind == "podman" else "Docker"
+    where = f", {target.describe()}" if target.host or target.context else ""
+    detail = f"{name} {version['version']} (API {version['api_version']}{where}), native {native or 'unknown'}"
+    checks = [Check("engine" + suffix, True, detail), _builder_check(target, builder)]
+    platforms = {p.platform.name: p.platform for p in plans}
+    checks += [_platform_check(p, native, target, local=local) for p in platforms.values()]
+    if any(place(p, native).runs_x86_emulator for p in plans):
+        present = Path(X86_QEMU_HOST_PATH).is_file()
+        checks.append(
+            Check(
+                "qemu-x86_64 (CPU models)",
+                present,
+                X86_QEMU_HOST_PATH + ("" if present else " missing"),
+                None if present else "make engine   # or: apt-get install qemu-user-static",
+            )
+        )
+    checks += [_cpu_not_applied(p) for p in plans if place(p, native).cpu_not_applied]
+    for recipe in bases_needed(tuple(plans)):
+        present = engine.image_id(recipe.tag) is not None
+        checks.append(
+            Check(
+                f"base {recipe.suite} {recipe.platform.name}",
+                present,
+                recipe.tag if present else f"{recipe.tag} missing",
+                None if present else f"npmatrix base build --arch {recipe.platform.name}" + _engine_flags(target),
+            )
+        )
+    leftovers = engine.container_names()
+    checks.append(
+        Check(
+            "leftover containers",
+            not leftovers,
+            ", ".join(leftovers) or "none",
+            f"npmatrix clean{_engine_flags(target)}   # or: docker rm -f $(docker ps -aq --filter label=org.npmatrix)"
+            if leftovers
+            else None,
+        )
+    )
+    return checks
+
+
+def _engine_flags(target: EngineTarget) -> str:
+    if target.kind == "podman":
+        return " --engine podman"
+    return "" if target.host is None and target.context is None else " (with the same --engine-for)"
+
+
+def _platform_check(platform: Platform, native: str | None, target: EngineTarget, *, local: bool) -> Check:
+    """Native when the engine's machine is the platform; else QEMU, whose binfmt handler we can read only for
+    an engine on this machine's kernel (emulator.is_local)."""
+    if native == platform.name:
+        return Check(f"{platform.name}", True, f"native on {target.describe()}")
+    if not local:
+        return Check(
+            f"{platform.name}",
+            True,
+            f"emulated (QEMU) on {target.describe()}, whose machine is {native or 'unknown'}: its binfmt handlers "
+            "are not readable from here, so --reuse-results probes its cells again",
+        )
+    return _qemu_check(platform)
+
+
+def _cpu_not_applied(plan: CellPlan) -> Check:
+    return Check(
+        f"cpu {plan.cell.name}",
+        True,
+        f"cpu = {plan.cell.cpu!r} not applied: {plan.platform.name} runs natively, as the engine's own CPU (only "
+        "QEMU applies a CPU model)",
+    )
+
+
+def _builder_check(target: EngineTarget, builder: str | None) -> Check:
+    try:
+        return Check("builder", True, engine_module.detect_builder(target, builder=builder).describe())
+    except EngineUnavailable as exc:
+        fix = (
+            "apt-get install podman"
+            if target.kind == "podman"
+            else "apt-get install docker-buildx   # or Debian's docker.io"
+        )
+        return Check("builder", False, str(exc), fix)
+
+
+def _qemu_check(platform: Platform) -> Check:
+    handler = BINFMT / platform.qemu
+    parsed = emulator.parse_handler(handler.read_text()) if handler.exists() else None
+    if parsed is not None and parsed.enabled:
+        flags = parsed.flags
+        if emulator.identity(platform, local=True, binfmt=BINFMT) is None:
+            # It runs, but --reuse-results cannot name the QEMU it runs, so it never reuses these probes.
+            return Check(
+                f"QEMU {platform.name}",
+                True,
+                f"emulated: {handler} (flags: {flags}); its interpreter changed since the handler was registered "
+                "(or is unreadable): the old copy still runs, and --reuse-results probes its cells again",
+                f"update-binfmts --disable {platform.qemu} && update-binfmts --enable {platform.qemu}",
+            )
+        return Check(f"QEMU {platform.name}", True, f"emulated: {handler} (flags: {flags})")
+    return Check(
+        f"QEMU {platform.name}",
+        False,
+        f"no binfmt handler {handler}",
+        "make engine   # mounts binfmt_misc and runs update-binfmts --enable",
+    )
+
+
+def render(checks: Sequence[Check]) -> str:
+    lines = []
+    for c in checks:
+        lines.append(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<26} {c.detail}")
+        if c.fix:
+            lines.append(f"      {'':<26} fix: {c.fix}")
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+"""Configuration: matrix files, their validators, local inputs, freezes, platform presets, engine choice.
+
+Reads; never starts a process."""

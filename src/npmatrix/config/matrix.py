@@ -1,0 +1,645 @@
+"""Matrix files: parse, validate and expand into cells, before anything touches an engine.
+
+A matrix file is TOML with four optional parts:
+
+    [defaults]            # keys every cell starts from
+    suite = "bookworm"
+
+    [[cell]]              # named, explicit cells
+    name = "colab-like"
+    platform = "amd64"
+    numpy = "2.3.5"
+
+    [engine_for]          # platforms built and run on another engine (a docker context or a URL)
+    arm64 = "ssh://pi@raspberrypi"
+
+    [axes]                # the product of list-valued keys, like a CI matrix
+    name = "np{numpy}-{platform}"
+    platform = ["amd64", "arm64"]
+    numpy = ["1.26.4", "2.3.5"]
+    exclude = [{ platform = "arm64", numpy = "1.26.4" }]
+    include = [{ platform = "arm/v7", numpy = "1.26.4", expect = "no-wheel" }]
+
+`include` entries that match existing combinations on all their axis keys extend them; others add a cell.
+Every key is checked here; an unknown one gets a "did you mean".
+
+Built-in matrices ship in the package (matrices/*.toml; the checkout's top-level matrix/ links there) and are
+named `builtin:NAME` wherever a matrix's source is shown. `resolve` says which one `--matrix` means.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import itertools
+import math
+import re
+import string
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from npmatrix import fileio
+from npmatrix.config import engine_choice as engines
+from npmatrix.config import localinputs, validators
+from npmatrix.config.localinputs import LocalInput
+from npmatrix.config.platforms import CpuModel, presets
+from npmatrix.errors import ConfigError
+from npmatrix.host import qemucpu
+from npmatrix.verdict import Status
+
+Install = Literal["pip", "apt"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cell:
+    """One cell of the matrix: where NumPy is installed, how, and what we expect of it."""
+
+    name: str
+    platform: str
+    suite: str = "bookworm"
+    install: Install = "pip"
+    numpy: str | None = None  # a pip version specifier; apt cells take the suite's python3-numpy
+    only_binary: bool = True  # refuse source builds: an sdist build under QEMU takes hours
+    pip: str | None = None  # upgrade/downgrade pip first, e.g. "==20.2.4"
+    packages: tuple[str, ...] = ()  # more pip requirements installed with NumPy
+    # The user's own stack: a requirements file and a folder of wheels, resolved against the matrix file's
+    # folder and read when the matrix is loaded (localinputs.py); pip installs them with NumPy, in one step.
+    requirements: LocalInput | None = None
+    find_links: LocalInput | None = None
+    apt: tuple[str, ...] = ()  # more Debian packages
+    apt_remove: tuple[str, ...] = ()  # Debian packages removed afterwards, dependencies or not (to break things)
+    index_url: str | None = None
+    extra_index_url: tuple[str, ...] = ()
+    system_site_packages: bool = False
+    # false: pip installs into Debian's own Python, as `pip install` without a venv does; since bookworm
+    # Debian refuses that (PEP 668, "externally-managed-environment"): a cell that shows the refusal.
+    venv: bool = True
+    base_image: str | None = None  # an image pinned by digest, instead of a Debian base we build
+    cpu: str | None = None  # a CPU model: a preset (pi1..pi5, x86-64-v1, colab) or the matrix's own [cpu.NAME]
+    imports: tuple[str, ...] = ()  # more modules the probe imports after NumPy
+    expect: Status = Status.OK
+    timeout: int = 300  # seconds for probe and benchmark together
+    build_timeout: int = 1800
+    memory: str = "2g"  # the probe container's memory limit (Docker's mem_limit): GEMM n=1024 needs ~100 MB
+    pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
+    note: str = ""
+    source: str = ""  # where a mirrored environment's pins come from, and when they were last true
+    # Derived, not a key: the model `cpu` names, resolved when the matrix is read (a matrix's own [cpu.NAME]
+    # tables live only in its file, so the cell carries the model to plan, classify and results.json).
+    cpu_model: CpuModel | None = None
+
+    @property
+    def cpu_spec(self) -> CpuModel | None:
+        """The CPU model this cell runs as: its own, or the preset its `cpu` names."""
+        if self.cpu_model is not None:
+            return self.cpu_model
+        return presets().cpus[self.cpu] if self.cpu else None
+
+
+Checker = Callable[[Any], Any]
+
+
+def _str(check: Callable[[str], str] | None = None) -> Checker:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
+        return check(value) if check else value
+
+    return convert
+
+
+def _str_list(check: Callable[[str], str]) -> Checker:
+    def convert(value: Any) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise ValueError("expected a string or a list of strings")
+        return tuple(check(v) for v in items)
+
+    return convert
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86400:
+        raise ValueError(f"expected whole seconds between 1 and 86400, got {value!r}")
+    return value
+
+
+def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
+    def convert(value: Any) -> str:
+        allowed = list(options())
+        if value not in allowed:
+            raise ValueError(
+                f"unknown {what} {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}"
+            )
+        return str(value)
+
+    return convert
+
+
+def _pids(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= 65536:
+        raise ValueError(f"expected a process limit between 16 and 65536, got {value!r}")
+    return value
+
+
+def _expect(value: Any) -> Status:
+    allowed = [s.value for s in Status if s is not Status.ENGINE_ERROR]
+    if value not in allowed:
+        raise ValueError(f"unknown status {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}")
+    return Status(value)
+
+
+_CHECKS: dict[str, Checker] = {
+    "name": _str(validators.cell_name),
+    "platform": _choice(lambda: presets().platforms, "platform"),
+    "suite": _choice(lambda: presets().suites, "Debian suite"),
+    "install": _choice(lambda: ("pip", "apt"), "install method"),
+    "numpy": _str(validators.version_spec),
+    "only_binary": _bool,
+    "pip": _str(validators.version_spec),
+    "packages": _str_list(validators.requirement),
+    "requirements": _str(localinputs.path_value),  # a path here; _resolve_local_inputs reads it
+    "find_links": _str(localinputs.path_value),
+    "apt": _str_list(validators.apt_package),
+    "apt_remove": _str_list(validators.apt_package),
+    "index_url": _str(validators.index_url),
+    "extra_index_url": _str_list(validators.index_url),
+    "system_site_packages": _bool,
+    "venv": _bool,
+    "base_image": _str(validators.image_by_digest),
+    "cpu": _str(),  # checked in _make_cell against the presets and the matrix's own [cpu.NAME] tables
+    "imports": _str_list(validators.module_name),
+    "expect": _expect,
+    "timeout": _seconds,
+    "build_timeout": _seconds,
+    "memory": _str(validators.memory_limit),
+    "pids": _pids,
+    "note": _str(validators.plain_text),
+    "source": _str(validators.plain_text),
+}
+_DERIVED = ("cpu_model",)  # Cell fields npmatrix fills in, never keys of a matrix file
+assert set(_CHECKS) == {f.name for f in fields(Cell)} - set(_DERIVED), "every Cell field needs a checker"
+
+_TOP_KEYS = ("defaults", "cell", "axes", "cpu", "engine_for")
+_CPU_KEYS = ("description", "qemu", "note")
+# Bounds on what a matrix file may ask for (README, "Matrix files"): a file larger than this is not a matrix,
+# and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
+MAX_FILE_BYTES = 1024 * 1024
+MAX_CELLS = 1000
+# Keys only the pip template reads. An apt cell reads the index settings, only_binary and find_links only for
+# its extra `packages` or `requirements` (pip installs them in a venv that sees Debian's NumPy), and never `pip`,
+# `system_site_packages` or `venv`: set anyway, they would be silently ignored.
+_PIP_ONLY = ("pip", "system_site_packages", "venv")
+_PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url", "find_links")
+BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
+LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
+_AXES_EXTRA_KEYS = ("include", "exclude")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matrix:
+    source: str
+    cells: tuple[Cell, ...]
+    # [engine_for]: platform -> engine (a docker context name or a unix:// tcp:// ssh:// URL), as --engine-for
+    engine_for: Mapping[str, str] = field(default_factory=dict)
+
+    def select(self, *, arches: Iterable[str] = (), names: Iterable[str] = ()) -> Matrix:
+        """The cells on any of `arches` and matching any of `names` (shell-style globs); empty means all."""
+        arches, names = list(arches), list(names)
+        for arch in arches:
+            if arch not in presets().platforms:
+                known = list(presets().platforms)
+                raise ConfigError(
+                    f"unknown platform {arch!r}{_did_you_mean(arch, known)}; one of {', '.join(known)}", where="--arch"
+                )
+        for pattern in names:
+            if not any(fnmatch.fnmatchcase(c.name, pattern) for c in self.cells):
+                known = [c.name for c in self.cells]
+                raise ConfigError(f"no cell named {pattern!r}{_did_you_mean(pattern, known)}", where=self.source)
+        cells = tuple(
+            c
+            for c in self.cells
+            if (not arches or c.platform in arches)
+            and (not names or any(fnmatch.fnmatchcase(c.name, p) for p in names))
+        )
+        if not cells:
+            raise ConfigError("no cell matches the filters (--arch/--cell)", where=self.source)
+        return Matrix(source=self.source, cells=cells, engine_for=self.engine_for)
+
+
+def builtin_names() -> tuple[str, ...]:
+    """The matrices that ship in the package, by name: `--matrix gallery`."""
+    folder = resources.files("npmatrix").joinpath("matrices")
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def resolve(spec: str | None, *, cwd: Path) -> str:
+    """The source `--matrix SPEC` means when run in `cwd`: a file path as given, or builtin:NAME.
+
+    No SPEC: ./matrix/default.toml when `cwd` has one (a checkout, or a project that ran `npmatrix init`), else
+    the built-in default. A SPEC with a '/', ending in .toml, or naming an existing file is a file; any other
+    (or builtin:NAME) is a built-in name, checked here.
+    """
+    if spec is None:
+        return LOCAL_DEFAULT if fileio.is_file(cwd / LOCAL_DEFAULT) else f"{BUILTIN}default"
+    if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or fileio.is_file(cwd / spec)):
+        return spec
+    name, known = spec.removeprefix(BUILTIN), builtin_names()
+    if name not in known:
+        raise ConfigError(
+            f"no built-in matrix {name!r}{_did_you_mean(name, known)}; the built-in ones are {', '.join(known)} "
+            "(a path to a file needs a '/' or a .toml ending)",
+            where="--matrix",
+        )
+    return f"{BUILTIN}{name}"
+
+
+def load_spec(spec: str | None, *, cwd: Path) -> Matrix:
+    """The matrix `--matrix SPEC` names (see `resolve`), parsed and validated."""
+    source = resolve(spec, cwd=cwd)
+    if source.startswith(BUILTIN):
+        text = resources.files("npmatrix").joinpath(f"matrices/{source.removeprefix(BUILTIN)}.toml").read_text()
+        return loads(text, source=source)
+    return loads(_read(cwd / source, source=source), source=source)
+
+
+def load(path: Path) -> Matrix:
+    return loads(_read(path, source=str(path)), source=str(path))
+
+
+def loads(text: str, *, source: str) -> Matrix:
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(f"is larger than {MAX_FILE_BYTES // 1024} KiB; a matrix file is a few KiB", where=source)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=source) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table: a few hundred levels exhaust the stack.
+        raise ConfigError("invalid TOML: arrays or tables nested too deeply", where=source) from None
+    return parse(raw, source=source)
+
+
+def starter_text() -> str:
+    """The commented matrix `npmatrix init` writes: valid as it is, a start to edit."""
+    return resources.files("npmatrix").joinpath("data/starter.toml").read_text()
+
+
+def _read(path: Path, *, source: str) -> str:
+    """The file's text, read with a bound: `--matrix /dev/zero` must end with an error, not out of memory."""
+    data = fileio.read_limited(
+        path,
+        MAX_FILE_BYTES,
+        where=source,
+        cannot_read="cannot read matrix file",
+        too_large=f"is larger than {MAX_FILE_BYTES // 1024} KiB; a matrix file is a few KiB",
+    )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); TOML files are UTF-8",
+            where=source,
+        ) from None
+
+
+def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
+    _reject_unknown(raw, _TOP_KEYS, where=source)
+    defaults = _table(raw.get("defaults", {}), where=f"{source}: defaults")
+    _reject_unknown(defaults, [k for k in _CHECKS if k != "name"], where=f"{source}: defaults")
+    entries = [(f"cell[{i}]", dict(e)) for i, e in enumerate(_array(raw.get("cell", []), where=f"{source}: cell"))]
+    if "axes" in raw:
+        entries += _expand_axes(_table(raw["axes"], where=f"{source}: axes"), where=f"{source}: axes")
+    if len(entries) > MAX_CELLS:
+        raise ConfigError(f"has {len(entries)} cells; at most {MAX_CELLS} are allowed", where=source)
+    base_dir = _base_dir(source)
+    cpus = {**presets().cpus, **_matrix_cpus(raw.get("cpu", {}), where=f"{source}: cpu")}
+    cells = [
+        _make_cell({**defaults, **entry}, where=f"{source}: {label}", base_dir=base_dir, cpus=cpus)
+        for label, entry in entries
+    ]
+    if not cells:
+        raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
+    _reject_duplicates(cells, where=source)
+    engine_for = _engine_for(_table(raw.get("engine_for", {}), where=f"{source}: engine_for"), where=source)
+    return Matrix(source=source, cells=tuple(cells), engine_for=engine_for)
+
+
+def _engine_for(table: Mapping[str, Any], *, where: str) -> dict[str, str]:
+    """[engine_for] arm64 = "ssh://pi@host": checked as --engine-for checks PLATFORM=ENGINE."""
+    checked = {}
+    for platform, target in table.items():
+        key = f"{where}: engine_for.{platform}"
+        if not isinstance(target, str):
+            raise ConfigError("expected a string: a docker context name or a unix://, tcp:// or ssh:// URL", where=key)
+        checked[engines.check_platform(platform, where=key)] = engines.check_target(target, where=key)
+    return checked
+
+
+def _base_dir(source: str) -> Path:
+    """The folder a matrix's relative paths (requirements, find_links) start from: the matrix file's own."""
+    if source.startswith(BUILTIN):
+        return Path(str(resources.files("npmatrix").joinpath("matrices")))
+    return Path(source).parent
+
+
+def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str) -> None:
+    """Replace the paths of `requirements` and `find_links` by what they hold (read, checked, hashed)."""
+    readers: dict[str, Callable[[Path], LocalInput]] = {
+        "requirements": lambda p: localinputs.read_requirements(p, where=f"{where}.requirements"),
+        "find_links": localinputs.read_wheel_dir,
+    }
+    for key, read in readers.items():
+        if key in kwargs:
+            path = Path(kwargs[key]).expanduser()
+            try:
+                kwargs[key] = read((base_dir / path).resolve())
+            except ValueError as exc:
+                raise ConfigError(str(exc), where=f"{where}.{key}") from None
+
+
+def _matrix_cpus(raw: Any, *, where: str) -> dict[str, CpuModel]:
+    """A matrix's own CPU models: `[cpu.my-board]` with `qemu = { arm64 = "cortex-a53" }` (a QEMU model per
+    platform, checked against what `qemu-*-static -cpu help` lists), an optional description and note."""
+    models: dict[str, CpuModel] = {}
+    for name, table in _table(raw, where=where).items():
+        at = f"{where}.{name}"
+        try:
+            validators.cell_name(name)
+        except ValueError as exc:
+            raise ConfigError(f"not a CPU model name: {exc}", where=at) from None
+        if name in presets().cpus:
+            raise ConfigError(f"{name!r} is a built-in CPU model; give yours another name", where=at)
+        table = _table(table, where=at)
+        _reject_unknown(table, _CPU_KEYS, where=at)
+        if "qemu" not in table:
+            raise ConfigError("missing required key 'qemu', e.g. qemu = { arm64 = \"cortex-a53\" }", where=at)
+        models[name] = CpuModel(
+            name=name,
+            description=_cpu_text(table, "description", where=at) or f"{name} (defined in the matrix)",
+            qemu=_cpu_qemu(table["qemu"], where=f"{at}.qemu"),
+            note=_cpu_text(table, "note", where=at),
+        )
+    return models
+
+
+def _cpu_text(table: Mapping[str, Any], key: str, *, where: str) -> str:
+    try:
+        return str(_str(validators.plain_text)(table.get(key, "")))
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=f"{where}.{key}") from None
+
+
+def _cpu_qemu(raw: Any, *, where: str) -> dict[str, str]:
+    table = _table(raw, where=where)
+    if not table:
+        raise ConfigError("names no platform; give a QEMU CPU model for at least one", where=where)
+    models = {}
+    for platform, model in table.items():
+        known_platforms = list(presets().platforms)
+        if platform not in known_platforms:
+            raise ConfigError(
+                f"unknown platform {platform!r}{_did_you_mean(platform, known_platforms)}; "
+                f"one of {', '.join(known_platforms)}",
+                where=where,
+            )
+        try:
+            value = _str()(model)
+            qemucpu.check_model(value, None)  # the syntax first: a bad value never reaches a process
+            models[platform] = qemucpu.check_model(value, qemucpu.known(presets().platforms[platform].qemu))
+        except ValueError as exc:
+            raise ConfigError(str(exc), where=f"{where}.{platform}") from None
+    return models
+
+
+def _make_cell(
+    raw: Mapping[str, Any], *, where: str, base_dir: Path = Path(), cpus: Mapping[str, CpuModel] | None = None
+) -> Cell:
+    label = f"{where} ({raw['name']})" if isinstance(raw.get("name"), str) else where
+    _reject_unknown(raw, _CHECKS, where=label)
+    for required in ("name", "platform"):
+        if required not in raw:
+            raise ConfigError(f"missing required key {required!r}", where=label)
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            kwargs[key] = _CHECKS[key](value)
+        except ValueError as exc:
+            raise ConfigError(str(exc), where=f"{label}.{key}") from None
+    _resolve_local_inputs(kwargs, base_dir=base_dir, where=label)
+    if "cpu" in kwargs:
+        kwargs["cpu_model"] = _cpu_model(kwargs["cpu"], cpus or presets().cpus, where=f"{label}.cpu")
+    cell = Cell(**kwargs)
+    _check_consistency(cell, where=label)
+    return cell
+
+
+def _cpu_model(name: str, cpus: Mapping[str, CpuModel], *, where: str) -> CpuModel | None:
+    if name not in cpus:
+        raise ConfigError(
+            f"unknown CPU model {name!r}{_did_you_mean(name, cpus)}; one of {', '.join(cpus)} "
+            '(or define it: [cpu.NAME] with qemu = { PLATFORM = "MODEL" })',
+            where=where,
+        )
+    # A preset stays a name: results.json then records what it always did, and the preset's data stays in one place.
+    return None if name in presets().cpus else cpus[name]
+
+
+def _check_consistency(cell: Cell, *, where: str) -> None:
+    if cell.install == "apt":
+        _reject_pip_keys(cell, where=where)
+    if not cell.venv and cell.system_site_packages:
+        raise ConfigError(
+            "system_site_packages is a venv option, and venv = false installs into the system Python itself; "
+            "remove one of them",
+            where=f"{where}.system_site_packages",
+        )
+    if cell.install == "pip" and cell.numpy is None:
+        raise ConfigError('a pip cell needs a NumPy pin, e.g. numpy = "2.3.5"', where=f"{where}.numpy")
+    if cell.install == "apt" and cell.numpy is not None:
+        raise ConfigError(
+            'apt cells take the suite\'s python3-numpy; remove numpy or use install = "pip"', where=f"{where}.numpy"
+        )
+    spec = cell.cpu_spec
+    if spec is not None and cell.platform not in spec.platforms:
+        fits = ", ".join(spec.platforms)
+        raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
+
+
+def _reject_pip_keys(cell: Cell, *, where: str) -> None:
+    default = Cell(name=cell.name, platform=cell.platform)
+    for key in (*_PIP_ONLY, *(() if cell.packages or cell.requirements else _PIP_PACKAGES_ONLY)):
+        if getattr(cell, key) != getattr(default, key):
+            used = (
+                "only pip cells use it"
+                if key in _PIP_ONLY
+                else "an apt cell uses it only for its `packages` or `requirements`"
+            )
+            raise ConfigError(f'{used}; remove it or use install = "pip"', where=f"{where}.{key}")
+
+
+def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict[str, Any]]]:
+    _reject_unknown(axes, [*_CHECKS, *_AXES_EXTRA_KEYS], where=where)
+    template = axes.get("name")
+    if not isinstance(template, str):
+        raise ConfigError('needs a name template such as "np{numpy}-{platform}"', where=f"{where}.name")
+    lists = {k: v for k, v in axes.items() if isinstance(v, list) and k not in _AXES_EXTRA_KEYS}
+    fixed = {k: v for k, v in axes.items() if k not in lists and k not in (*_AXES_EXTRA_KEYS, "name")}
+    fields_ = _template_fields(template, lists, where=f"{where}.name")
+    _check_product_size(lists, where=where)
+    combos = [dict(zip(lists, values_, strict=True)) for values_ in itertools.product(*lists.values())]
+    for key in ("exclude", "include"):
+        for i, entry in enumerate(_array(axes.get(key, []), where=f"{where}.{key}")):
+            _reject_unknown(entry, _CHECKS, where=f"{where}.{key}[{i}]")
+    for i, exclude in enumerate(_array(axes.get("exclude", []), where=f"{where}.exclude")):
+        combos = _exclude(combos, exclude, lists, where=f"{where}.exclude[{i}]")
+    for i, include in enumerate(_array(axes.get("include", []), where=f"{where}.include")):
+        _include(combos, include, lists, fields_, where=f"{where}.include[{i}]")
+    if len(combos) > MAX_CELLS:
+        raise ConfigError(f"expands to {len(combos)} cells; at most {MAX_CELLS} are allowed", where=where)
+    return [(f"axes[{i}]", {**fixed, **combo, "name": _render_name(template, combo)}) for i, combo in enumerate(combos)]
+
+
+def _check_product_size(lists: Mapping[str, list[Any]], *, where: str) -> None:
+    for key, values in lists.items():
+        if not values:
+            raise ConfigError("is an empty list; an axis needs at least one value", where=f"{where}.{key}")
+    size = math.prod(len(v) for v in lists.values())
+    if size > MAX_CELLS:
+        shape = " x ".join(f"{len(v)} {k}" for k, v in lists.items())
+        raise ConfigError(f"the product of the axes ({shape}) is {size} cells; at most {MAX_CELLS}", where=where)
+
+
+def _exclude(
+    combos: list[dict[str, Any]], exclude: Mapping[str, Any], lists: Mapping[str, Any], *, where: str
+) -> list[dict[str, Any]]:
+    if not exclude:
+        raise ConfigError("is empty; name the axis values of the combinations to leave out", where=where)
+    for key in exclude:
+        if key not in lists:
+            raise ConfigError(f"names {key!r}, which is not an axis ({', '.join(lists) or 'none'})", where=where)
+    kept = [c for c in combos if not _matches(c, exclude)]
+    if len(kept) == len(combos):
+        raise ConfigError(f"matches no combination of the axes ({_describe(exclude)})", where=where)
+    return kept
+
+
+def _include(
+    combos: list[dict[str, Any]],
+    include: Mapping[str, Any],
+    lists: Mapping[str, Any],
+    fields_: Iterable[str],
+    *,
+    where: str,
+) -> None:
+    """GitHub Actions' rule: an entry whose axis values match combinations adds its other keys to them;
+    one that matches none adds a cell. Entries that would do nothing, or everything, are refused."""
+    if "name" in include:
+        raise ConfigError("sets 'name', which the axes' name template makes; remove it", where=where)
+    on_axes = {k: v for k, v in include.items() if k in lists}
+    extra = {k: v for k, v in include.items() if k not in lists}
+    if not on_axes:
+        raise ConfigError(
+            f"names no axis ({', '.join(lists) or 'none'}): say which combinations it extends, or give every axis "
+            "to add a cell",
+            where=where,
+        )
+    matched = [c for c in combos if _matches(c, on_axes)]
+    if matched and not extra:
+        raise ConfigError(f"adds nothing: {_describe(on_axes)} is already a combination", where=where)
+    if matched:
+        for combo in matched:
+            combo.update(extra)
+        return
+    missing = [f for f in fields_ if f not in include]
+    if missing:
+        raise ConfigError(
+            f"matches no combination, so it adds a cell, but gives no {', '.join(missing)} for the name template",
+            where=where,
+        )
+    combos.append(dict(include))
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in entry.items())
+
+
+def _template_fields(template: str, lists: Mapping[str, Any], *, where: str) -> list[str]:
+    """The axes a name template uses. Only plain `{axis}` fields: a format spec (`{numpy:>9000000000}`), an
+    attribute (`{numpy.upper}`, a memory address in a name) or an index (`{numpy[x]}`) is refused."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(f"not a name template: {exc}", where=where) from None
+    found = []
+    for _, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if spec or conversion or not field_name.isidentifier():
+            raise ConfigError(
+                f"{{{field_name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} is not a plain "
+                'axis field; use {axis} only, e.g. "np{numpy}-{platform}"',
+                where=where,
+            )
+        if field_name not in lists:
+            raise ConfigError(
+                f"{{{field_name}}} is not an axis{_did_you_mean(field_name, lists)}; "
+                f"axes: {', '.join(lists) or 'none'}",
+                where=where,
+            )
+        found.append(field_name)
+    return found
+
+
+def _render_name(template: str, combo: Mapping[str, Any]) -> str:
+    # Safe: _template_fields allowed only plain {axis} fields, and every combination has each of them.
+    name = template.format(**{k: str(v) for k, v in combo.items()})
+    # "np==2.3.5-arm/v7" -> "np-2.3.5-arm-v7": cell names end up in image tags and file names.
+    return re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")
+
+
+def _matches(combo: Mapping[str, Any], pattern: Mapping[str, Any]) -> bool:
+    return all(combo.get(k) == v for k, v in pattern.items())
+
+
+def _reject_unknown(raw: Mapping[str, Any], known: Iterable[str], *, where: str) -> None:
+    known = list(known)
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown key {key!r}{_did_you_mean(key, known)}", where=where)
+
+
+def _reject_duplicates(cells: list[Cell], *, where: str) -> None:
+    seen: set[str] = set()
+    for cell in cells:
+        if cell.name in seen:
+            raise ConfigError(f"two cells are named {cell.name!r}; names must be unique", where=where)
+        seen.add(cell.name)
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _table(value: Any, *, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("expected a table", where=where)
+    return value
+
+
+def _array(value: Any, *, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("expected an array of tables", where=where)
+    return value

@@ -1,0 +1,1 @@
+"""Judge: pure verdicts from what a cell left behind (facts, classification, build logs, advice, peak)."""

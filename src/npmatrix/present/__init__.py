@@ -1,0 +1,1 @@
+"""Present: what people read (the table, explain, diff, the reports)."""

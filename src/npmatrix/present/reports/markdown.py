@@ -1,0 +1,81 @@
+"""The Markdown report: compact enough for a GitHub job summary (GitHub-flavoured tables).
+
+One table of every cell, then the cells that are not as expected with their reason and fix. Text from results.json
+is escaped for a table cell: `|` would end the cell, a newline the row, and `<`, `>`, `&` would be read as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+
+from npmatrix.judge.advice import Advisory
+from npmatrix.present import table
+from npmatrix.present.reports.cells import (
+    Standing,
+    night_summary,
+    numpy_text,
+    printable,
+    shorten,
+    standing,
+    status_text,
+    when,
+)
+from npmatrix.records.results import CellResult, Results, advisories
+
+REASON_WIDTH = 100
+MARKS = {
+    Standing.WORKS: "✅",
+    Standing.EXPECTED_FAILURE: "⚪",
+    Standing.UNEXPECTED_FAILURE: "❌",
+    Standing.UNEXPECTED_OK: "🔵",
+}
+
+
+def render_markdown(results: Results) -> str:
+    night = night_summary(results)
+    notes = advisories(results.cells)
+    lines = [
+        f"### npmatrix {md(results.matrix)}: {md(night.headline)}",
+        "",
+        f"{md(when(results))} · host {md(str(results.host.get('machine', '?')))} · "
+        f"npmatrix {md(results.npmatrix_version)}",
+        "",
+        "| | cell | platform | NumPy | status | reason |",
+        "|---|---|---|---|---|---|",
+        *(_row(r, notes.get(r.name, ())) for r in results.cells),
+        "",
+        f"{MARKS[Standing.WORKS]} works · {MARKS[Standing.EXPECTED_FAILURE]} fails as expected · "
+        f"{MARKS[Standing.UNEXPECTED_FAILURE]} fails, NOT as expected · "
+        f"{MARKS[Standing.UNEXPECTED_OK]} works, NOT as expected (update the matrix's `expect`)",
+    ]
+    if night.unexpected:
+        lines += ["", f"#### Not as expected ({len(night.unexpected)})", ""]
+        lines += [_unexpected(r) for r in night.unexpected]
+    if notes:
+        lines += ["", f"#### Works, but slow ({len(notes)})", ""]
+        lines += [f"- **{md(name)}**: {md(a.message)}.<br>Fix: {md(a.fix)}" for name, ns in notes.items() for a in ns]
+    return "\n".join(lines) + "\n"
+
+
+def _row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
+    found = r.summary is not None and r.summary.numpy_version
+    numpy = f"{numpy_text(r)} ({table.installed(r)})" if found else numpy_text(r)
+    reason = "" if r.status.works and r.as_expected else shorten(r.verdict.reason, REASON_WIDTH)
+    if r.status.works and notes:
+        reason = table.advisory_text(notes)
+    cells = (MARKS[standing(r)], r.name, table.platform_label(r), numpy, status_text(r), reason)
+    return "| " + " | ".join(md(c) for c in cells) + " |"
+
+
+def _unexpected(r: CellResult) -> str:
+    line = f"- {MARKS[standing(r)]} **{md(r.name)}** ({md(table.platform_label(r))}): {md(status_text(r))}. "
+    line += md(r.verdict.reason)
+    if r.verdict.fix:
+        line += f"<br>Fix: {md(r.verdict.fix)}"
+    return line
+
+
+def md(text: str) -> str:
+    """Text for a Markdown table cell or list item, on one line."""
+    one_line = " ".join(printable(text).split())
+    return html.escape(one_line, quote=False).replace("|", "\\|")

@@ -1,0 +1,1 @@
+"""Records: the files npmatrix writes and reads back (results.json, probe files, history, merge, schemas)."""

@@ -1,0 +1,324 @@
+"""results.json: the one writer and the one typed reader (data/results.schema.json, schema_version 1).
+
+A run rewrites the file atomically after every cell (`ResultsFile.add`), so an interrupted run keeps the
+cells it finished. Everything that reads results (explain, reports, diff, capture-fixtures) reads them
+through `load`, which checks the shipped schema and gives back the same `CellResult`s the run wrote.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from npmatrix import __version__, fileio, text
+from npmatrix.config.localinputs import LocalInput
+from npmatrix.config.matrix import Cell
+from npmatrix.config.platforms import CpuModel
+from npmatrix.errors import ConfigError
+from npmatrix.judge import advice
+from npmatrix.judge.advice import Advisory
+from npmatrix.judge.facts import ProbeSummary, summarize
+from npmatrix.records import probe_file, schemas
+from npmatrix.verdict import Status, Verdict
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRecord:
+    tag: str
+    id: str | None  # None when no image was built
+    base: str
+    reused: bool  # it existed under its content tag and was not rebuilt
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineRecord:
+    """The engine a cell was built and run on (config.engine_choice.EngineTarget) and its machine's platform."""
+
+    kind: str  # docker or podman
+    host: str | None  # the DOCKER_HOST-style URL; None: the default local socket
+    context: str | None  # the docker context that named it
+    architecture: str | None  # the platform the engine's machine runs natively (amd64, arm64); None: unknown
+
+    def describe(self) -> str:
+        where = self.context or self.host or "local"
+        return f"{self.kind} {where}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellResult:
+    cell: Cell
+    oci_platform: str  # e.g. linux/arm/v7
+    emulated: bool
+    qemu_cpu: str | None  # the CPU model the cell ran as, e.g. "cortex-a72"; "max (QEMU default)"
+    verdict: Verdict
+    image: ImageRecord
+    durations: Mapping[str, float]
+    logs: Mapping[str, str]
+    facts: dict[str, Any] | None  # what the probe printed; None when it did not run or printed nothing
+    engine: EngineRecord | None = None  # where it ran; None in files written before engines were recorded
+    # Other cells' work ("pi5-64 build") that ran while this cell's benchmark was timed; () alone; None: not
+    # benchmarked, or a results file from before cells ran concurrently.
+    bench_overlap: tuple[str, ...] | None = None
+    reuse_key: str | None = None  # reuse.probe_key (built) or reuse.build_key (failed build); None: no key
+    reused: tuple[str, ...] = ()  # what came from an earlier run (reuse.Reused): "probe", "bench", "no-wheel"
+    reused_from: str | None = None  # that run's results.json
+
+    @property
+    def under_qemu(self) -> bool:
+        """Emulated platforms, and amd64 cells run under qemu-x86_64 for a CPU model: GFLOP/s measure QEMU."""
+        return self.emulated or self.qemu_cpu is not None
+
+    @property
+    def reused_label(self) -> str:
+        """ "probe reused", "probe and bench reused", "no wheel: index asked, build skipped"; "" if nothing."""
+        if "no-wheel" in self.reused:
+            return "no wheel on the index: build skipped"
+        return f"{' and '.join(self.reused)} reused" if self.reused else ""
+
+    @property
+    def name(self) -> str:
+        return self.cell.name
+
+    @property
+    def status(self) -> Status:
+        return self.verdict.status
+
+    @property
+    def as_expected(self) -> bool:
+        return self.verdict.status is self.cell.expect
+
+    @functools.cached_property
+    def summary(self) -> ProbeSummary | None:
+        return summarize(self.facts) if self.facts is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.cell.name,
+            "inputs": _jsonable(dataclasses.asdict(self.cell)),
+            "platform": self.oci_platform,
+            "emulated": self.emulated,
+            "qemu_cpu": self.qemu_cpu,
+            **self.verdict.to_json(),
+            "expected": self.cell.expect.value,
+            "as_expected": self.as_expected,
+            "image": dataclasses.asdict(self.image),
+            "durations_s": {k: round(v, 3) for k, v in self.durations.items()},
+            "logs": dict(self.logs),
+            # A digest for readers without npmatrix (jq in CI); `from_json` recomputes it from "probe".
+            "summary": _jsonable(dataclasses.asdict(self.summary)) if self.summary else None,
+            "probe": self.facts,
+            "engine": dataclasses.asdict(self.engine) if self.engine else None,
+            **({"bench_overlap": list(self.bench_overlap)} if self.bench_overlap is not None else {}),
+            **({"reuse_key": self.reuse_key} if self.reuse_key is not None else {}),
+            **({"reused": list(self.reused), "reused_from": self.reused_from} if self.reused else {}),
+        }
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> CellResult:
+        """From what `to_json` wrote; `load` has checked the record against the schema first."""
+        return cls(
+            cell=cell_from_json(record["inputs"]),
+            oci_platform=record["platform"],
+            emulated=record["emulated"],
+            qemu_cpu=record["qemu_cpu"],
+            verdict=Verdict.from_json(record),
+            image=ImageRecord(**record["image"]),
+            durations=dict(record["durations_s"]),
+            logs=dict(record["logs"]),
+            facts=record["probe"],
+            engine=EngineRecord(**record["engine"]) if record.get("engine") else None,
+            bench_overlap=tuple(record["bench_overlap"]) if record.get("bench_overlap") is not None else None,
+            reuse_key=record.get("reuse_key"),
+            reused=tuple(record.get("reused", ())),
+            reused_from=record.get("reused_from"),
+        )
+
+
+def advisories(cells: Sequence[CellResult]) -> dict[str, tuple[Advisory, ...]]:
+    """Works, but slow: the advisories of every working cell of one run (npmatrix.judge.advice), by cell name."""
+    return advice.for_run(
+        [
+            advice.Ran(
+                name=c.name, oci_platform=c.oci_platform, emulated=c.emulated, works=c.status.works, summary=c.summary
+            )
+            for c in cells
+        ]
+    )
+
+
+def cells_json(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
+    """Each cell's record, with its advisories where it has any (recomputed from the facts when read)."""
+    notes = advisories(cells)
+    return [cell_json(c, notes.get(c.name, ())) for c in cells]
+
+
+def cell_json(cell: CellResult, notes: Sequence[Advisory]) -> dict[str, Any]:
+    """One cell's record with its advisories, if any (`advisories` of its run)."""
+    record = cell.to_json()
+    if notes:
+        record["advisories"] = [a.to_json() for a in notes]
+    return record
+
+
+def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
+    """A Cell from its `inputs` record: lists back to tuples, the expected status back to a Status.
+    Keys this version does not know (a newer npmatrix wrote them) are left out rather than refused."""
+    known = {f.name: f for f in dataclasses.fields(Cell)}
+    values: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if key in known:
+            values[key] = tuple(value) if isinstance(value, list) else value
+    if isinstance(values.get("cpu_model"), dict):
+        model = values["cpu_model"]
+        values["cpu_model"] = CpuModel(
+            name=model["name"], description=model["description"], qemu=dict(model["qemu"]), note=model.get("note", "")
+        )
+    for key in ("requirements", "find_links"):
+        if isinstance(values.get(key), dict):
+            record = values[key]
+            values[key] = LocalInput(path=record["path"], sha256=record["sha256"], files=tuple(record.get("files", ())))
+    values["expect"] = Status(inputs["expect"])
+    return Cell(**values)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Results:
+    """One results.json, read back."""
+
+    source: str  # where it was read from, for messages
+    matrix: str
+    npmatrix_version: str
+    started_at: str
+    finished_at: str | None
+    complete: bool
+    host: Mapping[str, Any]
+    cells: tuple[CellResult, ...]
+
+    def cell(self, name: str | None) -> CellResult:
+        """The cell called `name`; None means the only cell. A one-line ConfigError otherwise."""
+        names = [c.name for c in self.cells]
+        if not self.cells:
+            raise ConfigError("holds no cells (the run ended before its first cell)", where=self.source)
+        if name is None:
+            if len(self.cells) == 1:
+                return self.cells[0]
+            raise ConfigError(
+                f"holds {len(self.cells)} cells, name one as FILE:CELL ({', '.join(names)})", where=self.source
+            )
+        for result in self.cells:
+            if result.name == name:
+                return result
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"no cell {name!r}{hint} (cells: {', '.join(names)})", where=self.source)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as the run wrote it: `from_json(r.to_json())` gives `r` back (`report --format json`)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "npmatrix_version": self.npmatrix_version,
+            "matrix": self.matrix,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "complete": self.complete,
+            "host": dict(self.host),
+            "cells": cells_json(self.cells),
+        }
+
+
+def is_results_document(document: Mapping[str, Any]) -> bool:
+    return isinstance(document.get("cells"), list)
+
+
+def load(path: Path) -> Results:
+    return from_json(fileio.read_json(path), where=str(path))
+
+
+def from_json(document: Mapping[str, Any], *, where: str) -> Results:
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise ConfigError(
+            f"results schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
+        )
+    schemas.validate("results", document, where=where)
+    for i, record in enumerate(document["cells"]):
+        if record["probe"] is not None:
+            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
+    return Results(
+        source=where,
+        matrix=document["matrix"],
+        npmatrix_version=document["npmatrix_version"],
+        started_at=document["started_at"],
+        finished_at=document["finished_at"],
+        complete=document["complete"],
+        host=document["host"],
+        cells=tuple(CellResult.from_json(record) for record in document["cells"]),
+    )
+
+
+@dataclass
+class ResultsFile:
+    """The results.json of a run under way. `add` rewrites the whole file through a rename, so a reader or
+    a crash never sees half a file."""
+
+    path: Path
+    matrix: str
+    host: dict[str, Any]
+    cells: list[CellResult] = field(default_factory=list)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    finished_at: str | None = None  # written when complete; None means the time of that write (merge sets it)
+
+    # Each cell's part of the file, redacted and dumped once (by id: the same object in self.cells), with the
+    # advisories it was dumped with: a later cell of the same platform can change them (a faster OpenBLAS peer).
+    # A run rewrites the file after every cell; dumping every cell again each time made a 500-cell run quadratic.
+    _cell_texts: dict[int, tuple[tuple[Advisory, ...], str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def add(self, result: CellResult) -> None:
+        self.cells.append(result)
+        self.write(complete=False)
+
+    def to_json(self, *, complete: bool) -> dict[str, Any]:
+        return {**self._header(complete=complete), "cells": cells_json(self.cells)}
+
+    def _header(self, *, complete: bool) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "npmatrix_version": __version__,
+            "matrix": self.matrix,
+            "started_at": self.started_at,
+            "finished_at": (self.finished_at or datetime.now(UTC).isoformat(timespec="seconds")) if complete else None,
+            "complete": complete,
+            "host": self.host,
+        }
+
+    def write(self, *, complete: bool) -> None:
+        """The same bytes as `fileio.write_json(path, redact_document(to_json()))`, without dumping the cells
+        written before again (tests/unit/test_results_contract.py compares the two)."""
+        header = text.redact_document({**self._header(complete=complete), "cells": []})
+        head, _, tail = json.dumps(header, indent=2).rpartition('"cells": []')
+        known = {id(c) for c in self.cells}
+        self._cell_texts = {k: v for k, v in self._cell_texts.items() if k in known}
+        notes = advisories(self.cells)
+        parts = [self._cell_text(c, notes.get(c.name, ())) for c in self.cells]
+        cells = "[\n" + ",\n".join(parts) + "\n  ]" if parts else "[]"
+        fileio.write_atomic(self.path, f'{head}"cells": {cells}{tail}\n')
+
+    def _cell_text(self, cell: CellResult, notes: tuple[Advisory, ...]) -> str:
+        cached = self._cell_texts.get(id(cell))
+        if cached is None or cached[0] != notes:
+            dumped = json.dumps(text.redact_document(cell_json(cell, notes)), indent=2)
+            cached = (notes, "\n".join(f"    {line}" for line in dumped.splitlines()))
+            self._cell_texts[id(cell)] = cached
+        return cached[1]

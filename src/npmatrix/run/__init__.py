@@ -1,0 +1,1 @@
+"""Run: sequencing a plan on the host (build, probe, schedule, reuse, shards, the index preflight)."""
