@@ -1,6 +1,6 @@
 # npmatrix: two commands on a fresh machine.
 #   make matrix   stand up the engine if none runs, build what is missing, run the default matrix
-#   make test     lint, type-check, unit tests, and integration tests against the real engine
+#   make test     lint, type-check, the manual (mkdocs --strict), unit tests, and integration tests against the real engine
 # and one for CI: make nightly (see below).
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,7 +18,7 @@ NIGHTLY_SHARDS ?= 1
 SHARD          ?= 1/1
 NIGHTLY_PERF_THRESHOLD ?= 10
 
-.PHONY: matrix gallery test engine engines bases test-tools venv lint unit integration doctor clean mutation bench
+.PHONY: matrix gallery test engine engines bases test-tools venv lint docs unit integration doctor clean mutation bench
 .PHONY: nightly nightly-shard nightly-merge nightly-report nightly-gate
 
 $(BIN)/npmatrix: pyproject.toml
@@ -59,6 +59,11 @@ lint: venv
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+# The manual (mkdocs.yml, docs/) into site/ (gitignored): --strict fails on a broken link, a missing anchor or a
+# page the nav names that does not exist. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about its future.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
@@ -74,7 +79,7 @@ bases: venv engine
 integration: venv engine engines bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests/integration -v
 
-test: lint venv engine engines bases test-tools
+test: lint docs venv engine engines bases test-tools
 	NPMATRIX_REQUIRE_INTEGRATION=1 $(BIN)/pytest tests -v --durations=10
 
 nightly: venv engine
@@ -135,4 +140,4 @@ mutation: venv
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT) site .pytest_cache .mypy_cache .ruff_cache

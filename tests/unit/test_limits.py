@@ -1,4 +1,6 @@
-"""The input limits at their edges: exactly at a limit is accepted, one past it is refused (README, "Input limits")."""
+"""The input limits at their edges: exactly at a limit is accepted, one past it is refused.
+
+The limits are listed in docs/matrix.md, "Input limits and errors"."""
 
 from __future__ import annotations
 
