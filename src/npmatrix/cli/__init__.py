@@ -295,6 +295,7 @@ def run(
     rewritten after every cell, so an interrupted run keeps the cells it finished, and --resume OUT
     continues it.
     """
+    from npmatrix.app import preflight
     from npmatrix.run import runner, schedule, shard
 
     reports.require(report_formats)  # before the matrix, not after an hour of it
@@ -305,6 +306,7 @@ def run(
     if reuse_dir:  # named: a typo must not cost a whole run (only --out, the default, may have none yet)
         _named_earlier_run(Path(reuse_dir))
     selected = _load(matrix_path, arches, cells)
+    preflight.check_cpu_models(selected)
     choice = _engines(selected, engine_kind, engine_for, builder)
     plans = plan.plan(selected)
     if sharding is not None:
@@ -786,9 +788,10 @@ def doctor_command(
 ) -> None:
     """Check the engines, builders, QEMU and base images the selected cells need, and say for each platform
     whether its engine runs it natively or under QEMU."""
-    from npmatrix.app import doctor  # imports the Docker SDK (~0.6 s): only the commands that need it pay for it
+    from npmatrix.app import doctor, preflight  # the Docker SDK (~0.6 s): only the commands that need it pay for it
 
     selected = _load(matrix_path, arches, cells)
+    preflight.check_cpu_models(selected)
     checks = doctor.run_checks(plan.plan(selected), _engines(selected, engine_kind, engine_for, builder))
     _say(doctor.render(checks))
     if not all(c.ok for c in checks):
