@@ -150,10 +150,10 @@ def test_a_matrix_file_sends_platforms_and_the_command_line_wins(tmp_path: Path)
     text = '[engine_for]\narm64 = "ssh://pi@raspberrypi"\n\n[[cell]]\nname = "a"\nplatform = "arm64"\nnumpy = "2.3.5"\n'
     loaded = matrix.loads(text, source="m.toml")
     assert loaded.select(arches=["arm64"]).engine_for == {"arm64": "ssh://pi@raspberrypi"}
-    from npmatrix.cli import _engines
+    from npmatrix.app.inputs import EngineOptions
 
-    assert _engines(loaded, "docker", {}, None).for_platform("arm64").host == "ssh://pi@raspberrypi"
-    assert _engines(loaded, "docker", {"arm64": REMOTE}, None).for_platform("arm64").host == REMOTE
+    assert EngineOptions(kind="docker").choose(loaded).for_platform("arm64").host == "ssh://pi@raspberrypi"
+    assert EngineOptions(engine_for={"arm64": REMOTE}).choose(loaded).for_platform("arm64").host == REMOTE
     with pytest.raises(ConfigError, match=r"m.toml: engine_for.arm65: unknown platform 'arm65'; did you mean"):
         matrix.loads(
             '[engine_for]\narm65 = "x"\n[[cell]]\nname = "a"\nplatform = "arm64"\nnumpy = "2"\n', source="m.toml"

@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from npmatrix.app import preflight
+from npmatrix.app.console import Console
+from npmatrix.app.inputs import EngineOptions, Selection
 from npmatrix.config.engine_choice import PODMAN_SOCKET, EngineChoice, EngineTarget
 from npmatrix.config.platforms import Platform
-from npmatrix.errors import EngineError, EngineUnavailable
+from npmatrix.errors import EngineError, EngineUnavailable, ExitCode
 from npmatrix.host import emulator
 from npmatrix.host import engine as engine_module
 from npmatrix.host.engine import Engine
+from npmatrix.plan import cellplan
 from npmatrix.plan.cellplan import CellPlan, bases_needed, place
 from npmatrix.plan.protocol import X86_QEMU_HOST_PATH
 
@@ -163,3 +167,13 @@ def render(checks: Sequence[Check]) -> str:
         if c.fix:
             lines.append(f"      {'':<26} fix: {c.fix}")
     return "\n".join(lines)
+
+
+def doctor(selection: Selection, engines: EngineOptions, console: Console) -> ExitCode:
+    """The checks for the selected cells, one line each with its fix; 3 when one failed. A CPU model QEMU does
+    not know is bad input, as in `run`: exit 2 before any engine is asked."""
+    selected = selection.load()
+    preflight.check_cpu_models(selected)
+    checks = run_checks(cellplan.plan(selected), engines.choose(selected))
+    console.say(render(checks))
+    return ExitCode.OK if all(c.ok for c in checks) else ExitCode.ENGINE_UNAVAILABLE

@@ -22,6 +22,9 @@ _APT_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*[a-z0-9+](=[A-Za-z0-9.+:~-]+)?")
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+-]*)?")
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _IMAGE_BY_DIGEST = re.compile(r"[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9_.-]+)?@sha256:[0-9a-f]{64}")
+# A model as QEMU_CPU takes it: a name, then for x86 optional CPUID flag changes ("Nehalem,-sse4.2,-popcnt").
+_QEMU_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_QEMU_FLAG_CHANGE = re.compile(r"([+-])([a-z0-9][a-z0-9_.-]{0,63})")
 
 
 def cell_name(value: str) -> str:
@@ -66,6 +69,18 @@ def index_url(value: str) -> str:
     if "@" in value or not _URL.fullmatch(value):
         # The message must not echo a password into a CI log: the value is shown redacted.
         raise ValueError(f"{redact(value)!r} is not a plain http(s) URL without credentials")
+    return value
+
+
+def qemu_cpu(value: str) -> str:
+    """A QEMU_CPU value by its syntax alone; whether this machine's QEMU knows the model is a preflight check
+    (host/qemucpu.check_model), made before a run, not while a matrix file is read."""
+    name, *changes = value.split(",")
+    if not _QEMU_MODEL.fullmatch(name) or not all(_QEMU_FLAG_CHANGE.fullmatch(c) for c in changes):
+        raise ValueError(
+            f"{value!r} is not a QEMU CPU model: a name such as 'cortex-a53', for x86 optionally with flag changes "
+            "('Nehalem,-sse4.2,-popcnt')"
+        )
     return value
 
 

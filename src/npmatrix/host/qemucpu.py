@@ -1,5 +1,8 @@
 """The CPU models QEMU knows, for checking a matrix's own `[cpu.NAME]` tables before anything runs.
 
+Parsing a matrix checks a model's syntax only (config/validators.qemu_cpu); the preflight of `run` and `doctor`
+(app/preflight.py) checks it against this machine's QEMU with `check_model(value, known(...))`.
+
 `qemu-aarch64-static -cpu help` (and -arm-, -x86_64-) lists them; it is run once per binary and cached. Parsing
 is pure (`parse_cpu_help`, tested on captured outputs in tests/data/qemu). Where the binary is absent (a machine
 without qemu-user-static), nothing can be checked here; `npmatrix doctor` and the run itself say QEMU is missing.
@@ -13,9 +16,8 @@ import re
 import shutil
 from dataclasses import dataclass
 
-# A model as QEMU_CPU takes it: a name, then for x86 optional CPUID flag changes ("Nehalem,-sse4.2,-popcnt").
-_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_FLAG_CHANGE = re.compile(r"([+-])([a-z0-9][a-z0-9_.-]{0,63})")
+from npmatrix.config import validators
+from npmatrix.host import process
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,12 +52,7 @@ def parse_cpu_help(text: str, *, binary: str) -> QemuCpus:
 
 def check_model(value: str, known: QemuCpus | None) -> str:
     """A QEMU_CPU value for a matrix's CPU table: plain syntax always, and a model `known` lists when known."""
-    name, *changes = value.split(",")
-    if not _MODEL.fullmatch(name) or not all(_FLAG_CHANGE.fullmatch(c) for c in changes):
-        raise ValueError(
-            f"{value!r} is not a QEMU CPU model: a name such as 'cortex-a53', for x86 optionally with flag changes "
-            "('Nehalem,-sse4.2,-popcnt')"
-        )
+    name, *changes = validators.qemu_cpu(value).split(",")
     if known is None:
         return value
     if name not in known.models:
@@ -75,9 +72,6 @@ def check_model(value: str, known: QemuCpus | None) -> str:
 def known(qemu: str) -> QemuCpus | None:
     """What `<qemu>-static -cpu help` lists (qemu is a platform's handler name, e.g. "qemu-aarch64"); None when
     the binary is not installed here. Run once per binary."""
-    # Imported here: matrix (a pure stage) imports this module, and must load without the process layer.
-    from npmatrix.host import process
-
     binary = f"{qemu}-static"
     if shutil.which(binary) is None:
         return None
