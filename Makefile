@@ -58,6 +58,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 unit: venv
 	$(BIN)/pytest tests/unit -q
@@ -135,4 +136,4 @@ mutation: venv
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
