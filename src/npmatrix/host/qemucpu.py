@@ -7,11 +7,12 @@ without qemu-user-static), nothing can be checked here; `npmatrix doctor` and th
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import shutil
 from dataclasses import dataclass
+
+from npmatrix.text import did_you_mean
 
 # A model as QEMU_CPU takes it: a name, then for x86 optional CPUID flag changes ("Nehalem,-sse4.2,-popcnt").
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -59,8 +60,7 @@ def check_model(value: str, known: QemuCpus | None) -> str:
     if known is None:
         return value
     if name not in known.models:
-        close = difflib.get_close_matches(name, sorted(known.models), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, sorted(known.models))
         raise ValueError(f"{known.binary} knows no CPU model {name!r}{hint}; `{known.binary} -cpu help` lists them")
     if changes and not known.flags:
         raise ValueError(f"{known.binary} takes no flag changes after the model name ({value!r})")
