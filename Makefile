@@ -58,6 +58,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # The manual (mkdocs.yml, docs/) into site/ (gitignored): --strict fails on a broken link, a missing anchor or a
 # page the nav names that does not exist. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about its future.
@@ -140,4 +141,4 @@ mutation: venv
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(OUT) site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT) site .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

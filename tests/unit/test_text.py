@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from npmatrix import text
-from npmatrix.config import matrix
+from npmatrix.config import engine_choice, matrix
 from npmatrix.errors import ConfigError
 from npmatrix.plan.cellplan import plan_cell
 from npmatrix.records.probe_file import ProbeFile, write
@@ -93,3 +95,106 @@ def test_results_and_probe_files_are_stored_redacted(tmp_path: Path) -> None:
         stored = (tmp_path / name).read_text()
         assert "secret" not in stored and "https://***@h/simple" in stored
         json.loads(stored)
+
+
+# --- printable beyond controls: everything str.isprintable calls unprintable is shown as an escape ---------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        pytest.param("a\u00a0b", "a\\xa0b", id="no-break-space"),
+        pytest.param("a\u200bb", "a\\u200bb", id="zero-width-space"),
+        pytest.param("a\u200fb", "a\\u200fb", id="right-to-left-mark"),
+        pytest.param("a\U000e0001b", "a\\U000e0001b", id="astral-format-char"),
+        pytest.param("a\udcffb", "a\\udcffb", id="lone-surrogate"),
+        pytest.param("numpy 🐍 ok", "numpy 🐍 ok", id="emoji-kept"),
+    ],
+)
+def test_printable_escapes_what_is_not_printable(raw: str, shown: str) -> None:
+    assert text.printable(raw) == shown
+    assert text.one_line(raw) == shown
+
+
+@given(st.text())
+def test_one_line_is_always_one_printable_line(raw: str) -> None:
+    assert text.one_line(raw).isprintable()
+
+
+@given(st.text())
+def test_printable_keeps_only_printable_characters_newlines_and_tabs(raw: str) -> None:
+    shown = text.printable(raw)
+    assert all(c.isprintable() or c in "\n\t" for c in shown)
+    assert shown.count("\n") == raw.count("\n")
+
+
+@given(st.text(st.characters(blacklist_characters="@")).filter(str.isprintable))
+def test_printable_text_passes_unchanged(raw: str) -> None:
+    assert text.printable(raw) == raw
+    assert text.one_line(raw) == raw
+
+
+# --- strip_controls: what reports do with build logs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        pytest.param("\x1b[31mred\x1b[0m", "red", id="colour-codes"),
+        pytest.param("\x1b[2K\x1b[1Gprogress", "progress", id="erase-line"),
+        pytest.param("bell\x07 nul\x00 del\x7f", "bell nul del", id="controls"),
+        pytest.param("a\tb\r\nc", "a\tb\r\nc", id="tab-cr-newline-kept"),
+        pytest.param("plain ü ✓", "plain ü ✓", id="plain-kept"),
+    ],
+)
+def test_strip_controls_removes_colour_codes_and_controls(raw: str, kept: str) -> None:
+    assert text.strip_controls(raw) == kept
+
+
+@given(st.text())
+def test_strip_controls_leaves_no_c0_control_but_tab_newline_cr(raw: str) -> None:
+    stripped = text.strip_controls(raw)
+    assert not any((ord(c) < 0x20 and c not in "\t\n\r") or c == "\x7f" for c in stripped)
+
+
+# --- shorten -----------------------------------------------------------------------------------------------------
+
+
+def test_shorten_keeps_what_fits_and_marks_a_cut() -> None:
+    assert text.shorten("abcdef", 6) == "abcdef"
+    assert text.shorten("abcdefg", 6) == "abcde…"
+    assert text.shorten("abcdefg", 6, ellipsis="...") == "abc..."
+
+
+@given(st.text(), st.integers(min_value=3, max_value=200), st.sampled_from(["…", "..."]))
+def test_shorten_never_exceeds_the_width_and_keeps_a_prefix(raw: str, width: int, ellipsis: str) -> None:
+    short = text.shorten(raw, width, ellipsis=ellipsis)
+    assert len(short) <= width
+    if short != raw:
+        assert len(raw) > width and short.endswith(ellipsis)
+        assert raw.startswith(short.removesuffix(ellipsis))
+
+
+# --- did_you_mean ------------------------------------------------------------------------------------------------
+
+
+def test_did_you_mean_names_the_closest_option() -> None:
+    options = ["amd64", "arm64", "arm/v7"]
+    assert text.did_you_mean("amd46", options) == " (did you mean 'amd64'?)"
+    assert text.did_you_mean("amd46", options, in_parentheses=False) == "; did you mean 'amd64'?"
+    assert text.did_you_mean("zzzz", options) == ""
+    assert text.did_you_mean("amd46", iter(options)) == " (did you mean 'amd64'?)"  # any iterable, read once
+
+
+@given(st.lists(st.text(min_size=1), min_size=1, unique=True))
+def test_did_you_mean_an_option_itself_suggests_it(options: list[str]) -> None:
+    word = options[0]
+    assert text.did_you_mean(word, options) == f" (did you mean {word!r}?)"
+
+
+def test_the_messages_keep_their_hint() -> None:
+    # The callers switched to text.did_you_mean: the messages people see are the ones they saw before.
+    with pytest.raises(ConfigError, match=r"unknown platform 'amd46' \(did you mean 'amd64'\?\); one of "):
+        matrix.parse({"cell": [{"name": "c", "platform": "amd46", "numpy": "2.3.5"}]})
+    with pytest.raises(ConfigError, match=r"unknown platform 'amd46'; did you mean 'amd64'\? \(one of "):
+        engine_choice.check_platform("amd46", where="--engine-for")

@@ -15,7 +15,6 @@ No Docker SDK here (npmatrix.host.engine connects): this module only reads the d
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -27,6 +26,7 @@ from typing import Any, Literal
 
 from npmatrix.config.platforms import presets
 from npmatrix.errors import ConfigError
+from npmatrix.text import did_you_mean
 
 EngineKind = Literal["docker", "podman"]
 KINDS: tuple[EngineKind, ...] = ("docker", "podman")
@@ -115,8 +115,7 @@ def parse_engine_for(value: str, *, where: str = "--engine-for") -> tuple[str, s
 def check_platform(name: str, *, where: str) -> str:
     known = list(presets().platforms)
     if name not in known:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, known, in_parentheses=False)
         raise ConfigError(f"unknown platform {name!r}{hint} (one of {', '.join(known)})", where=where)
     return name
 
@@ -208,8 +207,7 @@ def _context(name: str, *, environ: Mapping[str, str], where: str) -> EngineTarg
         host = document["Endpoints"]["docker"]["Host"]
     except FileNotFoundError:
         known = sorted(_context_names(meta_dir))
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, known, in_parentheses=False)
         listed = f" (contexts: {', '.join(known)})" if known else ""
         raise ConfigError(
             f"no docker context {name!r}{hint}{listed}: create it with "

@@ -15,7 +15,6 @@ Only `load` reads a file.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import functools
 import re
@@ -44,6 +43,7 @@ from npmatrix import fileio
 from npmatrix.config import matrix, validators
 from npmatrix.config.platforms import presets
 from npmatrix.errors import ConfigError
+from npmatrix.text import did_you_mean, one_line, shorten
 
 # A pip freeze of a big environment (Colab's: 640 lines) is about 20 KiB; the bound stops /dev/zero.
 MAX_FREEZE_BYTES = 4 * 2**20
@@ -394,7 +394,7 @@ def _check_known(values: Iterable[str], known: Iterable[str], *, what: str, wher
     known = list(known)
     for value in values:
         if value not in known:
-            hint = _did_you_mean(value, known)
+            hint = did_you_mean(value, known)
             raise ConfigError(f"unknown {what} {value!r}{hint}; one of {', '.join(known)}", where=where)
 
 
@@ -407,7 +407,7 @@ def _check_cpu(platform: str, cpu: str, platforms: Iterable[str]) -> None:
     if cpu not in cpus:
         known = [*cpus, NO_CPU]
         raise ConfigError(
-            f"unknown CPU model {cpu!r}{_did_you_mean(cpu, known)}; one of {', '.join(known)}", where="--cpu"
+            f"unknown CPU model {cpu!r}{did_you_mean(cpu, known)}; one of {', '.join(known)}", where="--cpu"
         )
     if platform not in cpus[cpu].platforms:
         raise ConfigError(f"CPU model {cpu!r} is for {', '.join(cpus[cpu].platforms)}, not {platform}", where="--cpu")
@@ -434,7 +434,7 @@ def _only(freeze: Freeze, only: Iterable[str]) -> set[str]:
     known = {p.name for p in freeze.pins} | {u.name for u in freeze.unusable if u.name}
     unknown = sorted(names - known)
     if unknown:
-        hint = _did_you_mean(unknown[0], known)
+        hint = did_you_mean(unknown[0], known)
         raise ConfigError(f"{unknown[0]!r} is not in the freeze{hint}", where="--only")
     return names
 
@@ -477,12 +477,7 @@ def name_from_path(path: Path) -> str:
 def _default_source(freeze: Freeze) -> str:
     name = PurePosixPath(freeze.path).name
     text = f"pip freeze {name}, modified {freeze.modified}" if freeze.modified else f"pip freeze {name}"
-    return _printable(text)
-
-
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return one_line(text)
 
 
 # --- render ----------------------------------------------------------------------------------------------------
@@ -502,7 +497,7 @@ def command_line(path: str, options: Options) -> str:
         args += ["--numpy", options.numpy]
     if options.source is not None:
         args += ["--source", options.source]
-    return _printable(shlex.join(args))
+    return one_line(shlex.join(args))
 
 
 def render(conversion: Conversion) -> str:
@@ -518,7 +513,7 @@ def _header(c: Conversion) -> list[str]:
     lines = [
         "# Cells that install the pins of a pip freeze on other platforms: does this environment work there?",
         f"# Made by: {command_line(c.freeze.path, c.options)}",
-        f"# From: {_printable(c.freeze.path)}; source: {c.source}",
+        f"# From: {one_line(c.freeze.path)}; source: {c.source}",
         f"# {total} package lines: each is installed by the cells below or listed here with why it is left out.",
     ]
     rewritten = [p for p in c.freeze.pins if p.rewritten and any(p in cell.packages for cell in c.cells)]
@@ -535,7 +530,8 @@ def _left_out_lines(c: Conversion) -> list[str]:
     groups: dict[tuple[str, str], list[str]] = {}
     everywhere = _platforms_text(c.options.platforms, c.options.platforms)
     for u in c.unusable:
-        groups.setdefault((everywhere, u.reason), []).append(f"{_short(u.text)} (line {u.line})")
+        text = shorten(one_line(u.text), 80, ellipsis="...")
+        groups.setdefault((everywhere, u.reason), []).append(f"{text} (line {u.line})")
     for pin in c.freeze.pins:
         per_reason: dict[str, list[str]] = {}
         for cell in c.cells:
@@ -599,16 +595,6 @@ def _wrap(text: str, *, indent: str) -> list[str]:
         break_long_words=False,
         break_on_hyphens=False,
     )
-
-
-def _short(text: str, limit: int = 80) -> str:
-    text = _printable(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _printable(text: str) -> str:
-    """Text safe in a TOML comment and a terminal: control and other unprintable characters as escapes."""
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def _toml(value: Any) -> str:

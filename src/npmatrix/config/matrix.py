@@ -29,7 +29,6 @@ named `builtin:NAME` wherever a matrix's source is shown. `resolve` says which o
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import itertools
 import math
@@ -48,6 +47,7 @@ from npmatrix.config import localinputs, validators
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.platforms import CpuModel, presets
 from npmatrix.errors import ConfigError
+from npmatrix.text import did_you_mean
 from npmatrix.verdict import Status
 
 Install = Literal["pip", "apt"]
@@ -138,7 +138,7 @@ def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
         allowed = list(options())
         if value not in allowed:
             raise ValueError(
-                f"unknown {what} {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}"
+                f"unknown {what} {value!r}{did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}"
             )
         return str(value)
 
@@ -154,7 +154,7 @@ def _pids(value: Any) -> int:
 def _expect(value: Any) -> Status:
     allowed = [s.value for s in Status if s is not Status.ENGINE_ERROR]
     if value not in allowed:
-        raise ValueError(f"unknown status {value!r}{_did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}")
+        raise ValueError(f"unknown status {value!r}{did_you_mean(str(value), allowed)}; one of {', '.join(allowed)}")
     return Status(value)
 
 
@@ -219,12 +219,12 @@ class Matrix:
             if arch not in presets().platforms:
                 known = list(presets().platforms)
                 raise ConfigError(
-                    f"unknown platform {arch!r}{_did_you_mean(arch, known)}; one of {', '.join(known)}", where="--arch"
+                    f"unknown platform {arch!r}{did_you_mean(arch, known)}; one of {', '.join(known)}", where="--arch"
                 )
         for pattern in names:
             if not any(fnmatch.fnmatchcase(c.name, pattern) for c in self.cells):
                 known = [c.name for c in self.cells]
-                raise ConfigError(f"no cell named {pattern!r}{_did_you_mean(pattern, known)}", where=self.source)
+                raise ConfigError(f"no cell named {pattern!r}{did_you_mean(pattern, known)}", where=self.source)
         cells = tuple(
             c
             for c in self.cells
@@ -256,7 +256,7 @@ def resolve(spec: str | None, *, cwd: Path) -> str:
     name, known = spec.removeprefix(BUILTIN), builtin_names()
     if name not in known:
         raise ConfigError(
-            f"no built-in matrix {name!r}{_did_you_mean(name, known)}; the built-in ones are {', '.join(known)} "
+            f"no built-in matrix {name!r}{did_you_mean(name, known)}; the built-in ones are {', '.join(known)} "
             "(a path to a file needs a '/' or a .toml ending)",
             where="--matrix",
         )
@@ -410,7 +410,7 @@ def _cpu_qemu(raw: Any, *, where: str) -> dict[str, str]:
         known_platforms = list(presets().platforms)
         if platform not in known_platforms:
             raise ConfigError(
-                f"unknown platform {platform!r}{_did_you_mean(platform, known_platforms)}; "
+                f"unknown platform {platform!r}{did_you_mean(platform, known_platforms)}; "
                 f"one of {', '.join(known_platforms)}",
                 where=where,
             )
@@ -447,7 +447,7 @@ def _make_cell(
 def _cpu_model(name: str, cpus: Mapping[str, CpuModel], *, where: str) -> CpuModel | None:
     if name not in cpus:
         raise ConfigError(
-            f"unknown CPU model {name!r}{_did_you_mean(name, cpus)}; one of {', '.join(cpus)} "
+            f"unknown CPU model {name!r}{did_you_mean(name, cpus)}; one of {', '.join(cpus)} "
             '(or define it: [cpu.NAME] with qemu = { PLATFORM = "MODEL" })',
             where=where,
         )
@@ -593,8 +593,7 @@ def _template_fields(template: str, lists: Mapping[str, Any], *, where: str) -> 
             )
         if field_name not in lists:
             raise ConfigError(
-                f"{{{field_name}}} is not an axis{_did_you_mean(field_name, lists)}; "
-                f"axes: {', '.join(lists) or 'none'}",
+                f"{{{field_name}}} is not an axis{did_you_mean(field_name, lists)}; axes: {', '.join(lists) or 'none'}",
                 where=where,
             )
         found.append(field_name)
@@ -616,7 +615,7 @@ def _reject_unknown(raw: Mapping[str, Any], known: Iterable[str], *, where: str)
     known = list(known)
     for key in raw:
         if key not in known:
-            raise ConfigError(f"unknown key {key!r}{_did_you_mean(key, known)}", where=where)
+            raise ConfigError(f"unknown key {key!r}{did_you_mean(key, known)}", where=where)
 
 
 def _reject_duplicates(cells: list[Cell], *, where: str) -> None:
@@ -625,11 +624,6 @@ def _reject_duplicates(cells: list[Cell], *, where: str) -> None:
         if cell.name in seen:
             raise ConfigError(f"two cells are named {cell.name!r}; names must be unique", where=where)
         seen.add(cell.name)
-
-
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _table(value: Any, *, where: str) -> dict[str, Any]:

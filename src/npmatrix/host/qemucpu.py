@@ -10,7 +10,6 @@ without qemu-user-static), nothing can be checked here; `npmatrix doctor` and th
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import shutil
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 
 from npmatrix.config import validators
 from npmatrix.host import process
+from npmatrix.text import did_you_mean
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,8 +56,7 @@ def check_model(value: str, known: QemuCpus | None) -> str:
     if known is None:
         return value
     if name not in known.models:
-        close = difflib.get_close_matches(name, sorted(known.models), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, sorted(known.models))
         raise ValueError(f"{known.binary} knows no CPU model {name!r}{hint}; `{known.binary} -cpu help` lists them")
     if changes and not known.flags:
         raise ValueError(f"{known.binary} takes no flag changes after the model name ({value!r})")

@@ -181,18 +181,7 @@ def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
     requires = _requires_python(log)
     yanked = _yanked(log)
     trouble = _INDEX_TROUBLE.search(log)
-    evidence = tuple(
-        e
-        for e in (
-            line,
-            f"pip {'.'.join(map(str, pip))}" if pip else None,
-            f"top wheel tag: {_top_tag(log)}" if _top_tag(log) else None,
-            _first(log, r"Ignored the following versions that require a different python version:.{0,160}"),
-            f"yanked (pip skips them): {', '.join(yanked)}" if yanked else None,
-            _strip_step(trouble.group(0)) if trouble else None,
-        )
-        if e
-    )
+    evidence = _no_wheel_evidence(log, line, pip=pip, yanked=yanked, trouble=trouble)
 
     def verdict(reason: str, fix: str) -> Verdict:
         return Verdict(status=Status.NO_WHEEL, reason=reason, fix=fix, evidence=evidence)
@@ -233,6 +222,21 @@ def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
             "or upgrade pip so it knows newer wheel tags",
         )
     return verdict(reason, _PIP_PI_FIX)
+
+
+def _no_wheel_evidence(
+    log: str, line: str, *, pip: tuple[int, ...] | None, yanked: list[str], trouble: re.Match[str] | None
+) -> tuple[str, ...]:
+    """pip's refusal, then what the log says about why: pip's age, the top wheel tag, releases skipped."""
+    found = (
+        line,
+        f"pip {'.'.join(map(str, pip))}" if pip else None,
+        f"top wheel tag: {_top_tag(log)}" if _top_tag(log) else None,
+        _first(log, r"Ignored the following versions that require a different python version:.{0,160}"),
+        f"yanked (pip skips them): {', '.join(yanked)}" if yanked else None,
+        _strip_step(trouble.group(0)) if trouble else None,
+    )
+    return tuple(e for e in found if e)
 
 
 def _wrong_python(

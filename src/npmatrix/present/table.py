@@ -9,7 +9,7 @@ from tabulate import tabulate
 from npmatrix.judge.advice import Advisory
 from npmatrix.judge.peak import fraction, peak
 from npmatrix.records.results import CellResult, advisories
-from npmatrix.text import one_line
+from npmatrix.text import one_line, shorten
 
 HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32", "% peak")
 
@@ -42,7 +42,7 @@ def _row(r: CellResult, reason_width: int, notes: tuple[Advisory, ...] = ()) -> 
     if r.reused_label:
         status += f" ({r.reused_label})"
     if not r.status.works:
-        status += f": {_shorten(r.verdict.reason, reason_width)}"
+        status += f": {shorten(r.verdict.reason, reason_width)}"
     elif notes:
         status += f" ({advisory_text(notes)})"
     return (
@@ -139,10 +139,6 @@ def blas(r: CellResult) -> str:
 
 def _gflops(value: float | None) -> str:
     return f"{value:.1f}" if value is not None else "-"
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def advice_lines(results: list[CellResult]) -> str:

@@ -8,7 +8,6 @@ through `load`, which checks the shipped schema and gives back the same `CellRes
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -221,8 +220,7 @@ class Results:
         for result in self.cells:
             if result.name == name:
                 return result
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = text.did_you_mean(name, names, in_parentheses=False)
         raise ConfigError(f"no cell {name!r}{hint} (cells: {', '.join(names)})", where=self.source)
 
     def to_json(self) -> dict[str, Any]:

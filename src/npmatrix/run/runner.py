@@ -77,13 +77,7 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
     todo = [p for p in plans if p.cell.name not in finished]
     fleet = Fleet.connect(options.engines, [p.platform.name for p in plans])
     run_id = uuid.uuid4().hex[:12]
-    results_file = ResultsFile(
-        options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(fleet, run_id)
-    )
-    results_file.write(complete=False)
-    for member in fleet.members.values():
-        if options.previous_run_id:
-            _remove_leftovers(member.engine, options.previous_run_id, progress=progress)
+    results_file = _start(fleet, options, run_id=run_id, progress=progress)
     bases = _ensure_fleet_bases(fleet, todo, log_dir=options.out_dir / "logs", progress=progress)
     # Each plan as its engine runs it (native or emulated there), and that engine.
     placed = {p.cell.name: fleet.place(p) for p in plans}
@@ -112,22 +106,11 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
             _remove_run_containers(member.engine, run_id)
 
     with build.build_secrets() as secrets:
+        context = _CellContext(options=options, run_id=run_id, secrets=secrets, activity=activity)
 
         def work(plan: CellPlan) -> CellResult:
             member = placed[plan.cell.name][1]
-            return _run_cell_safely(
-                plan,
-                bases[member.target],
-                builder=member.builder,
-                engine=member.engine,
-                engine_record=member.record,
-                qemu=emulator.identity(plan.platform, local=member.local) if plan.emulated else None,
-                secrets=secrets,
-                options=options,
-                labels={RUN_LABEL: run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
-                activity=activity,
-                progress=_prefixed(progress, step(plan)),
-            )
+            return _run_on(member, plan, bases[member.target], context, progress=_prefixed(progress, step(plan)))
 
         schedule.run_all(
             schedule.start_order([placed[p.cell.name][0] for p in todo]),
@@ -142,6 +125,48 @@ def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -
     results_file.cells = ordered
     results_file.write(complete=True)
     return ordered
+
+
+def _start(fleet: Fleet, options: RunOptions, *, run_id: str, progress: Progress) -> ResultsFile:
+    """results.json, written at once (marked incomplete), after the containers an interrupted run being resumed
+    left behind are removed."""
+    results_file = ResultsFile(
+        options.out_dir / "results.json", matrix=options.matrix_source, host=_host_facts(fleet, run_id)
+    )
+    results_file.write(complete=False)
+    for member in fleet.members.values():
+        if options.previous_run_id:
+            _remove_leftovers(member.engine, options.previous_run_id, progress=progress)
+    return results_file
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CellContext:
+    """What every cell of one run shares."""
+
+    options: RunOptions
+    run_id: str
+    secrets: dict[str, Path]
+    activity: schedule.Activity
+
+
+def _run_on(
+    member: Member, plan: CellPlan, bases: dict[str, BuildOutcome], context: _CellContext, *, progress: Progress
+) -> CellResult:
+    """One cell on the engine `member` it is placed on, labelled with the run, its owner and its name."""
+    return _run_cell_safely(
+        plan,
+        bases,
+        builder=member.builder,
+        engine=member.engine,
+        engine_record=member.record,
+        qemu=emulator.identity(plan.platform, local=member.local) if plan.emulated else None,
+        secrets=context.secrets,
+        options=context.options,
+        labels={RUN_LABEL: context.run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
+        activity=context.activity,
+        progress=progress,
+    )
 
 
 def _serialised(progress: Progress) -> Progress:
@@ -280,6 +305,36 @@ def _run_cell(
     if not built.ok:
         result = _result(plan, classify(plan, built, None), built, None, logs, durations, engine=engine_record)
         return replace(result, reuse_key=build_key)
+    return _probe_and_classify(
+        plan,
+        built,
+        logs=logs,
+        durations=durations,
+        engine=engine,
+        options=options,
+        labels=labels,
+        activity=activity,
+        qemu=qemu,
+        engine_record=engine_record,
+        progress=progress,
+    )
+
+
+def _probe_and_classify(
+    plan: CellPlan,
+    built: BuildOutcome,
+    *,
+    logs: dict[str, str],
+    durations: dict[str, float],
+    engine: Engine,
+    options: RunOptions,
+    labels: dict[str, str],
+    activity: schedule.Activity,
+    qemu: str | None,
+    engine_record: EngineRecord | None,
+    progress: Progress,
+) -> CellResult:
+    """A built cell probed (and benchmarked), the probe's stderr kept as a log, and its verdict."""
     progress(f"{'reused' if built.cached else 'built'} in {built.duration_s:.1f} s; probing and benchmarking")
     where = engine_record.describe() if engine_record is not None else "docker local"
     probed = _probe_cell(
@@ -293,10 +348,10 @@ def _run_cell(
         progress=progress,
     )
     ran = probed.ran
-    durations["probe"] = ran.duration_s
+    durations = {**durations, "probe": ran.duration_s}
     if ran.bench_duration_s is not None:
         durations["bench"] = ran.bench_duration_s
-    logs["probe_stderr"] = str(options.out_dir / "logs" / f"{name}.probe.stderr.log")
+    logs = {**logs, "probe_stderr": str(options.out_dir / "logs" / f"{plan.cell.name}.probe.stderr.log")}
     fileio.write_atomic(Path(logs["probe_stderr"]), redact(ran.stderr))
     if probed.reused:
         progress(f"{' and '.join(probed.reused)} reused from {probed.reused_from}")

@@ -7,7 +7,6 @@ diff's "regression", which compares two nights.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -223,21 +222,6 @@ def gemm_bars(r: CellResult) -> GemmBars | None:
             rows[key] = g
     label = f"{r.name} ({r.qemu_cpu.split()[0]})" if r.emulated and r.qemu_cpu else r.name
     return GemmBars(cell=r.name, label=label, emulated=r.emulated, rows=rows)
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def printable(text: str) -> str:
-    """Without terminal colour codes and control characters: logs and evidence come from builds, and XML 1.0
-    cannot carry most control characters at all."""
-    return _CONTROL.sub("", _ANSI.sub("", text))
-
-
-def shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def oldest_first(results: Sequence[Results]) -> list[Results]:

@@ -25,13 +25,13 @@ from npmatrix.present.reports.cells import (
     night_summary,
     numpy_text,
     oldest_first,
-    printable,
     standing,
     status_text,
     when,
 )
 from npmatrix.present.reports.logs import LogTail
 from npmatrix.records.results import CellResult, Results, advisories
+from npmatrix.text import strip_controls
 
 TIMELINE_NIGHTS = 30  # status columns shown; the trend chart shows every night
 
@@ -62,7 +62,7 @@ def render_html(
 
 
 def _e(value: object) -> str:
-    return html.escape(printable(str(value)), quote=True)
+    return html.escape(strip_controls(str(value)), quote=True)
 
 
 def _anchor(name: str) -> str:

@@ -14,8 +14,9 @@ import xml.etree.ElementTree as ET
 
 from npmatrix.judge.advice import Advisory
 from npmatrix.present import table
-from npmatrix.present.reports.cells import cell_seconds, key_facts, matrix_name, numpy_text, printable, status_text
+from npmatrix.present.reports.cells import cell_seconds, key_facts, matrix_name, numpy_text, status_text
 from npmatrix.records.results import CellResult, Results, advisories
+from npmatrix.text import strip_controls
 
 
 def render_junit(results: Results) -> str:
@@ -100,4 +101,4 @@ def _time(seconds: float) -> str:
 
 def _x(text: str) -> str:
     """XML 1.0 cannot carry most control characters, escaped or not; ElementTree escapes the rest."""
-    return printable(text)
+    return strip_controls(text)

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmatrix.present.reports.cells import printable
 from npmatrix.records.results import Results
+from npmatrix.text import shorten, strip_controls
 
 TAIL_LINES = 30
 MAX_LINE = 300  # characters kept of one log line: pip and compilers print very long ones
@@ -63,14 +63,10 @@ def tail_lines(path: Path, lines: int) -> tuple[str, ...]:
         raw = f.read().decode("utf-8", errors="replace").split("\n")
     if size > _READ_BYTES:
         raw = raw[1:]  # the first line read is cut
-    kept = [printable(_last_write(line)).rstrip() for line in raw]
-    return tuple(_cut(line) for line in kept if line.strip())[-lines:]
+    kept = [strip_controls(_last_write(line)).rstrip() for line in raw]
+    return tuple(shorten(line, MAX_LINE) for line in kept if line.strip())[-lines:]
 
 
 def _last_write(line: str) -> str:
     written = [part for part in line.split("\r") if part.strip()]
     return written[-1] if written else ""
-
-
-def _cut(line: str) -> str:
-    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"

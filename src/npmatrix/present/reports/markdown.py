@@ -14,13 +14,12 @@ from npmatrix.present.reports.cells import (
     Standing,
     night_summary,
     numpy_text,
-    printable,
-    shorten,
     standing,
     status_text,
     when,
 )
 from npmatrix.records.results import CellResult, Results, advisories
+from npmatrix.text import shorten, strip_controls
 
 REASON_WIDTH = 100
 MARKS = {
@@ -60,7 +59,7 @@ def render_markdown(results: Results) -> str:
 def _row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
     found = r.summary is not None and r.summary.numpy_version
     numpy = f"{numpy_text(r)} ({table.installed(r)})" if found else numpy_text(r)
-    reason = "" if r.status.works and r.as_expected else shorten(r.verdict.reason, REASON_WIDTH)
+    reason = "" if r.status.works and r.as_expected else shorten(" ".join(r.verdict.reason.split()), REASON_WIDTH)
     if r.status.works and notes:
         reason = table.advisory_text(notes)
     cells = (MARKS[standing(r)], r.name, table.platform_label(r), numpy, status_text(r), reason)
@@ -77,5 +76,5 @@ def _unexpected(r: CellResult) -> str:
 
 def md(text: str) -> str:
     """Text for a Markdown table cell or list item, on one line."""
-    one_line = " ".join(printable(text).split())
+    one_line = " ".join(strip_controls(text).split())
     return html.escape(one_line, quote=False).replace("|", "\\|")
