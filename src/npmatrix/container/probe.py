@@ -846,6 +846,18 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def page_alignment_info() -> dict:
+    """pagesize.py's scan of this Python's site-packages: what a Raspberry Pi 5's 16K-page kernel would refuse.
+    Loaded from this script's own folder by path, so the probe stays one standalone file where it is absent."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pagesize.py")
+    spec = importlib.util.spec_from_file_location("npmatrix_pagesize", path)
+    if not os.path.isfile(path) or spec is None or spec.loader is None:
+        return {"error": f"{path} is missing: it is copied beside probe.py"}
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.scan(module.default_directories())
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Report on this Python and its NumPy as one JSON object.")
     parser.add_argument("--bench", action="store_true", help="also run bench.py (single and all threads)")
@@ -866,6 +878,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     stage.add_argument("--bench-only", action="store_true", help="only the benchmark (NumPy known to import)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per child (import, pip, ldd)")
     parser.add_argument("--bench-timeout", type=float, default=1800.0, help="seconds per benchmark run")
+    parser.add_argument(
+        "--page-alignment", action="store_true", help="also check site-packages for a 16K-page kernel (pagesize.py)"
+    )
     return parser.parse_args(argv)
 
 
@@ -897,6 +912,8 @@ def build_report(args: argparse.Namespace) -> dict:
     report["imports"] = [section("import", import_module_in_child, m, args.timeout) for m in args.imports]
     numpy_ok = bool(report["numpy"] and report["numpy"].get("import_ok"))
     report["bench"] = section("bench", bench_info, args, numpy_ok)
+    if args.page_alignment:
+        report["page_alignment"] = section("page_alignment", page_alignment_info)
     report["probe_duration_s"] = round(time.perf_counter() - start, 3)
     report["probe_errors"] = errors
     return report

@@ -3,8 +3,9 @@
 Peak = cores x clock x DP FLOPs per cycle per core, from what the probe read in /proc/cpuinfo: the widest
 vector FMA the flags announce (AVX-512: 2 FMA units x 8 doubles x 2, an upper bound, since some CPUs have one
 unit or split 512-bit work in two; AVX2+FMA: 16; AVX: 8; SSE2: 4). A Raspberry Pi, recognised by its ARM CPU
-part, uses the published figures: Pi 4 28.8 GFLOP/s (4 x 1.8 GHz x 4), Pi 5 76.8 (4 x 2.4 GHz x 8). Under
-QEMU a fraction is meaningless: emulated code runs 10-20x slower than the CPU it imitates, so none is given.
+part, uses the published figures of its board profile (data/boards.toml): Pi 4 28.8 GFLOP/s (4 x 1.8 GHz x 4),
+Pi 5 76.8 (4 x 2.4 GHz x 8). Under QEMU a fraction is meaningless: emulated code runs 10-20x slower than the
+CPU it imitates, so none is given.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from npmatrix.config.boards import profiles
+
 # DP FLOPs per cycle per core, widest first: (flags that must all be present, FLOPs)
 X86_DP_FLOPS = ((("avx512f",), 32), (("avx2", "fma"), 16), (("avx",), 8), (("sse2",), 4))
-# ARM "CPU part" -> (board, peak DP GFLOP/s)
-PI_PRESETS = {"0xd08": ("Raspberry Pi 4 (4 x Cortex-A72 at 1.8 GHz)", 28.8), "0xd0b": ("Raspberry Pi 5", 76.8)}
+# ARM "CPU part" -> (board, peak DP GFLOP/s), for the boards with a published peak (one per CPU part)
+PI_PRESETS = {
+    b.cpu_part: (b.description, b.peak_gflops) for b in profiles().boards.values() if b.peak_gflops is not None
+}
 EMULATED = "no fraction under QEMU: emulated code runs 10-20x slower than the CPU it imitates"
 _GHZ = re.compile(r"@\s*([0-9.]+)\s*GHz", re.IGNORECASE)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-SCRIPTS = ("probe.py", "bench.py")  # copied side by side: probe.py runs bench.py from its own directory
+SCRIPTS = ("probe.py", "bench.py", "pagesize.py")  # side by side: probe.py runs bench.py, loads pagesize.py
 PROBE_DIR = "/npmatrix"  # where the scripts are copied in each container
 PROBE_VERSION = 1  # facts["probe_version"] this host understands
 BENCH_VERSION = 1
