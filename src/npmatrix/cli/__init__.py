@@ -18,7 +18,7 @@ import click
 
 from npmatrix import __version__, fileio, text
 from npmatrix.config import engine_choice as engines
-from npmatrix.config import freeze, matrix
+from npmatrix.config import freeze, install, matrix
 from npmatrix.errors import ConfigError, ExitCode, FatalError
 from npmatrix.fileio import write_atomic
 from npmatrix.judge import classify
@@ -154,7 +154,7 @@ def cli() -> None:
 def list_cells(matrix_path: str | None, arches: tuple[str, ...], cells: tuple[str, ...]) -> None:
     """Show the cells a matrix expands to, after filters, one per line."""
     for c in _load(matrix_path, arches, cells).cells:
-        how = f"pip numpy{c.numpy}" if c.install == "pip" else "apt python3-numpy"
+        how = f"{c.install} {install.method(c.install).package(c)}"
         cpu = f" cpu={c.cpu}" if c.cpu else ""
         _say(f"{c.name:<24} {c.platform:<8} {c.suite:<9} {how:<22} expect={c.expect.value}{cpu}")
 
