@@ -15,6 +15,7 @@ import pytest
 
 PURE = (
     "npmatrix.config.matrix",
+    "npmatrix.config.install",
     "npmatrix.config.validators",
     "npmatrix.config.freeze",
     "npmatrix.config.platforms",
