@@ -39,18 +39,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from npmatrix import fileio
 from npmatrix.config import engine_choice as engines
-from npmatrix.config import localinputs, validators
+from npmatrix.config import install, localinputs, validators
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.platforms import CpuModel, presets
 from npmatrix.errors import ConfigError
 from npmatrix.text import did_you_mean
 from npmatrix.verdict import Status
-
-Install = Literal["pip", "apt"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +58,7 @@ class Cell:
     name: str
     platform: str
     suite: str = "bookworm"
-    install: Install = "pip"
+    install: install.InstallName = install.DEFAULT  # a name in install.METHODS
     numpy: str | None = None  # a pip version specifier; apt cells take the suite's python3-numpy
     only_binary: bool = True  # refuse source builds: an sdist build under QEMU takes hours
     pip: str | None = None  # upgrade/downgrade pip first, e.g. "==20.2.4"
@@ -162,7 +160,7 @@ _CHECKS: dict[str, Checker] = {
     "name": _str(validators.cell_name),
     "platform": _choice(lambda: presets().platforms, "platform"),
     "suite": _choice(lambda: presets().suites, "Debian suite"),
-    "install": _choice(lambda: ("pip", "apt"), "install method"),
+    "install": _choice(lambda: install.METHODS, "install method"),
     "numpy": _str(validators.version_spec),
     "only_binary": _bool,
     "pip": _str(validators.version_spec),
@@ -188,6 +186,8 @@ _CHECKS: dict[str, Checker] = {
 }
 _DERIVED = ("cpu_model",)  # Cell fields npmatrix fills in, never keys of a matrix file
 assert set(_CHECKS) == {f.name for f in fields(Cell)} - set(_DERIVED), "every Cell field needs a checker"
+_UNSET = {f.name: f.default for f in fields(Cell)}  # a key equal to its default counts as not set
+assert set(install.method_keys()) <= set(_CHECKS), "an install method declares a key the matrix does not have"
 
 _TOP_KEYS = ("defaults", "cell", "axes", "cpu", "engine_for")
 _CPU_KEYS = ("description", "qemu", "note")
@@ -195,11 +195,6 @@ _CPU_KEYS = ("description", "qemu", "note")
 # and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
 MAX_FILE_BYTES = 1024 * 1024
 MAX_CELLS = 1000
-# Keys only the pip template reads. An apt cell reads the index settings, only_binary and find_links only for
-# its extra `packages` or `requirements` (pip installs them in a venv that sees Debian's NumPy), and never `pip`,
-# `system_site_packages` or `venv`: set anyway, they would be silently ignored.
-_PIP_ONLY = ("pip", "system_site_packages", "venv")
-_PIP_PACKAGES_ONLY = ("only_binary", "index_url", "extra_index_url", "find_links")
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
 _AXES_EXTRA_KEYS = ("include", "exclude")
@@ -456,36 +451,35 @@ def _cpu_model(name: str, cpus: Mapping[str, CpuModel], *, where: str) -> CpuMod
 
 
 def _check_consistency(cell: Cell, *, where: str) -> None:
-    if cell.install == "apt":
-        _reject_pip_keys(cell, where=where)
+    _check_install_keys(cell, where=where)
     if not cell.venv and cell.system_site_packages:
         raise ConfigError(
             "system_site_packages is a venv option, and venv = false installs into the system Python itself; "
             "remove one of them",
             where=f"{where}.system_site_packages",
         )
-    if cell.install == "pip" and cell.numpy is None:
-        raise ConfigError('a pip cell needs a NumPy pin, e.g. numpy = "2.3.5"', where=f"{where}.numpy")
-    if cell.install == "apt" and cell.numpy is not None:
-        raise ConfigError(
-            'apt cells take the suite\'s python3-numpy; remove numpy or use install = "pip"', where=f"{where}.numpy"
-        )
+    _check_required_keys(cell, where=where)
     spec = cell.cpu_spec
     if spec is not None and cell.platform not in spec.platforms:
         fits = ", ".join(spec.platforms)
         raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
 
 
-def _reject_pip_keys(cell: Cell, *, where: str) -> None:
-    default = Cell(name=cell.name, platform=cell.platform)
-    for key in (*_PIP_ONLY, *(() if cell.packages or cell.requirements else _PIP_PACKAGES_ONLY)):
-        if getattr(cell, key) != getattr(default, key):
-            used = (
-                "only pip cells use it"
-                if key in _PIP_ONLY
-                else "an apt cell uses it only for its `packages` or `requirements`"
-            )
-            raise ConfigError(f'{used}; remove it or use install = "pip"', where=f"{where}.{key}")
+def _check_install_keys(cell: Cell, *, where: str) -> None:
+    """A key another install method reads but this cell's ignores is refused: set anyway, it would be silently
+    ignored (an apt cell's `venv`, or its `index_url` with no `packages` to install)."""
+    method = install.method(cell.install)
+    read = install.reads(method, cell)
+    for key in install.method_keys():
+        if key not in read and getattr(cell, key) != _UNSET[key]:
+            raise ConfigError(install.refusal(method, key), where=f"{where}.{key}")
+
+
+def _check_required_keys(cell: Cell, *, where: str) -> None:
+    method = install.method(cell.install)
+    for key, what in method.required.items():
+        if getattr(cell, key) == _UNSET[key]:
+            raise ConfigError(f"a {method.name} cell needs {what}", where=f"{where}.{key}")
 
 
 def _expand_axes(axes: Mapping[str, Any], *, where: str) -> list[tuple[str, dict[str, Any]]]:

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from npmatrix.config import install
 from npmatrix.config.matrix import Cell, Matrix
 from npmatrix.config.platforms import Platform, presets
 from npmatrix.plan import protocol
@@ -17,6 +18,7 @@ NATIVE_SIZES = (256, 512, 1024)
 EMULATED_SIZES = (64, 128, 256)
 REPEATS = 5
 CELL_REPOSITORY = "npmatrix-cell"
+PYTHONS: dict[install.PythonKind, str] = {"venv": "/opt/venv/bin/python3", "system": "/usr/bin/python3"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,10 +54,7 @@ class CellPlan:
 
     @property
     def python(self) -> str:
-        in_venv = (self.cell.install == "pip" and self.cell.venv) or (
-            self.cell.install == "apt" and bool(self.cell.packages or self.cell.requirements)
-        )
-        return "/opt/venv/bin/python3" if in_venv else "/usr/bin/python3"
+        return PYTHONS[install.method(self.cell.install).python(self.cell)]
 
     @property
     def under_qemu(self) -> bool:

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from npmatrix.config import localinputs
+from npmatrix.config import install, localinputs
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import Platform
 from npmatrix.plan.base_image import BaseRecipe
@@ -36,8 +36,9 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
 
 
 def cell_dockerfile(cell: Cell, platform: Platform, base_image: str, *, template_dir: Path | None = None) -> str:
-    apt_packages = ["python3-numpy", *cell.apt] if cell.install == "apt" else list(cell.apt)
-    template = _environment(template_dir).get_template(f"{cell.install}.Dockerfile.j2")
+    method = install.method(cell.install)
+    apt_packages = [*method.apt_packages, *cell.apt]
+    template = _environment(template_dir).get_template(method.template)
     return template.render(
         cell=cell,
         platform=platform,

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from tabulate import tabulate
 
+from npmatrix.config import install
 from npmatrix.judge.advice import Advisory
 from npmatrix.judge.peak import fraction, peak
 from npmatrix.records.results import CellResult, advisories
@@ -126,7 +127,7 @@ def installed(r: CellResult) -> str:
         return f"wheel {s.wheel_tag.split('-')[-1]}"
     if s and s.install_source:
         return s.install_source
-    return "pip" if r.cell.install == "pip" else "apt"
+    return install.method(r.cell.install).name  # an unknown method is an error, not shown as another
 
 
 def blas(r: CellResult) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from npmatrix.config import install
 from npmatrix.judge.facts import GemmResult
 from npmatrix.present import table
 from npmatrix.records.results import CellResult, Results
@@ -124,9 +125,7 @@ def numpy_text(r: CellResult) -> str:
     s = r.summary
     if s is not None and s.numpy_version:
         return s.numpy_version
-    if r.cell.install == "apt":
-        return "python3-numpy (not installed)"
-    return f"{r.cell.numpy or 'latest'} (not installed)".lstrip("=")
+    return f"{install.method(r.cell.install).not_installed(r.cell)} (not installed)"
 
 
 def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
@@ -184,9 +183,7 @@ def _numpy_fact(r: CellResult) -> str:
 
 
 def _requested(r: CellResult) -> str:
-    if r.cell.install == "apt":
-        return "matrix asks for Debian's python3-numpy"
-    return f"matrix asks for numpy{r.cell.numpy or ''}{' (binary only)' if r.cell.only_binary else ''}"
+    return f"matrix asks for {install.method(r.cell.install).asks_for(r.cell)}"
 
 
 def _cpu_text(r: CellResult) -> str | None:
