@@ -61,6 +61,16 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
         cell["inputs"].setdefault("find_links", None)
         cell["inputs"].setdefault("cpu_model", None)
         cell.setdefault("engine", None)  # recorded since issue 11; null: where it ran is not known
+        # Version 1 said where a cell ran in three keys; version 2 in one placement (this run: no x86 emulator).
+        oci, emulated, model = cell.pop("platform"), cell.pop("emulated"), cell.pop("qemu_cpu")
+        cell["placement"] = {
+            "platform": cell["inputs"]["platform"],
+            "oci": oci,
+            "emulator": "binfmt" if emulated else None,
+            "qemu_cpu": model,
+            "cpu_not_applied": False,
+            "engine": None,
+        }
     assert [c.to_json() for c in run.cells] == original["cells"]
 
 
@@ -125,10 +135,10 @@ def test_a_hand_broken_results_file_is_one_line_and_exit_2(tmp_path: Path, break
 
 def test_a_newer_schema_version_is_refused_before_anything_else(tmp_path: Path) -> None:
     document = json.loads(RUN.read_text())
-    document["schema_version"] = 2
+    document["schema_version"] = 3
     path = tmp_path / "r.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(ConfigError, match="results schema_version 2, expected 1"):
+    with pytest.raises(ConfigError, match="results schema_version 3, expected 2"):
         results.load(path)
 
 

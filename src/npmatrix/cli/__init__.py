@@ -271,6 +271,9 @@ def init(path: Path, force: bool) -> None:
     callback=lambda ctx, param, value: _parse_report_formats(value),
     help="Also write these reports next to results.json: OUT/report.html, OUT/report.md, OUT/junit.xml.",
 )
+@click.option(
+    "--wide", is_flag=True, help="Print the table at full width, reasons in its rows (default: fit the terminal)."
+)
 def run(
     matrix_path: str | None,
     arches: tuple[str, ...],
@@ -288,6 +291,7 @@ def run(
     jobs: int | None,
     reuse_dir: str | None,
     reuse_bench: reuse.ReuseBench | None,
+    wide: bool,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -336,8 +340,8 @@ def run(
         else None,
     )
     ran = runner.run(plans, options, progress=_progress)
-    _say(table.table(ran))
-    for lines in (table.advice_lines(ran), table.bench_notes(ran)):
+    _say(table.table(ran, wide=wide))
+    for lines in (table.advice_lines(ran, wide=wide), table.bench_notes(ran, wide=wide)):
         if lines:
             _say(lines)
     _say(table.summary_line(ran))
