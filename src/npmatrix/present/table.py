@@ -25,7 +25,7 @@ from npmatrix.text import one_line
 
 HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GFLOP/s f64", "f32", "% peak")
 SHORT_HEADERS = ("cell", "platform", "Python", "NumPy", "installed", "BLAS", "status", "GF/s f64", "f32", "%peak")
-# The columns `fit` may wrap, most expendable first: the BLAS kernel and wheel tag before where it ran.
+# The columns `fit` may wrap: BLAS, installed, NumPy, status, and last the placement.
 WRAPPABLE = (5, 4, 3, 6, 1)
 MIN_COLUMN = 8
 GAP = 2  # tabulate's "simple" format puts two spaces between columns
@@ -72,8 +72,8 @@ def _render_fitted(rows: Sequence[Sequence[str]], headers: Sequence[str], *, wid
 
 def fit(rows: Sequence[Sequence[str]], headers: Sequence[str], *, width: int) -> list[int | None]:
     """Per column, the width to wrap it at (None: as wide as it is) so that the table fits `width`. The
-    wrappable column with the most room loses a character at a time: first down to its longest word, then
-    (a narrow terminal) down to MIN_COLUMN, breaking words. Nothing is cut: a wrapped cell goes on under
+    wrappable column with the most room loses a character at a time: first down to its longest word (the
+    placement only after the others), then (a narrow terminal) down to MIN_COLUMN, breaking words. Nothing is cut: a wrapped cell goes on under
     itself; cell names and numbers are never wrapped."""
     texts = [[one_line(r[i]) for r in rows] for i in range(len(headers))]
     floor = [len(h) for h in headers]
@@ -82,9 +82,11 @@ def fit(rows: Sequence[Sequence[str]], headers: Sequence[str], *, width: int) ->
         max([floor[i], MIN_COLUMN, *(len(w) for t in column for w in t.split())]) for i, column in enumerate(texts)
     ]
     wrapped: list[int | None] = [None] * len(widths)
-    for smallest in (words, [max(floor[i], MIN_COLUMN) for i in range(len(widths))]):
+    # Where a cell ran is what issue 18 was about: it wraps last, and only once the others are at their words.
+    phases = ((WRAPPABLE[:-1], words), (WRAPPABLE, words), (WRAPPABLE, [max(f, MIN_COLUMN) for f in floor]))
+    for columns, smallest in phases:
         while sum(widths) + GAP * (len(widths) - 1) > width:
-            room = [i for i in WRAPPABLE if widths[i] > smallest[i]]
+            room = [i for i in columns if widths[i] > smallest[i]]
             if not room:
                 break
             column = max(room, key=lambda i: widths[i] - smallest[i])
