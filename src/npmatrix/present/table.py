@@ -73,8 +73,8 @@ def _render_fitted(rows: Sequence[Sequence[str]], headers: Sequence[str], *, wid
 def fit(rows: Sequence[Sequence[str]], headers: Sequence[str], *, width: int) -> list[int | None]:
     """Per column, the width to wrap it at (None: as wide as it is) so that the table fits `width`. The
     wrappable column with the most room loses a character at a time: first down to its longest word (the
-    placement only after the others), then (a narrow terminal) down to MIN_COLUMN, breaking words. Nothing is cut: a wrapped cell goes on under
-    itself; cell names and numbers are never wrapped."""
+    placement only after the others), then (a narrow terminal) down to MIN_COLUMN, breaking words. Nothing is
+    cut: a wrapped cell goes on under itself; cell names and numbers are never wrapped."""
     texts = [[one_line(r[i]) for r in rows] for i in range(len(headers))]
     floor = [len(h) for h in headers]
     widths = [max([floor[i], *(len(t) for t in column)]) for i, column in enumerate(texts)]
