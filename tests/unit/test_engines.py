@@ -212,7 +212,7 @@ def _fake_clis(monkeypatch: pytest.MonkeyPatch, *, buildx: bool) -> list[list[st
     def run(argv: list[str], **kwargs: Any) -> Completed:
         calls.append(list(argv))
         ok = (argv[1] == "buildx" and buildx) or argv[1] == "build"
-        return Completed(argv=tuple(argv), returncode=0 if ok else 1, output="--secret" if ok else "", duration_s=0.0)
+        return Completed(argv=tuple(argv), exit_code=0 if ok else 1, output="--secret" if ok else "", duration_s=0.0)
 
     monkeypatch.setattr(engine, "_docker_clis", lambda: ["/usr/bin/docker"])
     monkeypatch.setattr(process, "run", run)

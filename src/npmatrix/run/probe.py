@@ -121,5 +121,5 @@ def run_on_host(
             parse_error="the probe did not finish",
         )
     return probe_file.parse_output(
-        exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr, duration_s=done.duration_s
+        exit_code=done.exit_code, stdout=done.stdout, stderr=done.stderr, duration_s=done.duration_s
     )
