@@ -34,7 +34,7 @@ def cell(name: str = "c", **extra: Any) -> matrix.Cell:
 
 @pytest.fixture
 def host(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Pretend the host is a given platform: Platform.emulated compares with host_platform_name()."""
+    """Pretend the host is a given platform: plan_cell places cells on host_platform_name()'s engine."""
 
     def set_host(name: str | None) -> None:
         monkeypatch.setattr(platforms, "host_platform_name", lambda: name)
