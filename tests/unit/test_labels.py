@@ -159,3 +159,12 @@ def test_a_wide_terminal_gets_every_label_unwrapped() -> None:
     text = table.table(cells, width=300)
     assert len(text.split("\n\n")[0].splitlines()) == 2 + len(cells)  # headers, rule, one line a cell
     assert "arm/v7 (qemu cortex-a15)" in _row(text, "pi32-apt")
+
+
+def test_run_has_a_wide_switch() -> None:
+    from click.testing import CliRunner
+
+    from npmatrix.cli import cli
+
+    shown = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200)
+    assert shown.exit_code == 0 and "--wide" in shown.output and "fit the terminal" in shown.output
