@@ -208,8 +208,13 @@ def part_emulated(out: Path) -> dict[str, Any]:
     return {
         c["name"]: {"probe_s": c["durations_s"].get("probe"), "bench_s": c["durations_s"].get("bench")}
         for c in doc["cells"]
-        if c["emulated"] and "probe" in c["durations_s"]
+        if _under_qemu(c) and "probe" in c["durations_s"]
     }
+
+
+def _under_qemu(cell: dict[str, Any]) -> bool:
+    """results.json version 2 says it in placement; version 1 (older measurements) in emulated."""
+    return cell["placement"]["emulator"] is not None if "placement" in cell else bool(cell["emulated"])
 
 
 # --- 4. GEMM ------------------------------------------------------------------------------------------------------

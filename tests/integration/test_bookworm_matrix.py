@@ -22,7 +22,7 @@ def _gemm(cell: dict[str, Any]) -> list[dict[str, Any]]:
 def test_run_exits_0_when_every_cell_is_as_expected(bookworm_run: CliRun) -> None:
     assert bookworm_run.returncode == 0, bookworm_run.stdout + bookworm_run.stderr
     document = bookworm_run.results
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["complete"] is True
     assert [c["name"] for c in document["cells"]] == ["colab-like", "pi64", "pi32-pip", "pi32-apt"]
     assert all(c["as_expected"] for c in document["cells"])
@@ -37,7 +37,7 @@ def test_table_shows_every_cell_and_its_status(bookworm_run: CliRun) -> None:
 
 def _assert_works(cell: dict[str, Any], machine: str, numpy_version: str, emulated: bool) -> None:
     assert cell["status"] == "ok", cell["reason"]
-    assert cell["emulated"] is emulated
+    assert (cell["placement"]["emulator"] == "binfmt") is emulated
     probe = cell["probe"]
     assert probe["platform"]["machine"] == machine
     assert probe["numpy"]["version"] == numpy_version
@@ -64,7 +64,7 @@ def test_colab_like_is_x86_64_with_a_manylinux_wheel(bookworm_run: CliRun) -> No
 def test_pi64_is_aarch64_under_qemu_as_a_cortex_a72(bookworm_run: CliRun) -> None:
     cell = bookworm_run.cell("pi64")
     _assert_works(cell, "aarch64", "2.3.5", emulated=True)
-    assert cell["qemu_cpu"] == "cortex-a72"
+    assert cell["placement"]["qemu_cpu"] == "cortex-a72"
     assert cell["probe"]["env"].get("QEMU_CPU") == "cortex-a72"
     assert max(r["n"] for r in _gemm(cell)) <= 256  # emulated cells get small GEMMs
 

@@ -44,7 +44,7 @@ def test_colab_pins_install_and_import_on_python_313(default_run: CliRun) -> Non
 def test_pi5_and_pi4_run_the_same_pins_as_their_own_cpus(default_run: CliRun) -> None:
     for name, model in (("pi5-64", "cortex-a76"), ("pi4-64", "cortex-a72")):
         cell = default_run.cell(name)
-        assert cell["qemu_cpu"] == model and cell["probe"]["env"].get("QEMU_CPU") == model
+        assert cell["placement"]["qemu_cpu"] == model and cell["probe"]["env"].get("QEMU_CPU") == model
         assert cell["probe"]["platform"]["machine"] == "aarch64"
         assert cell["probe"]["numpy"]["version"] == "2.1.3"
         assert any(t.endswith("aarch64") for t in cell["probe"]["numpy"]["install"]["wheel_tags"])

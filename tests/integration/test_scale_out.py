@@ -72,11 +72,15 @@ def test_the_podman_service_does_not_run_in_a_deleted_directory(podman_run: CliR
 def test_podman_runs_the_amd64_and_an_emulated_cell_as_expected(podman_run: CliRun) -> None:
     assert podman_run.returncode == 0, podman_run.stderr[-3000:]
     colab, pi5 = (podman_run.cell(name) for name in PODMAN_CELLS)
-    assert colab["status"] == "ok" and colab["emulated"] is False
+    assert colab["status"] == "ok" and colab["placement"]["emulator"] is None
     assert colab["summary"]["numpy_version"] == "2.1.3" and colab["summary"]["machine"] == "x86_64"
     # Probed and benchmarked under QEMU through podman (its image copied from Docker): an aarch64 Pi 5.
     assert pi5["image"]["reused"] is True
-    assert pi5["status"] == "ok" and pi5["emulated"] is True and pi5["qemu_cpu"] == "cortex-a76"
+    assert (
+        pi5["status"] == "ok"
+        and pi5["placement"]["emulator"] == "binfmt"
+        and pi5["placement"]["qemu_cpu"] == "cortex-a76"
+    )
     assert pi5["summary"]["machine"] == "aarch64" and pi5["summary"]["numpy_version"] == "2.1.3"
     for cell in (colab, pi5):
         assert cell["engine"] == {"kind": "podman", "host": PODMAN_SOCKET, "context": None, "architecture": "amd64"}
@@ -125,8 +129,10 @@ def test_a_platform_sent_to_a_second_engine_runs_there_and_results_say_where(rem
     assert amd64["status"] == arm64["status"] == "ok"
     assert amd64["engine"] == {"kind": "docker", "host": REMOTE, "context": None, "architecture": "amd64"}
     assert arm64["engine"] == {"kind": "docker", "host": None, "context": None, "architecture": "amd64"}
-    assert amd64["emulated"] is False and amd64["summary"]["machine"] == "x86_64"  # native there
-    assert arm64["emulated"] is True and arm64["summary"]["machine"] == "aarch64"  # QEMU on the main engine
+    assert amd64["placement"]["emulator"] is None and amd64["summary"]["machine"] == "x86_64"  # native there
+    assert (
+        arm64["placement"]["emulator"] == "binfmt" and arm64["summary"]["machine"] == "aarch64"
+    )  # QEMU on the main engine
     assert f"on docker {REMOTE}" in remote_run.stdout
     assert len(remote_run.results["host"]["engines"]) == 2
 

@@ -67,7 +67,7 @@ def test_the_users_files_are_in_no_layer(userstack_run: CliRun, docker_client: A
 
 def test_a_cpu_model_the_matrix_defines_is_what_the_probe_ran_as(userstack_run: CliRun) -> None:
     cell = userstack_run.cell("own-board")
-    assert cell["qemu_cpu"] == "cortex-a53"
+    assert cell["placement"]["qemu_cpu"] == "cortex-a53"
     assert cell["inputs"]["cpu_model"]["qemu"] == {"arm64": "cortex-a53", "arm/v7": "cortex-a7"}
     assert "qemu cortex-a53" in userstack_run.stdout  # the table's platform column
     # What NumPy saw: a Cortex-A53 has ASIMD but none of the dot-product or SVE extensions of newer cores.

@@ -158,7 +158,7 @@ class FakeContainer:
 
 def exited(tag: str, output: str) -> BuildOutcome:
     """A build whose RUN step exited 1 with `output` (pip's refusal, a compiler error): no image."""
-    return dataclasses.replace(BuildOutcome.failed(tag, output), returncode=1, duration_s=1.0)
+    return dataclasses.replace(BuildOutcome.failed(tag, output), exit_code=1, duration_s=1.0)
 
 
 def fake_builds(monkeypatch: Any, engine: FakeEngine, *, failing: Mapping[str, str], image_id: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from npmatrix.config.matrix import Cell
+from npmatrix.plan.placement import Emulator, Placement
 from npmatrix.records import results
 from npmatrix.records.results import CellResult, ImageRecord, Results, ResultsFile
 from npmatrix.verdict import Status, Verdict
@@ -45,12 +46,13 @@ def cell_result(
     facts: dict[str, Any] | None = None,
     durations: dict[str, float] | None = None,
 ) -> CellResult:
+    """`emulated`: an arm/v7 cell on an x86 engine (binfmt); `qemu_cpu` alone: an amd64 cell run as that CPU
+    under the probe's qemu-x86_64."""
     platform = "arm/v7" if emulated else "amd64"
+    emulator: Emulator | None = "binfmt" if emulated else ("qemu-x86_64" if qemu_cpu else None)
     return CellResult(
         cell=Cell(name=name, platform=platform, numpy="==2.3.5", expect=expect),
-        oci_platform=f"linux/{platform}",
-        emulated=emulated,
-        qemu_cpu=qemu_cpu,
+        placement=Placement(platform=platform, oci=f"linux/{platform}", emulator=emulator, qemu_cpu=qemu_cpu),
         verdict=Verdict(status=status, reason=reason or f"{name} ended {status}"),
         image=ImageRecord(tag=f"npmatrix-cell:{name}-0123456789ab", id=None, base="npmatrix-base:x", reused=True),
         durations=durations or {"build": 1.0, "probe": 2.0},

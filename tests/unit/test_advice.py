@@ -73,7 +73,7 @@ def test_openblas_on_one_thread_of_four_is_single_threaded() -> None:
 
 
 def _ran(name: str, s: ProbeSummary, *, emulated: bool = False, works: bool = True) -> advice.Ran:
-    return advice.Ran(name=name, oci_platform="linux/amd64", emulated=emulated, works=works, summary=s)
+    return advice.Ran(name=name, oci_platform="linux/amd64", under_qemu=emulated, works=works, summary=s)
 
 
 def test_gemm_far_below_openblas_on_the_same_platform_is_said_with_both_numbers() -> None:
@@ -110,7 +110,7 @@ def test_the_default_run_shows_reference_blas_in_results_table_and_reports() -> 
     assert all("advisories" not in c for c in document["cells"] if c["name"] != "pi32-apt")
     again = results.from_json(document, where="again")  # the schema takes it, and reading recomputes it
     assert results.advisories(again.cells) == results.advisories(run.cells)
-    assert "ok (slow: reference BLAS)" in table.table(run.cells)
+    assert "ok (slow: reference BLAS)" in table.table(run.cells, wide=True)
     assert "pi32-apt: NumPy runs on the reference BLAS" in table.advice_lines(list(run.cells))
     markdown = render_markdown(run)
     assert "#### Works, but slow (1)" in markdown and "Fix: apt install libopenblas0" in markdown

@@ -56,7 +56,7 @@ def test_base_images_of_arm64_are_made_as_the_build_cpu(monkeypatch: pytest.Monk
 
     def fake_run(argv: list[str], **kwargs: object) -> process.Completed:
         seen.update(argv=argv, env=kwargs.get("env"))
-        return process.Completed(argv=tuple(argv), returncode=1, output="E: stop here", duration_s=0.0)
+        return process.Completed(argv=tuple(argv), exit_code=1, output="E: stop here", duration_s=0.0)
 
     monkeypatch.setattr(process, "run", fake_run)
     monkeypatch.setattr(build.shutil, "which", lambda name: "/usr/bin/mmdebstrap")

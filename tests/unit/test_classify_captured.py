@@ -48,7 +48,7 @@ def test_captured_outputs_classify_as_expected(path: Path) -> None:
         ok=build["ok"],
         image_id="sha256:captured" if build["ok"] else None,
         cached=build["cached"],
-        returncode=0 if build["ok"] else 1,
+        exit_code=0 if build["ok"] else 1,
         timed_out=False,
         duration_s=0.0,
         log_path=None,

@@ -45,7 +45,7 @@ def _captured(path: Path) -> dict[str, Any]:
         ok=build["ok"],
         image_id="sha256:captured" if build["ok"] else None,
         cached=build["cached"],
-        returncode=0 if build["ok"] else 1,
+        exit_code=0 if build["ok"] else 1,
         timed_out=False,
         duration_s=0.0,
         log_path=None,

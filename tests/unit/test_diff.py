@@ -257,12 +257,12 @@ def test_cli_bad_input_is_one_line_exit_2(two_nights: tuple[Path, Path], tmp_pat
     assert done.returncode == ExitCode.BAD_INPUT and "Traceback" not in done.stderr
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"npmatrix: error: {other}: OLD ran matrix 'matrix/default.toml'")
-    newer = json.loads(two.read_text()) | {"schema_version": 2}
+    newer = json.loads(two.read_text()) | {"schema_version": 3}
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     for args, fragment in [
         ((tmp_path / "missing.json", two), "cannot read it"),
         ((one, two, "--perf-threshold", "-5"), "must not be negative"),
-        ((one, tmp_path / "newer.json"), "schema_version 2, expected 1"),
+        ((one, tmp_path / "newer.json"), "schema_version 3, expected 2"),
     ]:
         refused = invoke("diff", *args)
         assert isinstance(refused.exception, ConfigError), refused.output

@@ -27,7 +27,7 @@ from npmatrix.host.process import Completed
 from npmatrix.judge import classify
 from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan import cellplan as plan
-from npmatrix.present import table
+from npmatrix.present import labels
 from npmatrix.records import results
 from npmatrix.run import build, runner
 from npmatrix.verdict import Status
@@ -212,7 +212,7 @@ def _fake_clis(monkeypatch: pytest.MonkeyPatch, *, buildx: bool) -> list[list[st
     def run(argv: list[str], **kwargs: Any) -> Completed:
         calls.append(list(argv))
         ok = (argv[1] == "buildx" and buildx) or argv[1] == "build"
-        return Completed(argv=tuple(argv), returncode=0 if ok else 1, output="--secret" if ok else "", duration_s=0.0)
+        return Completed(argv=tuple(argv), exit_code=0 if ok else 1, output="--secret" if ok else "", duration_s=0.0)
 
     monkeypatch.setattr(engine, "_docker_clis", lambda: ["/usr/bin/docker"])
     monkeypatch.setattr(process, "run", run)
@@ -272,20 +272,23 @@ COLAB = next(p for p in DEFAULT if p.cell.name == "colab")
 
 
 def test_an_arm64_cell_on_an_arm64_engine_is_native_and_its_cpu_model_not_applied() -> None:
-    assert PI5.emulated and PI5.qemu_cpu == "cortex-a76"  # on this x86 host: QEMU as a Pi 5
+    assert (
+        PI5.placement.emulator == "binfmt" and PI5.placement.qemu_cpu == "cortex-a76"
+    )  # on this x86 host: QEMU as a Pi 5
     native = plan.place(PI5, "arm64")
-    assert not native.emulated and native.qemu_cpu is None and native.cpu_not_applied
+    assert not native.placement.under_qemu and native.placement.qemu_cpu is None and native.placement.cpu_not_applied
     assert native.environment == {} and native.bench_sizes == plan.NATIVE_SIZES
-    assert native.cpu_label is None
+    assert labels.emulated_cpu(native.placement) is None
     assert plan.place(PI5, "amd64") == PI5  # an x86 engine emulates it, as a Pi 5
-    assert plan.place(PI5, None).emulated  # an engine of no known platform: not native
+    assert plan.place(PI5, None).placement.under_qemu  # an engine of no known platform: not native
 
 
 def test_an_amd64_cpu_model_still_applies_natively_through_the_x86_emulator() -> None:
     x86 = plan.plan(matrix.load(REPO / "matrix" / "gallery.toml"))
-    model = next(p for p in x86 if p.platform.name == "amd64" and p.qemu_cpu)
+    model = next(p for p in x86 if p.platform.name == "amd64" and p.placement.qemu_cpu)
     placed = plan.place(model, "amd64")
-    assert placed.runs_x86_emulator and placed.qemu_cpu == model.qemu_cpu and not placed.cpu_not_applied
+    assert placed.placement.emulator == "qemu-x86_64" and placed.placement.qemu_cpu == model.placement.qemu_cpu
+    assert not placed.placement.cpu_not_applied
 
 
 def test_a_failing_native_cell_with_a_cpu_model_says_the_model_was_not_applied() -> None:
@@ -337,9 +340,9 @@ def test_arm64_cells_build_and_run_on_their_engine_and_results_say_where(
     colab, pi5 = read.cells
     assert colab.engine == results.EngineRecord(kind="docker", host=None, context=None, architecture="amd64")
     assert pi5.engine == results.EngineRecord(kind="docker", host=REMOTE, context=None, architecture="arm64")
-    assert (pi5.emulated, pi5.qemu_cpu) == (False, None)
-    assert table.platform_label(pi5) == f"arm64 (native, cpu pi5 not applied) on docker {REMOTE}"
-    assert table.platform_label(colab) == "amd64 (native)"
+    assert (pi5.placement.under_qemu, pi5.placement.qemu_cpu) == (False, None)
+    assert labels.placement(pi5) == f"arm64 (native, cpu pi5 not applied) on docker {REMOTE}"
+    assert labels.placement(colab) == "amd64 (native)"
     assert len(read.host["engines"]) == 2
     assert [r.status for r in ran] == [Status.OK, Status.OK]
 
@@ -351,8 +354,8 @@ def test_the_same_cell_emulated_on_an_x86_engine_says_qemu_and_its_model(
     choice = EngineChoice(per_platform={"arm64": EngineTarget(host=REMOTE)})
     runner.run([PI5], runner.RunOptions(out_dir=tmp_path, engines=choice), progress=lambda m: None)
     (pi5,) = results.load(tmp_path / "results.json").cells
-    assert (pi5.emulated, pi5.qemu_cpu) == (True, "cortex-a76")
-    assert table.platform_label(pi5) == f"arm64 (qemu cortex-a76) on docker {REMOTE}"
+    assert (pi5.placement.under_qemu, pi5.placement.qemu_cpu) == (True, "cortex-a76")
+    assert labels.placement(pi5) == f"arm64 (qemu cortex-a76) on docker {REMOTE}"
     assert two_engines["remote"].created[0].environment["QEMU_CPU"] == "cortex-a76"
 
 
@@ -361,13 +364,13 @@ def test_old_results_without_engines_still_read_and_label_as_before() -> None:
     assert all("engine" not in c for c in document["cells"])  # written before engines were recorded
     read = results.from_json(document, where="old")
     assert all(c.engine is None for c in read.cells)
-    labels = [table.platform_label(c) for c in read.cells]
-    assert labels == [
+    placements = [labels.placement(c) for c in read.cells]
+    assert placements == [
         "amd64 (native)",
         "arm64 (qemu cortex-a72)",
         "arm/v7 (qemu cortex-a15)",
         "arm/v7 (qemu cortex-a15)",
-    ], labels
+    ], placements
 
 
 def test_clean_goes_through_every_engine(two_engines: dict[str, FakeEngine]) -> None:

@@ -309,7 +309,7 @@ def _write(path: Path, document: object) -> str:
         (lambda tmp: str(RESULTS), "holds 4 cells, name one as FILE:CELL"),
         (lambda tmp: _write(tmp / "x.json", "{not json"), "cannot read it as JSON"),
         (lambda tmp: _write(tmp / "x.json", {"schema_version": 1}), "neither a probe file"),
-        (lambda tmp: _write(tmp / "x.json", {"schema_version": 9, "cells": []}), "schema_version 9, expected 1"),
+        (lambda tmp: _write(tmp / "x.json", {"schema_version": 9, "cells": []}), "schema_version 9, expected 2"),
         (
             lambda tmp: _write(tmp / "x.json", {"schema_version": 1, "kind": "probe", "verdict": {"status": "fine"}}),
             "not a valid probe file: the document must contain ['created_at', 'probe'] properties",

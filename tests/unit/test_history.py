@@ -86,14 +86,14 @@ def test_load_recent_is_oldest_first_and_limited(tmp_path: Path) -> None:
 def test_broken_nights_are_skipped_with_one_line_warnings(tmp_path: Path) -> None:
     directory = _history(tmp_path, NIGHTS)
     (directory / "20261112T030000Z.json").write_text('{"schema_version": 1, "cells": [')  # truncated
-    (directory / "20261103T030000Z.json").write_text('{"schema_version": 2}')
+    (directory / "20261103T030000Z.json").write_text('{"schema_version": 3}')
     warnings: list[str] = []
     kept = history.load_recent(directory, 2, warn=warnings.append)
     # The two newest are broken: reading goes on until two nights load.
     assert [n.started_at[:10] for n in kept] == ["2026-11-01", "2026-11-02"]
     assert len(warnings) == 2 and all("\n" not in w for w in warnings)
     assert "20261112T030000Z.json: cannot read it as JSON" in warnings[0]
-    assert "20261103T030000Z.json: results schema_version 2, expected 1" in warnings[1]
+    assert "20261103T030000Z.json: results schema_version 3, expected 2" in warnings[1]
 
 
 def test_previous_is_the_latest_earlier_night_of_the_same_matrix(tmp_path: Path) -> None:

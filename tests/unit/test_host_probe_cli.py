@@ -188,7 +188,7 @@ def test_probe_verdicts_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_a_probe_that_hangs_is_a_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def hang(argv: list[str], *, timeout: float) -> process.Captured:
-        return process.Captured(returncode=None, stdout="", stderr="stuck in import numpy", duration_s=timeout)
+        return process.Captured(exit_code=None, stdout="", stderr="stuck in import numpy", duration_s=timeout)
 
     monkeypatch.setattr(process, "capture", hang)
     out = tmp_path / "p.json"

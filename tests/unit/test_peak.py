@@ -32,14 +32,14 @@ def _x86(*features: str, model: str = "AMD EPYC", mhz: float | None = 2500.0, co
     ],
 )
 def test_x86_peak_is_cores_times_clock_times_the_widest_fma(features: tuple[str, ...], gflops: float) -> None:
-    found = peak.peak(_x86(*features), emulated=False)
+    found = peak.peak(_x86(*features), under_qemu=False)
     assert found.gflops == pytest.approx(gflops)
     assert found.basis.startswith("2 cores x 2.50 GHz x ")
 
 
 def test_the_clock_in_the_model_name_wins_over_the_kernels_mhz() -> None:
     cpu = _x86("sse2", "avx", "avx2", "fma", model="Intel(R) Xeon(R) CPU @ 2.20GHz", mhz=3100.0, count=4)
-    assert peak.peak(cpu, emulated=False).gflops == pytest.approx(4 * 2.2 * 16)
+    assert peak.peak(cpu, under_qemu=False).gflops == pytest.approx(4 * 2.2 * 16)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_the_clock_in_the_model_name_wins_over_the_kernels_mhz() -> None:
     ],
 )
 def test_no_peak_without_clock_cores_or_isa(cpu: dict[str, Any] | None) -> None:
-    found = peak.peak(cpu, emulated=False)
+    found = peak.peak(cpu, under_qemu=False)
     assert found.gflops is None and found.basis
     assert peak.fraction(10.0, found) is None
 
@@ -61,18 +61,20 @@ def test_no_peak_without_clock_cores_or_isa(cpu: dict[str, Any] | None) -> None:
 @pytest.mark.parametrize(("part", "gflops"), [("0xd08", 28.8), ("0xd0b", 76.8), ("0xD0B", 76.8)])
 def test_a_native_raspberry_pi_uses_its_published_peak(part: str, gflops: float) -> None:
     cpu = {"model_name": None, "features": ["fp", "asimd"], "count": 4, "arm_ids": {"CPU part": part}}
-    found = peak.peak(cpu, emulated=False)
+    found = peak.peak(cpu, under_qemu=False)
     assert found.gflops == gflops and f"{gflops} GFLOP/s DP" in found.basis
 
 
 def test_another_arm_cpu_has_no_known_peak() -> None:
     cpu = {"model_name": None, "features": ["fp"], "count": 8, "arm_ids": {"CPU part": "0xd0c"}}
-    assert peak.peak(cpu, emulated=False) == peak.Peak(gflops=None, basis="ARM CPU part 0xd0c is no known Raspberry Pi")
+    assert peak.peak(cpu, under_qemu=False) == peak.Peak(
+        gflops=None, basis="ARM CPU part 0xd0c is no known Raspberry Pi"
+    )
 
 
 def test_emulated_cells_get_no_fraction_and_say_why() -> None:
     cpu = {"model_name": None, "features": ["fp"], "count": 4, "arm_ids": {"CPU part": "0xd08"}}
-    found = peak.peak(cpu, emulated=True)
+    found = peak.peak(cpu, under_qemu=True)
     assert found == peak.Peak(gflops=None, basis=peak.EMULATED) and "QEMU" in found.basis
     assert peak.fraction(1.0, found) is None
 
@@ -85,7 +87,7 @@ def test_fraction() -> None:
 
 def test_the_table_shows_the_share_on_native_cells_and_qemu_on_emulated_ones() -> None:
     run = results.load(DATA / "results-default.json")
-    native = next(c for c in run.cells if not c.emulated and c.facts)
+    native = next(c for c in run.cells if not c.placement.under_qemu and c.facts)
     facts = json.loads(json.dumps(native.facts))
     facts["cpu"] = _x86("sse2", "avx", "avx2", "fma", mhz=2000.0, count=1)  # peak 32 GFLOP/s
     cell = dataclasses.replace(native, facts=facts)
@@ -93,7 +95,7 @@ def test_the_table_shows_the_share_on_native_cells_and_qemu_on_emulated_ones() -
     best = cell.summary.best_gflops("float64")
     assert best is not None
     assert table.percent_of_peak(cell) == f"{best / 32:.0%}"
-    emulated = next(c for c in run.cells if c.emulated and c.facts)
+    emulated = next(c for c in run.cells if c.placement.under_qemu and c.facts)
     assert table.percent_of_peak(emulated) == "qemu"
     broken = next(c for c in run.cells if c.facts is None)
     assert table.percent_of_peak(broken) == "-"

@@ -15,6 +15,7 @@ from npmatrix.plan.cellplan import (
     NATIVE_SIZES,
     CellPlan,
     bases_needed,
+    place,
     plan,
     plan_cell,
     superseded,
@@ -33,7 +34,7 @@ def cell(name: str = "c", **extra: Any) -> matrix.Cell:
 
 @pytest.fixture
 def host(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Pretend the host is a given platform: Platform.emulated compares with host_platform_name()."""
+    """Pretend the host is a given platform: plan_cell places cells on host_platform_name()'s engine."""
 
     def set_host(name: str | None) -> None:
         monkeypatch.setattr(platforms, "host_platform_name", lambda: name)
@@ -145,21 +146,32 @@ def test_emulated_cells_get_small_sizes(
 ) -> None:
     host(host_name)
     p = plan_cell(cell(platform=platform))
-    assert p.emulated is emulated
+    assert (p.placement.emulator == "binfmt") is emulated
     assert p.bench_sizes == sizes
     assert max(EMULATED_SIZES) < max(NATIVE_SIZES)
 
 
 def test_a_cpu_model_means_small_sizes_even_on_a_native_platform(host: Any) -> None:
+    # Native amd64, but the CPU model runs the probe under qemu-x86_64: not binfmt, and still QEMU's speed.
+    host("amd64")
+    p = plan_cell(cell(platform="amd64", cpu="x86-64-v1"))
+    assert p.placement.emulator == "qemu-x86_64"
+    assert p.bench_sizes == EMULATED_SIZES
+
+
+def test_a_cpu_model_a_native_arm_engine_cannot_apply_is_planned_as_not_applied(host: Any) -> None:
+    # Issue 18: this plan used to keep the model (small sizes, "under QEMU") until `place` dropped it on the
+    # same arm64 machine. The plan now places a cell on this machine's engine by the same rule as `place`.
     host("arm64")
     p = plan_cell(cell(platform="arm64", cpu="pi4"))
-    assert p.emulated is False
-    assert p.bench_sizes == EMULATED_SIZES
+    assert (p.placement.emulator, p.placement.qemu_cpu, p.placement.cpu_not_applied) == (None, None, True)
+    assert p.bench_sizes == NATIVE_SIZES
+    assert p == place(p, "arm64")
 
 
 def test_default_plan_on_an_x86_64_host(host: Any) -> None:
     host("amd64")
-    assert [(p.cell.name, p.emulated, p.qemu_cpu) for p in plan(DEFAULT)] == [
+    assert [(p.cell.name, p.placement.under_qemu, p.placement.qemu_cpu) for p in plan(DEFAULT)] == [
         ("colab-like", False, None),
         ("pi64", True, "cortex-a72"),
         ("pi32-pip", True, "cortex-a15"),
@@ -200,7 +212,7 @@ def test_amd64_cpu_model_reaches_the_probe_on_an_amd64_host(host: Any, cpu: str)
     host("amd64")
     p = plan_cell(cell(platform="amd64", cpu=cpu))
     model = platforms.presets().cpus[cpu].qemu["amd64"]
-    assert p.qemu_cpu == model
+    assert p.placement.qemu_cpu == model
     assert p.environment.get("QEMU_CPU") == model
     assert p.environment.get("NPMATRIX_EXEC_PREFIX", "").endswith("qemu-x86_64-static")
 
@@ -209,7 +221,7 @@ def test_amd64_cpu_model_on_a_foreign_host_needs_no_exec_prefix(host: Any) -> No
     # There the whole container already runs under qemu-x86_64 through binfmt, which reads QEMU_CPU.
     host("arm64")
     p = plan_cell(cell(platform="amd64", cpu="x86-64-v1"))
-    assert p.emulated is True
+    assert p.placement.emulator == "binfmt"
     assert set(p.environment) == {"QEMU_CPU"}
 
 

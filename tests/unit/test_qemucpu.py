@@ -71,7 +71,7 @@ def test_a_matrix_cpu_reaches_the_plan_and_the_reasons() -> None:
     cell = matrix.parse(raw).cells[0]
     assert cell.cpu == "my-board" and cell.cpu_model is not None
     plan = plan_cell(cell)
-    assert plan.qemu_cpu == "cortex-a53"
+    assert plan.placement.qemu_cpu == "cortex-a53"
     assert plan.environment == {"QEMU_CPU": "cortex-a53"}
     verdict = _with_cpu_context(plan, Verdict(status=Status.CRASHED, reason="import numpy died"))
     assert verdict.reason == "import numpy died (as my-board (defined in the matrix); a Pi 3 clone with 1 GB)"
@@ -80,7 +80,7 @@ def test_a_matrix_cpu_reaches_the_plan_and_the_reasons() -> None:
 def test_x86_flag_changes_are_checked_flag_by_flag() -> None:
     raw = _board(qemu={"amd64": "Nehalem,-sse4.2,-popcnt"})
     raw["cell"][0]["platform"] = "amd64"
-    assert plan_cell(matrix.parse(raw).cells[0]).qemu_cpu == "Nehalem,-sse4.2,-popcnt"
+    assert plan_cell(matrix.parse(raw).cells[0]).placement.qemu_cpu == "Nehalem,-sse4.2,-popcnt"
     raw = _board(qemu={"amd64": "Nehalem,-sse42"})
     raw["cell"][0]["platform"] = "amd64"
     parsed = matrix.parse(raw)  # parsing reads; the preflight asks QEMU

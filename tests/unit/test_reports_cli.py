@@ -209,6 +209,19 @@ def test_json_is_the_document_as_the_run_wrote_it() -> None:
         cell["inputs"].setdefault("find_links", None)
         cell["inputs"].setdefault("cpu_model", None)
         cell.setdefault("engine", None)  # recorded since issue 11; null: where it ran is not known
+        # Version 1 said where a cell ran in three keys; version 2 in one placement (this run: no x86 emulator).
+        oci, emulated, model = cell.pop("platform"), cell.pop("emulated"), cell.pop("qemu_cpu")
+        cell["placement"] = {
+            "platform": cell["inputs"]["platform"],
+            "oci": oci,
+            "emulator": "binfmt" if emulated else None,
+            "qemu_cpu": model,
+            "cpu_not_applied": False,
+            "engine": None,
+        }
+        for bench_run in (cell["summary"] or {}).get("bench_runs", []):  # version 2: one name, exit_code
+            bench_run["exit_code"] = bench_run.pop("returncode")
+    original["schema_version"] = 2  # read from version 1, written as today's
     assert json.loads(text) == original
     assert results.from_json(json.loads(text), where="again").cells == samples.default().cells
 

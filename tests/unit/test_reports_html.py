@@ -95,7 +95,7 @@ def test_details_are_open_for_cells_not_as_expected_only(unexpected_page: tuple[
 def test_details_show_the_key_probe_facts(default_page: tuple[str, Node]) -> None:
     _, dom = default_page
     facts = _facts(dom, "pi64")
-    assert facts["platform"] == "linux/arm64, emulated by QEMU"
+    assert facts["platform"] == "arm64 (qemu cortex-a72)"  # as in the grid (issue 18)
     assert facts["Python"] == "3.11.2 · glibc 2.36"
     assert facts["NumPy"].startswith("2.3.5 · wheel cp311-cp311-manylinux_2_27_aarch64")
     assert facts["BLAS"] == "scipy-openblas 0.3.30 (cortexa57)"

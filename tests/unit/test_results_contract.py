@@ -29,7 +29,7 @@ RUN = DATA / "results-default.json"  # a real run of the default matrix
 FACTS = json.loads((DATA / "probe-host-amd64-numpy-ok.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["results", "probe-file"])
+@pytest.mark.parametrize("name", ["results", "results-v1", "probe-file"])
 def test_the_shipped_schemas_are_valid_json_schema(name: schemas.SchemaName) -> None:
     jsonschema.Draft7Validator.check_schema(schemas.schema(name))
 
@@ -61,6 +61,18 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
         cell["inputs"].setdefault("find_links", None)
         cell["inputs"].setdefault("cpu_model", None)
         cell.setdefault("engine", None)  # recorded since issue 11; null: where it ran is not known
+        # Version 1 said where a cell ran in three keys; version 2 in one placement (this run: no x86 emulator).
+        oci, emulated, model = cell.pop("platform"), cell.pop("emulated"), cell.pop("qemu_cpu")
+        cell["placement"] = {
+            "platform": cell["inputs"]["platform"],
+            "oci": oci,
+            "emulator": "binfmt" if emulated else None,
+            "qemu_cpu": model,
+            "cpu_not_applied": False,
+            "engine": None,
+        }
+        for bench_run in (cell["summary"] or {}).get("bench_runs", []):  # version 2: one name, exit_code
+            bench_run["exit_code"] = bench_run.pop("returncode")
     assert [c.to_json() for c in run.cells] == original["cells"]
 
 
@@ -123,12 +135,69 @@ def test_a_hand_broken_results_file_is_one_line_and_exit_2(tmp_path: Path, break
         assert fragment in message
 
 
-def test_a_newer_schema_version_is_refused_before_anything_else(tmp_path: Path) -> None:
+# --- version 1 files ---------------------------------------------------------------------------------------
+
+
+def test_a_version_1_file_still_loads_with_its_placement() -> None:
+    document = json.loads(RUN.read_text())
+    assert document["schema_version"] == 1 and "platform" in document["cells"][0]  # really the old format
+    run = results.load(RUN)
+    got = {
+        c.name: (c.placement.platform, c.placement.oci, c.placement.emulator, c.placement.qemu_cpu) for c in run.cells
+    }
+    assert got == {
+        "colab-like": ("amd64", "linux/amd64", None, None),
+        "pi64": ("arm64", "linux/arm64", "binfmt", "cortex-a72"),
+        "pi32-pip": ("arm/v7", "linux/arm/v7", "binfmt", "cortex-a15"),
+        "pi32-apt": ("arm/v7", "linux/arm/v7", "binfmt", "cortex-a15"),
+    }
+    again = results.from_json(run.to_json(), where="rewritten")  # written as version 2, read back the same
+    assert run.to_json()["schema_version"] == 2 and again.cells == run.cells
+
+
+@pytest.mark.parametrize(
+    ("platform", "emulated", "qemu_cpu", "cpu", "emulator", "model", "not_applied"),
+    [
+        # Version 1's bug: an amd64 cell run as Nehalem under qemu-x86_64 said emulated false.
+        ("amd64", False, "Nehalem,-sse4.2,-popcnt", "x86-64-v1", "qemu-x86_64", "Nehalem,-sse4.2,-popcnt", False),
+        ("arm64", True, "max (QEMU default)", None, "binfmt", None, False),  # a label where a model belongs
+        ("arm64", False, None, "pi5", None, None, True),  # on a native arm64 engine: the model not applied
+    ],
+)
+def test_version_1_placements_read_as_what_ran(
+    platform: str,
+    emulated: bool,
+    qemu_cpu: str | None,
+    cpu: str | None,
+    emulator: str | None,
+    model: str | None,
+    not_applied: bool,
+) -> None:
+    document = json.loads(RUN.read_text())
+    record = document["cells"][0]
+    record["inputs"].update(platform=platform, cpu=cpu)
+    record.update(platform=f"linux/{platform}", emulated=emulated, qemu_cpu=qemu_cpu)
+    (cell, *_) = results.from_json(document, where="v1").cells
+    assert (cell.placement.emulator, cell.placement.qemu_cpu, cell.placement.cpu_not_applied) == (
+        emulator,
+        model,
+        not_applied,
+    )
+
+
+def test_a_version_2_cell_in_version_1_shape_is_refused() -> None:
     document = json.loads(RUN.read_text())
     document["schema_version"] = 2
+    with pytest.raises(ConfigError, match="placement"):
+        results.from_json(document, where="mixed")
+
+
+def test_a_newer_schema_version_is_refused_before_anything_else(tmp_path: Path) -> None:
+    document = json.loads(RUN.read_text())
+    document["schema_version"] = 3
     path = tmp_path / "r.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(ConfigError, match="results schema_version 2, expected 1"):
+    with pytest.raises(ConfigError, match="results schema_version 3, expected 2"):
         results.load(path)
 
 

@@ -153,14 +153,15 @@ def test_only_a_no_wheel_build_failure_is_answered_again(status: Status, image_i
 )
 def test_whose_benchmark_is_reused(bench: reuse.ReuseBench | None, emulated: bool, reused: bool) -> None:
     earlier = reuse.Earlier(source="old.json", cells={}, bench=bench)
-    assert earlier.reuses_bench(dataclasses.replace(_plan(cpu=None), emulated=emulated)) is reused
+    native = _plan(cpu=None)
+    assert earlier.reuses_bench(plan.place(native, None if emulated else native.platform.name)) is reused
 
 
 def test_an_amd64_cell_run_as_an_older_cpu_counts_as_emulated_for_reuse_bench() -> None:
-    old_x86 = dataclasses.replace(_plan(platform="amd64", cpu="x86-64-v1"), emulated=False)
-    assert old_x86.runs_x86_emulator  # native amd64, but the probe runs under the x86 QEMU it brings
+    old_x86 = plan.place(_plan(platform="amd64", cpu="x86-64-v1"), "amd64")
+    assert old_x86.placement.emulator == "qemu-x86_64"  # native amd64, but the probe runs under the x86 QEMU it brings
     assert reuse.Earlier(source="old.json", cells={}, bench="emulated").reuses_bench(old_x86) is True
-    native = dataclasses.replace(_plan(platform="amd64", cpu=None), emulated=False)
+    native = plan.place(_plan(platform="amd64", cpu=None), "amd64")
     assert reuse.Earlier(source="old.json", cells={}, bench="emulated").reuses_bench(native) is False
 
 

@@ -47,7 +47,7 @@ def test_jobs_below_one_is_refused_in_one_line(jobs: int) -> None:
 def test_emulated_cells_start_first_in_the_matrix_order() -> None:
     order = [p.cell.name for p in schedule.start_order(BOOKWORM)]
     assert order == ["pi64", "pi32-pip", "pi32-apt", "colab-like"]
-    assert [p.emulated for p in BOOKWORM] == [False, True, True, True]  # the test means what it says
+    assert [p.placement.under_qemu for p in BOOKWORM] == [False, True, True, True]  # the test means what it says
 
 
 DEFAULT = plan.plan(matrix.load(REPO / "matrix" / "default.toml"))  # colab, pi5-64, pi4-64, pi32-pip, pi32-apt

@@ -14,7 +14,7 @@ from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
 from npmatrix.fileio import write_atomic
 from npmatrix.judge.facts import summarize
-from npmatrix.plan.cellplan import plan_cell
+from npmatrix.plan.cellplan import place, plan_cell
 from npmatrix.present import table
 from npmatrix.records.results import CellResult, ImageRecord, ResultsFile
 from npmatrix.run.build import pip_config
@@ -36,13 +36,10 @@ def _result(
 ) -> CellResult:
     raw = {"name": name, "platform": platform, "numpy": "2.3.5", "expect": expect, **extra}
     (cell,) = matrix.parse({"cell": [raw]}).cells
-    p = plan_cell(cell)
+    p = place(plan_cell(cell), "amd64")  # emulated as on an x86_64 engine, whatever this host is
     return CellResult(
-        # emulated as on an x86_64 host, whatever this host is
         cell=cell,
-        oci_platform=p.platform.oci,
-        emulated=platform != "amd64",
-        qemu_cpu=p.qemu_cpu,
+        placement=p.placement,
         verdict=Verdict(status=status, reason=reason, fix="a fix", evidence=("evidence line",)),
         image=ImageRecord(tag=p.image_tag, id="sha256:abc" if facts else None, base=p.base_image, reused=False),
         durations={"build": 12.3456, "probe": 1.0},
@@ -77,13 +74,14 @@ def _line(table: str, name: str) -> str:
     ("name", "present", "absent"),
     [
         ("colab-like", ["ok", "3.11.7", "2.4.6", "wheel manylinux_2_27_x86_64", "scipy-openblas"], ["expected"]),
-        ("pi32-pip", ["no-wheel: PyPI has no NumPy==2.3.5 wheel for linux_armv7l", "arm/v7", "2.3.5"], ["expected"]),
+        # One status label in every view (present/labels.py): the reports always said "(expected)" here.
+        ("pi32-pip", ["no-wheel (expected): PyPI has no NumPy==2.3.5 wheel for linux_armv7l", "arm/v7", "2.3.5"], []),
         ("pi64", ["crashed (expected ok): `import numpy` died with SIGSEGV", "arm64"], []),
         ("pi32-fixed", ["ok (expected no-wheel)"], ["works now"]),
     ],
 )
 def test_table_row(name: str, present: list[str], absent: list[str]) -> None:
-    line = _line(table.table(RESULTS), name)
+    line = _line(table.table(RESULTS, wide=True), name)
     for fragment in present:
         assert fragment in line, (fragment, line)
     for fragment in absent:
@@ -99,7 +97,7 @@ def test_table_has_every_cell_once_under_the_headers() -> None:
 
 def test_table_shows_gflops_of_the_largest_size() -> None:
     s = summarize(OK_FACTS)
-    line = _line(table.table(RESULTS), "colab-like")
+    line = _line(table.table(RESULTS, wide=True), "colab-like")
     assert f"{s.best_gflops('float64'):.1f}" in line
     assert f"{s.best_gflops('float32'):.1f}" in line
 
@@ -132,7 +130,7 @@ def test_gflops_timed_alongside_other_work_are_marked_and_named(
 
 def test_long_reasons_are_shortened() -> None:
     r = _result("long", Status.CRASHED, reason="x" * 200)
-    line = _line(table.table([r], reason_width=40), "long")
+    line = _line(table.table([r], wide=True, reason_width=40), "long")
     assert "x" * 39 + "…" in line
     assert "x" * 40 not in line
 
@@ -161,7 +159,7 @@ def test_results_file_grows_and_completes(tmp_path: Path) -> None:
     rf = ResultsFile(path, matrix="matrix/default.toml", host={"machine": "x86_64"})
     rf.write(complete=False)
     doc = _read(path)
-    assert (doc["schema_version"], doc["complete"], doc["cells"], doc["finished_at"]) == (1, False, [], None)
+    assert (doc["schema_version"], doc["complete"], doc["cells"], doc["finished_at"]) == (2, False, [], None)
 
     rf.add(RESULTS[0])
     rf.add(RESULTS[2])
@@ -183,7 +181,7 @@ def test_cell_json(tmp_path: Path) -> None:
     assert cell["status"] == "crashed"
     assert cell["expected"] == "ok"
     assert cell["as_expected"] is False
-    assert cell["platform"] == "linux/arm64"
+    assert cell["placement"]["oci"] == "linux/arm64" and cell["placement"]["platform"] == "arm64"
     assert cell["inputs"]["numpy"] == "==2.3.5"
     assert cell["inputs"]["expect"] == "ok"
     assert cell["evidence"] == ["evidence line"]

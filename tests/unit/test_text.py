@@ -76,9 +76,7 @@ def test_results_and_probe_files_are_stored_redacted(tmp_path: Path) -> None:
     leaked = "pip: Looking in indexes: https://alice:secret@h/simple"
     result = CellResult(
         cell=cell,
-        oci_platform="linux/amd64",
-        emulated=False,
-        qemu_cpu=None,
+        placement=plan_cell(cell).placement,
         verdict=Verdict(status=Status.BUILD_FAILED, reason=leaked, evidence=(leaked,)),
         image=ImageRecord(tag=plan_cell(cell).image_tag, id=None, base="b", reused=False),
         durations={},

@@ -60,7 +60,7 @@ def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str 
     checks = [Check("engine" + suffix, True, detail), _builder_check(target, builder)]
     platforms = {p.platform.name: p.platform for p in plans}
     checks += [_platform_check(p, native, target, local=local) for p in platforms.values()]
-    if any(place(p, native).runs_x86_emulator for p in plans):
+    if any(place(p, native).placement.emulator == "qemu-x86_64" for p in plans):
         present = Path(X86_QEMU_HOST_PATH).is_file()
         checks.append(
             Check(
@@ -70,7 +70,7 @@ def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str 
                 None if present else "make engine   # or: apt-get install qemu-user-static",
             )
         )
-    checks += [_cpu_not_applied(p) for p in plans if place(p, native).cpu_not_applied]
+    checks += [_cpu_not_applied(p) for p in plans if place(p, native).placement.cpu_not_applied]
     for recipe in bases_needed(tuple(plans)):
         present = engine.image_id(recipe.tag) is not None
         checks.append(

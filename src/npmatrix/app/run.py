@@ -47,6 +47,7 @@ class RunRequest:
     sharding: Shard | None = None
     history_dir: Path | None = None
     report_formats: tuple[reports.Format, ...] = ()
+    wide: bool = False  # --wide: the table at full width, reasons in its rows
 
     @property
     def keeps_a_night(self) -> bool:
@@ -71,7 +72,7 @@ def run(request: RunRequest, console: Console) -> ExitCode:
     plans = shard_plans(request, selected, cellplan.plan(selected), console)
     resumed = resume(request, selected, plans, console)
     ran = execute(request, selected, plans, resumed, choice, console)
-    show_table(ran, console)
+    show_table(ran, console, wide=request.wide)
     console.progress(f"results: {resumed.out_dir / 'results.json'}")
     if engine_failed(ran, resumed.out_dir, console):
         return ExitCode.ENGINE_UNAVAILABLE
@@ -161,9 +162,9 @@ def _earlier(request: RunRequest, out_dir: Path, console: Console) -> reuse.Earl
     return reuse.Earlier.of(results_io.load(path), bench=request.reuse_bench)
 
 
-def show_table(ran: list[CellResult], console: Console) -> None:
-    console.say(table.table(ran))
-    for lines in (table.advice_lines(ran), table.bench_notes(ran)):
+def show_table(ran: list[CellResult], console: Console, *, wide: bool = False) -> None:
+    console.say(table.table(ran, wide=wide))
+    for lines in (table.advice_lines(ran, wide=wide), table.bench_notes(ran, wide=wide)):
         if lines:
             console.say(lines)
     console.say(table.summary_line(ran))

@@ -102,6 +102,9 @@ def _parse_report_formats(text: str) -> tuple[reports.Format, ...]:
     callback=lambda ctx, param, value: _parse_report_formats(value),
     help="Also write these reports next to results.json: OUT/report.html, OUT/report.md, OUT/junit.xml.",
 )
+@click.option(
+    "--wide", is_flag=True, help="Print the table at full width, reasons in its rows (default: fit the terminal)."
+)
 def run(
     selection: Selection,
     engines: EngineOptions,
@@ -115,6 +118,7 @@ def run(
     jobs: int | None,
     reuse_dir: str | None,
     reuse_bench: reuse.ReuseBench | None,
+    wide: bool,
 ) -> None:
     """Render, build, probe and benchmark each cell; print the table, write OUT/results.json.
 
@@ -139,5 +143,6 @@ def run(
         sharding=sharding,
         history_dir=history_dir,
         report_formats=report_formats,
+        wide=wide,
     )
     sys.exit(app_run.run(request, CONSOLE))

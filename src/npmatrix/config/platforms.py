@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-# What the host's platform.machine() says -> our platform name; anything else is emulated.
+# What the host's platform.machine() says -> our platform name; anything else runs under QEMU here.
 _HOST_MACHINES = {
     "x86_64": "amd64",
     "amd64": "amd64",
@@ -33,10 +33,6 @@ class Platform:
     def slug(self) -> str:
         """The name with '/' made safe for image tags and file names (arm/v7 -> arm-v7)."""
         return self.name.replace("/", "-")
-
-    @property
-    def emulated(self) -> bool:
-        return host_platform_name() != self.name
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class Fleet:
     def place(self, plan: CellPlan) -> tuple[CellPlan, Member]:
         """The plan as it runs on its platform's engine, and that engine."""
         member = self.member(plan.platform.name)
-        return place(plan, member.architecture), member
+        return place(plan, member.architecture, engine=member.record.label), member
 
     @property
     def default(self) -> Member:

@@ -48,14 +48,14 @@ def _tracked(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]
 @dataclass(frozen=True, kw_only=True)
 class Completed:
     argv: tuple[str, ...]
-    returncode: int
+    exit_code: int
     output: str  # stdout and stderr, interleaved as the command wrote them
     duration_s: float
     timed_out: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out
 
 
 def run(
@@ -83,14 +83,14 @@ def run(
                 start_new_session=True,
             )
         except FileNotFoundError as exc:
-            return Completed(argv=tuple(argv), returncode=127, output=f"{argv[0]}: {exc.strerror}", duration_s=0.0)
+            return Completed(argv=tuple(argv), exit_code=127, output=f"{argv[0]}: {exc.strerror}", duration_s=0.0)
         with _tracked(proc):
             timed_out = _pump(proc, out, timeout=timeout, on_line=on_line)
         out.seek(0)
         output = out.read().decode(errors="replace")
     return Completed(
         argv=tuple(argv),
-        returncode=proc.returncode,
+        exit_code=proc.returncode,
         output=output,
         duration_s=time.monotonic() - started,
         timed_out=timed_out,
@@ -143,14 +143,14 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class Captured:
-    returncode: int | None  # None: killed at the timeout
+    exit_code: int | None  # None: killed at the timeout
     stdout: str
     stderr: str
     duration_s: float
 
     @property
     def timed_out(self) -> bool:
-        return self.returncode is None
+        return self.exit_code is None
 
 
 def capture(argv: Sequence[str], *, timeout: float) -> Captured:
@@ -165,21 +165,21 @@ def capture(argv: Sequence[str], *, timeout: float) -> Captured:
             start_new_session=True,
         )
     except FileNotFoundError as exc:
-        return Captured(returncode=127, stdout="", stderr=f"{argv[0]}: {exc.strerror}", duration_s=0.0)
+        return Captured(exit_code=127, stdout="", stderr=f"{argv[0]}: {exc.strerror}", duration_s=0.0)
     try:
         with _tracked(proc):
             stdout, stderr = proc.communicate(timeout=timeout)
-        returncode: int | None = proc.returncode
+        exit_code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         stdout, stderr = proc.communicate()
-        returncode = None
+        exit_code = None
     except BaseException:
         _kill_group(proc)
         proc.wait()
         raise
     return Captured(
-        returncode=returncode,
+        exit_code=exit_code,
         stdout=stdout.decode(errors="replace"),
         stderr=stderr.decode(errors="replace"),
         duration_s=time.monotonic() - started,

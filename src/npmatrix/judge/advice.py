@@ -39,7 +39,7 @@ class Ran:
 
     name: str
     oci_platform: str
-    emulated: bool
+    under_qemu: bool  # Placement.under_qemu
     works: bool
     summary: ProbeSummary | None
 
@@ -110,12 +110,12 @@ def _slow_gemm(cell: Ran, cells: Sequence[Ran]) -> tuple[Advisory, ...]:
     measured slower than the reference BLAS), so they are never compared."""
     s = cell.summary
     mine = s.best_gflops("float64") if s else None
-    if cell.emulated or s is None or mine is None or _uses_openblas(s):
+    if cell.under_qemu or s is None or mine is None or _uses_openblas(s):
         return ()
     peers = [
         (peer.name, peer.summary.best_gflops("float64"))
         for peer in cells
-        if peer.works and not peer.emulated and peer.oci_platform == cell.oci_platform
+        if peer.works and not peer.under_qemu and peer.oci_platform == cell.oci_platform
         if peer.summary is not None and _uses_openblas(peer.summary) and peer.name != cell.name
     ]
     measured = [(name, value) for name, value in peers if value]

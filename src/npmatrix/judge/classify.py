@@ -80,12 +80,12 @@ def _with_cpu_context(plan: CellPlan, verdict: Verdict) -> Verdict:
     """A failure at run time on an emulated CPU says which CPU, and what that CPU is known to mean."""
     if verdict.status in (Status.OK, Status.ENGINE_ERROR):
         return verdict
-    if plan.cpu_not_applied:
+    if plan.placement.cpu_not_applied:
         context = f"natively on the engine's own CPU: cpu = {plan.cell.cpu!r} not applied (no QEMU on a native engine)"
     elif plan.cell.cpu_spec:
         cpu = plan.cell.cpu_spec
         context = f"as {cpu.description}" + (f"; {cpu.note}" if cpu.note else "")
-    elif plan.emulated:
+    elif plan.placement.under_qemu:
         context = "as QEMU's default CPU 'max', which is no real Raspberry Pi: set cpu = \"pi4\" or another model"
     else:
         return verdict

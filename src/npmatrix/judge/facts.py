@@ -26,7 +26,7 @@ class GemmResult:
 @dataclass(frozen=True, kw_only=True)
 class BenchRun:
     threads: str
-    returncode: int | None
+    exit_code: int | None  # the probe output says "returncode" (its own format, probe_version 1)
     signal: str | None
     timed_out: bool
     stderr_tail: str
@@ -261,7 +261,7 @@ def _bench_runs(bench: dict[str, Any]) -> list[BenchRun]:
     return [
         BenchRun(
             threads=r.get("threads", "?"),
-            returncode=r.get("returncode"),
+            exit_code=r.get("returncode"),
             signal=r.get("signal"),
             timed_out=bool(r.get("timed_out")),
             stderr_tail=r.get("stderr_tail") or "",

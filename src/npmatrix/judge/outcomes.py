@@ -21,7 +21,7 @@ class BuildOutcome:
     ok: bool
     image_id: str | None
     cached: bool  # the image existed under its content tag and was reused
-    returncode: int | None  # None when the build timed out or never started
+    exit_code: int | None  # None when the build timed out or never started
     timed_out: bool
     duration_s: float
     log_path: Path | None
@@ -34,7 +34,7 @@ class BuildOutcome:
             ok=True,
             image_id=image_id,
             cached=True,
-            returncode=0,
+            exit_code=0,
             timed_out=False,
             duration_s=0.0,
             log_path=log_path,
@@ -49,7 +49,7 @@ class BuildOutcome:
             ok=False,
             image_id=None,
             cached=False,
-            returncode=None,
+            exit_code=None,
             timed_out=False,
             duration_s=0.0,
             log_path=log_path,

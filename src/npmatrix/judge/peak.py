@@ -33,8 +33,8 @@ class Peak:
     basis: str  # how it was computed, or why there is none
 
 
-def peak(cpu: Mapping[str, Any] | None, *, emulated: bool) -> Peak:
-    if emulated:
+def peak(cpu: Mapping[str, Any] | None, *, under_qemu: bool) -> Peak:
+    if under_qemu:
         return Peak(gflops=None, basis=EMULATED)
     if not cpu:
         return Peak(gflops=None, basis="the probe read no CPU facts")

@@ -6,11 +6,12 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from npmatrix.config import install
+from npmatrix.config import install, platforms
 from npmatrix.config.matrix import Cell, Matrix
 from npmatrix.config.platforms import Platform, presets
 from npmatrix.plan import protocol
 from npmatrix.plan.base_image import BaseRecipe
+from npmatrix.plan.placement import Emulator, Placement
 from npmatrix.plan.render import cell_dockerfile
 
 # GEMM sizes: emulated CPUs are 10-20x slower, so they get smaller ones to keep a cell under a minute.
@@ -27,8 +28,7 @@ class CellPlan:
     platform: Platform
     base: BaseRecipe | None  # None when the cell names a pinned base_image of its own
     dockerfile: str
-    emulated: bool
-    qemu_cpu: str | None  # the CPU model QEMU emulates; None means QEMU's default ("max") or native
+    placement: Placement  # where it runs: decided here, read by every later stage and view
 
     @property
     def base_image(self) -> str:
@@ -57,40 +57,19 @@ class CellPlan:
         return PYTHONS[install.method(self.cell.install).python(self.cell)]
 
     @property
-    def under_qemu(self) -> bool:
-        """Emulated, or an amd64 cell run under qemu-x86_64 for a CPU model (runs_x86_emulator)."""
-        return self.emulated or self.qemu_cpu is not None
-
-    @property
     def bench_sizes(self) -> tuple[int, ...]:
-        return EMULATED_SIZES if self.under_qemu else NATIVE_SIZES
-
-    @property
-    def runs_x86_emulator(self) -> bool:
-        return self.qemu_cpu is not None and not self.emulated and self.platform.name == "amd64"
+        return EMULATED_SIZES if self.placement.under_qemu else NATIVE_SIZES
 
     @property
     def environment(self) -> dict[str, str]:
         # QEMU_CPU picks the CPU model qemu-user emulates; OpenBLAS and NumPy then see that CPU's features.
-        if not self.qemu_cpu:
+        model = self.placement.qemu_cpu
+        if not model:
             return {}
-        if self.runs_x86_emulator:
+        if self.placement.emulator == "qemu-x86_64":
             # The probe's children (import, benchmark) must run under the same emulator.
-            return {"QEMU_CPU": self.qemu_cpu, protocol.EXEC_PREFIX_VAR: protocol.X86_QEMU}
-        return {"QEMU_CPU": self.qemu_cpu}
-
-    @property
-    def cpu_not_applied(self) -> bool:
-        """The cell names a CPU model but runs natively on a non-x86 engine: only QEMU applies a model there
-        (an ARM machine runs as the CPU it has), so the model is recorded as not applied, never shown as run."""
-        return self.cell.cpu is not None and self.qemu_cpu is None
-
-    @property
-    def cpu_label(self) -> str | None:
-        """The CPU model the cell ran as; an emulated cell without one ran as QEMU's default, "max"."""
-        if self.qemu_cpu:
-            return self.qemu_cpu
-        return "max (QEMU default)" if self.emulated else None
+            return {"QEMU_CPU": model, protocol.EXEC_PREFIX_VAR: protocol.X86_QEMU}
+        return {"QEMU_CPU": model}
 
     def probe_command(self, *, bench_stage: protocol.BenchStage = "inline") -> protocol.ProbeCommand:
         # Per child: the import, then each of the two benchmark runs; the container's own limit is the whole.
@@ -120,18 +99,36 @@ def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
         platform=platform,
         base=base,
         dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir),
-        emulated=platform.emulated,
-        qemu_cpu=cell.cpu_spec.qemu[cell.platform] if cell.cpu_spec else None,
+        # Until an engine is known (fleet.place), as it would run on this machine's own engine.
+        placement=placement(cell, platform, platforms.host_platform_name()),
     )
 
 
-def place(plan: CellPlan, engine_platform: str | None) -> CellPlan:
-    """The plan as it runs on an engine whose machine is `engine_platform` (None: none of ours): emulated unless
-    the machines match. A CPU model reaches a native amd64 cell through the x86 emulator the probe brings, but
-    nothing applies one to a native ARM cell: its qemu_cpu is dropped (see `cpu_not_applied`)."""
-    emulated = engine_platform != plan.platform.name
-    keep_cpu = emulated or plan.platform.name == "amd64"
-    return replace(plan, emulated=emulated, qemu_cpu=plan.qemu_cpu if keep_cpu else None)
+def place(plan: CellPlan, engine_platform: str | None, *, engine: str | None = None) -> CellPlan:
+    """The plan as it runs on an engine whose machine is `engine_platform` (None: none of ours), named `engine`
+    in labels (None: the local Docker)."""
+    return replace(plan, placement=placement(plan.cell, plan.platform, engine_platform, engine=engine))
+
+
+def placement(cell: Cell, platform: Platform, engine_platform: str | None, *, engine: str | None = None) -> Placement:
+    """Emulated through binfmt unless the machines match. A CPU model reaches a native amd64 cell through the
+    x86 emulator the probe brings, but nothing applies one to a native ARM cell: the model is recorded as not
+    applied, never shown as run."""
+    model = cell.cpu_spec.qemu[cell.platform] if cell.cpu_spec else None
+    emulator: Emulator | None = None
+    if engine_platform != platform.name:
+        emulator = "binfmt"
+    elif model is not None and platform.name == "amd64":
+        emulator = "qemu-x86_64"
+    qemu_cpu = model if emulator else None
+    return Placement(
+        platform=platform.name,
+        oci=platform.oci,
+        emulator=emulator,
+        qemu_cpu=qemu_cpu,
+        cpu_not_applied=cell.cpu is not None and qemu_cpu is None,
+        engine=engine,
+    )
 
 
 def superseded(plans: tuple[CellPlan, ...], existing_tags: list[str]) -> list[str]:

@@ -32,6 +32,7 @@ from tabulate import tabulate
 
 from npmatrix.errors import ConfigError, ExitCode
 from npmatrix.judge.facts import GemmResult
+from npmatrix.present import labels
 from npmatrix.records.results import CellResult, Results
 from npmatrix.verdict import Status
 
@@ -58,10 +59,21 @@ class CellChange:
     new_reason: str | None
     old_expected: Status | None
     new_expected: Status | None
+    old_placement: str | None = None  # labels.placement of the cell in OLD; None for a new cell
+    new_placement: str | None = None  # ... in NEW; None for a removed cell
 
     @property
     def regression(self) -> bool:
         return self.kind is Kind.REGRESSION
+
+    @property
+    def placement(self) -> str:
+        """Where the cell ran: "arm64 (qemu cortex-a72)", or "arm64 (native) -> arm64 (qemu cortex-a72)" when
+        it moved (another engine): a reason for a change that is no regression of NumPy's."""
+        old, new = self.old_placement, self.new_placement
+        if old and new and old != new:
+            return f"{old} -> {new}"
+        return new or old or "?"
 
     def describe(self) -> str:
         """One line, without the cell name."""
@@ -238,6 +250,8 @@ def _change(name: str, kind: Kind, old: CellResult | None, new: CellResult | Non
         new_reason=new.verdict.reason if new else None,
         old_expected=old.cell.expect if old else None,
         new_expected=new.cell.expect if new else None,
+        old_placement=labels.placement(old) if old else None,
+        new_placement=labels.placement(new) if new else None,
     )
 
 
@@ -262,7 +276,7 @@ def _cell_change(old: CellResult, new: CellResult) -> CellChange | None:
 
 
 def _perf_skip(old: CellResult, new: CellResult, *, include_emulated: bool) -> PerfSkip | None:
-    if not include_emulated and (old.under_qemu or new.under_qemu):
+    if not include_emulated and (old.placement.under_qemu or new.placement.under_qemu):
         return PerfSkip(
             cell=new.name, why="ran under QEMU, so its GFLOP/s measure the emulator; --include-emulated compares them"
         )
@@ -323,7 +337,7 @@ def verdict_line(d: Diff, *, fail_on_unexpected: bool = False) -> str:
 def render_text(d: Diff, *, fail_on_unexpected: bool = False) -> str:
     lines = [f"diff of {d.matrix}: {_side(d.old_source, d.old_started_at)} -> {_side(d.new_source, d.new_started_at)}"]
     for c in d.cells:
-        lines.append(f"  {c.kind.upper() if c.regression else c.kind:<19} {c.name}: {c.describe()}")
+        lines.append(f"  {c.kind.upper() if c.regression else c.kind:<19} {c.name}: {c.describe()} (on {c.placement})")
     for p in d.perf:
         lines.append(f"  {'PERF REGRESSION' if p.regression else 'perf improvement':<19} {p.cell}: {p.describe()}")
     lines.append(_perf_note(d))
@@ -370,7 +384,10 @@ def render_markdown(d: Diff, *, fail_on_unexpected: bool = False) -> str:
         f"`{_md(d.matrix)}`: {_md(d.old_started_at or 'no earlier night')} → {_md(d.new_started_at)}",
         "",
     ]
-    rows = [(f"**{c.kind}**" if c.regression else c.kind, f"`{c.name}`", _md(c.describe())) for c in d.cells]
+    rows = [
+        (f"**{c.kind}**" if c.regression else c.kind, f"`{c.name}`", _md(f"{c.describe()} (on {c.placement})"))
+        for c in d.cells
+    ]
     rows += [
         ("**perf regression**" if p.regression else "perf improvement", f"`{p.cell}`", _md(p.describe()))
         for p in d.perf
@@ -408,6 +425,8 @@ def to_json(d: Diff, *, fail_on_unexpected: bool = False) -> dict[str, Any]:
                 "new_reason": c.new_reason,
                 "old_expected": c.old_expected.value if c.old_expected else None,
                 "new_expected": c.new_expected.value if c.new_expected else None,
+                "old_placement": c.old_placement,
+                "new_placement": c.new_placement,
             }
             for c in d.cells
         ],

@@ -21,6 +21,7 @@ from npmatrix.config.platforms import presets
 from npmatrix.errors import ConfigError
 from npmatrix.judge import advice
 from npmatrix.judge.facts import summarize
+from npmatrix.present import labels
 from npmatrix.records import probe_file, results
 from npmatrix.records.probe_file import ProbeFile
 from npmatrix.records.results import CellResult
@@ -42,6 +43,7 @@ class Subject:
     probed: bool = False
     numpy_imports: bool = False  # facts NumPy reports about itself (CPU baseline, features) need it
     platform: str | None = None  # the Docker platform of a cell; None for a machine probed directly
+    placement: str | None = None  # where a cell ran, as every view says it (labels.placement); None: a machine
     machine: str | None = None  # platform.machine(): x86_64, aarch64, armv7l
     python_version: str | None = None
     python_executable: str | None = None
@@ -131,13 +133,14 @@ def subject_from_probe_file(kept: ProbeFile, *, label: str, source: str) -> Subj
 def subject_from_result(result: CellResult, *, label: str | None = None, source: str = "") -> Subject:
     """A subject from one cell of results.json; a cell whose build failed keeps only its inputs."""
     subject = subject_from_probe(
-        result.facts, result.verdict, label=label or result.name, source=source, platform=result.oci_platform
+        result.facts, result.verdict, label=label or result.name, source=source, platform=result.placement.oci
     )
-    if result.emulated and result.qemu_cpu:
-        # Under qemu-user /proc/cpuinfo describes the host's CPU, not the one QEMU emulates.
-        subject = dataclasses.replace(subject, cpu_model=f"QEMU {result.qemu_cpu}")
+    # Under qemu-user /proc/cpuinfo describes the host's CPU, not the one QEMU emulates.
+    emulated_cpu = labels.emulated_cpu(result.placement)
     return dataclasses.replace(
         subject,
+        placement=labels.placement(result),
+        cpu_model=emulated_cpu or subject.cpu_model,
         numpy_requested=result.cell.numpy,
         machine=subject.machine or _preset_machine(result.cell.platform),
         install_source=subject.install_source if subject.probed else f"{result.cell.install} (not installed)",
@@ -461,7 +464,7 @@ def _subject_json(s: Subject) -> dict[str, Any]:
 
 def render_text(a: Subject, b: Subject) -> str:
     diffs = differences(a, b)
-    header = f"{a.label}: {a.status} ({a.source})\n{b.label}: {b.status} ({b.source})\n"
+    header = f"{_heading(a)}\n{_heading(b)}\n"
     if diffs:
         # Made printable before tabulate: it measures (and closes) ANSI sequences it finds in cells.
         rows = [(d.key, one_line(d.a_value), one_line(d.b_value), d.why) for d in diffs]
@@ -475,6 +478,12 @@ def render_text(a: Subject, b: Subject) -> str:
     else:
         table = "no recorded fact differs"
     return f"{header}\n{table}\n\n{verdict(a, b, diffs)}"
+
+
+def _heading(s: Subject) -> str:
+    """ "pi64: ok on arm64 (qemu cortex-a72) (results.json:pi64)"; a probed machine has no placement."""
+    where = f" on {s.placement}" if s.placement else ""
+    return f"{s.label}: {s.status}{where} ({s.source})"
 
 
 def host_summary(s: Subject) -> str:

@@ -1,8 +1,11 @@
-"""results.json: the one writer and the one typed reader (data/results.schema.json, schema_version 1).
+"""results.json: the one writer and the one typed reader (data/results.schema.json, schema_version 2).
 
 A run rewrites the file atomically after every cell (`ResultsFile.add`), so an interrupted run keeps the
 cells it finished. Everything that reads results (explain, reports, diff, capture-fixtures) reads them
 through `load`, which checks the shipped schema and gives back the same `CellResult`s the run wrote.
+
+Version 1 files (data/results-v1.schema.json) still load: each cell's "platform" (an OCI string), "emulated" and
+"qemu_cpu" (a model, or a label) become the "placement" that version 2 records (`_upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from npmatrix.errors import ConfigError
 from npmatrix.judge import advice
 from npmatrix.judge.advice import Advisory
 from npmatrix.judge.facts import ProbeSummary, summarize
+from npmatrix.plan.placement import Emulator, Placement
 from npmatrix.records import probe_file, schemas
 from npmatrix.verdict import Status, Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,13 +56,16 @@ class EngineRecord:
         where = self.context or self.host or "local"
         return f"{self.kind} {where}"
 
+    @property
+    def label(self) -> str | None:
+        """How reports name it (Placement.engine): None for the local Docker, the engine of most runs."""
+        return self.describe() if self.host or self.kind != "docker" else None
+
 
 @dataclass(frozen=True, kw_only=True)
 class CellResult:
     cell: Cell
-    oci_platform: str  # e.g. linux/arm/v7
-    emulated: bool
-    qemu_cpu: str | None  # the CPU model the cell ran as, e.g. "cortex-a72"; "max (QEMU default)"
+    placement: Placement  # where it ran, as the plan decided (CellPlan.placement)
     verdict: Verdict
     image: ImageRecord
     durations: Mapping[str, float]
@@ -70,11 +78,6 @@ class CellResult:
     reuse_key: str | None = None  # reuse.probe_key (built) or reuse.build_key (failed build); None: no key
     reused: tuple[str, ...] = ()  # what came from an earlier run (reuse.Reused): "probe", "bench", "no-wheel"
     reused_from: str | None = None  # that run's results.json
-
-    @property
-    def under_qemu(self) -> bool:
-        """Emulated platforms, and amd64 cells run under qemu-x86_64 for a CPU model: GFLOP/s measure QEMU."""
-        return self.emulated or self.qemu_cpu is not None
 
     @property
     def reused_label(self) -> str:
@@ -103,9 +106,7 @@ class CellResult:
         return {
             "name": self.cell.name,
             "inputs": _jsonable(dataclasses.asdict(self.cell)),
-            "platform": self.oci_platform,
-            "emulated": self.emulated,
-            "qemu_cpu": self.qemu_cpu,
+            "placement": self.placement.to_json(),
             **self.verdict.to_json(),
             "expected": self.cell.expect.value,
             "as_expected": self.as_expected,
@@ -126,9 +127,7 @@ class CellResult:
         """From what `to_json` wrote; `load` has checked the record against the schema first."""
         return cls(
             cell=cell_from_json(record["inputs"]),
-            oci_platform=record["platform"],
-            emulated=record["emulated"],
-            qemu_cpu=record["qemu_cpu"],
+            placement=Placement.from_json(record["placement"]),
             verdict=Verdict.from_json(record),
             image=ImageRecord(**record["image"]),
             durations=dict(record["durations_s"]),
@@ -147,7 +146,11 @@ def advisories(cells: Sequence[CellResult]) -> dict[str, tuple[Advisory, ...]]:
     return advice.for_run(
         [
             advice.Ran(
-                name=c.name, oci_platform=c.oci_platform, emulated=c.emulated, works=c.status.works, summary=c.summary
+                name=c.name,
+                oci_platform=c.placement.oci,
+                under_qemu=c.placement.under_qemu,
+                works=c.status.works,
+                summary=c.summary,
             )
             for c in cells
         ]
@@ -246,11 +249,12 @@ def load(path: Path) -> Results:
 
 
 def from_json(document: Mapping[str, Any], *, where: str) -> Results:
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise ConfigError(
-            f"results schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}", where=where
-        )
-    schemas.validate("results", document, where=where)
+    version = document.get("schema_version")
+    if version not in READABLE_VERSIONS:
+        raise ConfigError(f"results schema_version {version!r}, expected {SCHEMA_VERSION}", where=where)
+    schemas.validate("results" if version == SCHEMA_VERSION else "results-v1", document, where=where)
+    if version == 1:
+        document = _upgrade_v1(document)
     for i, record in enumerate(document["cells"]):
         if record["probe"] is not None:
             probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
@@ -263,6 +267,35 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
         complete=document["complete"],
         host=document["host"],
         cells=tuple(CellResult.from_json(record) for record in document["cells"]),
+    )
+
+
+# What version 1 wrote as qemu_cpu for an emulated cell without a model (CellPlan.cpu_label): a label, not a model.
+_V1_DEFAULT_MODEL = "max (QEMU default)"
+
+
+def _upgrade_v1(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A version 1 document (already validated) in version 2's shape: only the cells' placement changed."""
+    cells = []
+    for record in document["cells"]:
+        cell = {k: v for k, v in record.items() if k not in ("platform", "emulated", "qemu_cpu")}
+        cells.append({**cell, "placement": _placement_v1(record).to_json()})
+    return {**document, "schema_version": SCHEMA_VERSION, "cells": cells}
+
+
+def _placement_v1(record: Mapping[str, Any]) -> Placement:
+    """Version 1 said "emulated" only of binfmt (another platform); an amd64 cell run as a CPU model under the
+    probe's qemu-x86_64 had emulated false and its model in qemu_cpu: both are under QEMU."""
+    model = record["qemu_cpu"] if record["qemu_cpu"] != _V1_DEFAULT_MODEL else None
+    emulator: Emulator | None = "binfmt" if record["emulated"] else ("qemu-x86_64" if model else None)
+    engine = record.get("engine")
+    return Placement(
+        platform=record["inputs"]["platform"],
+        oci=record["platform"],
+        emulator=emulator,
+        qemu_cpu=model,
+        cpu_not_applied=record["inputs"].get("cpu") is not None and model is None,
+        engine=EngineRecord(**engine).label if engine else None,
     )
 
 

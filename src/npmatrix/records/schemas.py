@@ -16,8 +16,13 @@ import fastjsonschema
 
 from npmatrix.errors import ConfigError
 
-SchemaName = Literal["results", "probe-file", "probe-output"]
-_TITLES: dict[SchemaName, str] = {"results": "results file", "probe-file": "probe file", "probe-output": "probe output"}
+SchemaName = Literal["results", "results-v1", "probe-file", "probe-output"]
+_TITLES: dict[SchemaName, str] = {
+    "results": "results file",
+    "results-v1": "results file",
+    "probe-file": "probe file",
+    "probe-output": "probe output",
+}
 
 
 def schema(name: SchemaName) -> dict[str, Any]:

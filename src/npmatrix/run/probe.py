@@ -26,11 +26,11 @@ from npmatrix.records import probe_file
 def files_for(plan: CellPlan) -> dict[str, bytes]:
     """The probe scripts and, for an amd64 cell with a CPU model, the x86 emulator its children run under."""
     files = protocol.script_files()
-    if plan.runs_x86_emulator:
+    if plan.placement.emulator == "qemu-x86_64":
         emulator = Path(protocol.X86_QEMU_HOST_PATH)
         if not emulator.is_file():
             raise EngineUnavailable(
-                f"cell {plan.cell.name} runs as CPU {plan.qemu_cpu!r} and needs {emulator}: "
+                f"cell {plan.cell.name} runs as CPU {plan.placement.qemu_cpu!r} and needs {emulator}: "
                 "run `make engine` or apt-get install qemu-user-static"
             )
         files[Path(protocol.X86_QEMU).name] = emulator.read_bytes()
@@ -121,5 +121,5 @@ def run_on_host(
             parse_error="the probe did not finish",
         )
     return probe_file.parse_output(
-        exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr, duration_s=done.duration_s
+        exit_code=done.exit_code, stdout=done.stdout, stderr=done.stderr, duration_s=done.duration_s
     )

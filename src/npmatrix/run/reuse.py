@@ -90,7 +90,7 @@ class Earlier:
 
     def reuses_bench(self, plan: CellPlan) -> bool:
         """Are this cell's benchmark numbers taken with its probe, not measured again?"""
-        return self.bench == "all" or (self.bench == "emulated" and plan.under_qemu)
+        return self.bench == "all" or (self.bench == "emulated" and plan.placement.under_qemu)
 
     def probe(self, name: str, key: str) -> CellResult | None:
         """The earlier result whose probe this cell may reuse: same key, ended ok, with facts."""

@@ -160,7 +160,7 @@ def _run_on(
         builder=member.builder,
         engine=member.engine,
         engine_record=member.record,
-        qemu=emulator.identity(plan.platform, local=member.local) if plan.emulated else None,
+        qemu=emulator.identity(plan.platform, local=member.local) if plan.placement.emulator == "binfmt" else None,
         secrets=context.secrets,
         options=context.options,
         labels={RUN_LABEL: context.run_id, OWNER_LABEL: owner.current(), "org.npmatrix.cell": plan.cell.name},
@@ -190,8 +190,8 @@ def _remove_run_containers(engine: Engine, run_id: str) -> None:
 
 def _where(plan: CellPlan, member: Member, fleet: Fleet) -> str:
     """For progress lines: "linux/arm64, qemu" or "linux/arm64, native on docker (ssh://pi@host)"."""
-    how = "qemu" if plan.emulated else "native"
-    if plan.cpu_not_applied:
+    how = "qemu" if plan.placement.under_qemu else "native"
+    if plan.placement.cpu_not_applied:
         how += f", cpu {plan.cell.cpu} not applied"
     on = f" on {member.target.describe()}" if len(fleet.members) > 1 or member.target.host else ""
     return f"{plan.platform.oci}, {how}{on}"
@@ -402,7 +402,7 @@ def _probe_cell(
     qemu_id, engine_name = qemu
     reuse_key = reuse.probe_key(plan, image_id=built.image_id, files=probe.files_for(plan), emulator=qemu_id)
     before = options.earlier.probe(name, reuse_key) if options.earlier is not None else None
-    if before is not None and plan.emulated and qemu_id is None:
+    if before is not None and plan.placement.emulator == "binfmt" and qemu_id is None:
         # Both runs' keys say "emulator unknown": an upgraded QEMU would look the same, so nothing is reused.
         progress(
             f"probing again: the QEMU that runs {plan.platform.name} on {engine_name} cannot be identified "
@@ -487,9 +487,7 @@ def _result(
 ) -> CellResult:
     return CellResult(
         cell=plan.cell,
-        oci_platform=plan.platform.oci,
-        emulated=plan.emulated,
-        qemu_cpu=plan.cpu_label,
+        placement=plan.placement,
         verdict=verdict,
         image=ImageRecord(
             tag=plan.image_tag,

@@ -58,7 +58,9 @@ def start_order(plans: Sequence[CellPlan]) -> list[CellPlan]:
         steps = p.build_steps
         (twins if steps in seen else firsts).append(p)
         seen.add(steps)
-    return sorted(firsts, key=lambda p: not p.emulated) + sorted(twins, key=lambda p: not p.emulated)
+    return sorted(firsts, key=lambda p: not p.placement.under_qemu) + sorted(
+        twins, key=lambda p: not p.placement.under_qemu
+    )
 
 
 class Activity:

@@ -60,7 +60,7 @@ def recorded_durations(nights: Sequence[Results]) -> dict[str, float]:
 def expected_cost(plan: CellPlan, recorded: Mapping[str, float]) -> float:
     if plan.cell.name in recorded:
         return max(recorded[plan.cell.name], MIN_COST_S)
-    return EMULATED_COST_S if plan.under_qemu else NATIVE_COST_S
+    return EMULATED_COST_S if plan.placement.under_qemu else NATIVE_COST_S
 
 
 def partition(costs: Mapping[str, float], count: int) -> tuple[tuple[str, ...], ...]:

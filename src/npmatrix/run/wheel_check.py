@@ -59,9 +59,9 @@ def index_argv(plan: CellPlan, environ: Mapping[str, str] = os.environ) -> list[
     return argv
 
 
-def answer(returncode: int, output: str, specifier: str) -> Answer:
+def answer(exit_code: int, output: str, specifier: str) -> Answer:
     """What `pip index versions numpy` said, for the cell's NumPy specifier. Pure."""
-    if returncode != 0:
+    if exit_code != 0:
         return "none" if _NO_MATCH in output else "unknown"
     listed = next((line for line in output.splitlines() if line.startswith("Available versions:")), None)
     if listed is None:
@@ -80,4 +80,4 @@ def numpy_wheel(plan: CellPlan, *, timeout: float = 60) -> tuple[Answer, str]:
     done = process.run([*argv, *index_argv(plan), *target_argv(plan)], timeout=timeout)
     if done.timed_out:
         return "unknown", done.output
-    return answer(done.returncode, done.output, plan.cell.numpy or ""), done.output
+    return answer(done.exit_code, done.output, plan.cell.numpy or ""), done.output

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from npmatrix.config import install
 from npmatrix.judge.facts import GemmResult
-from npmatrix.present import table
+from npmatrix.present import labels, table
 from npmatrix.records.results import CellResult, Results
 
 DTYPES = ("float32", "float64")
@@ -44,14 +44,6 @@ def standing(r: CellResult) -> Standing:
     if r.as_expected:
         return Standing.WORKS if r.status.works else Standing.EXPECTED_FAILURE
     return Standing.UNEXPECTED_OK if r.status.works else Standing.UNEXPECTED_FAILURE
-
-
-def status_text(r: CellResult) -> str:
-    """The status, and what the matrix expected when that differs: "no-wheel (expected)", "crashed (expected ok)"."""
-    reused = f" ({r.reused_label})" if r.reused_label else ""
-    if r.as_expected:
-        return (r.status.value if r.status.works else f"{r.status.value} (expected)") + reused
-    return f"{r.status.value} (expected {r.cell.expect.value}){reused}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,30 +112,22 @@ def cell_seconds(r: CellResult) -> float:
     return sum(r.durations.values())
 
 
-def numpy_text(r: CellResult) -> str:
-    """The NumPy the probe found, else the pin the cell asked for: "2.3.5", "1.24.2", "==2.3.5 (not installed)"."""
-    s = r.summary
-    if s is not None and s.numpy_version:
-        return s.numpy_version
-    return f"{install.method(r.cell.install).not_installed(r.cell)} (not installed)"
-
-
 def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
     """What a maintainer looks at first, as (label, value) rows; facts the probe did not see are left out."""
     s = r.summary
-    rows: list[tuple[str, str | None]] = [("platform", _platform_text(r))]
+    rows: list[tuple[str, str | None]] = [("platform", labels.placement(r))]
     if s is not None:
         rows += [
             ("Python", " · ".join(v for v in (s.python_version, s.libc) if v) or None),
             ("NumPy", _numpy_fact(r)),
             ("pip", " · best tag ".join(v for v in (s.pip_version, s.pip_top_tag) if v) or None),
-            ("BLAS", table.blas(r) if s.blas else None),
-            ("CPU", _cpu_text(r)),
+            ("BLAS", labels.blas(r) if s.blas else None),
+            ("CPU", labels.cpu(r)),
             ("CPU baseline", " ".join(s.cpu_baseline) or None),
             ("missing libraries", ", ".join(s.missing_libraries) or None),
         ]
     else:
-        rows += [("NumPy", f"{numpy_text(r)}, {_requested(r)}"), ("CPU", _cpu_text(r))]
+        rows += [("NumPy", f"{labels.numpy(r)}, {_requested(r)}"), ("CPU", labels.cpu(r))]
     rows += [
         ("% of peak (f64 GEMM)", _peak_text(r)),
         ("benchmark shared the machine with", ", ".join(r.bench_overlap or ()) or None),
@@ -157,7 +141,7 @@ def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
 
 def _peak_text(r: CellResult) -> str | None:
     """ "12%" of the CPU's theoretical rate; under QEMU a share means nothing, and the report says so."""
-    if r.under_qemu and r.facts is not None:
+    if r.placement.under_qemu and r.facts is not None:
         return "not meaningful under QEMU"
     share = table.peak_share(r)
     return f"{share:.0%}" if share is not None else None
@@ -167,10 +151,6 @@ def _image_text(r: CellResult) -> str:
     if r.image.id is None:
         return f"{r.image.tag} (not built)"
     return f"{r.image.tag} (reused)" if r.image.reused else r.image.tag
-
-
-def _platform_text(r: CellResult) -> str:
-    return f"{r.oci_platform}, {'emulated by QEMU' if r.emulated else 'native'}"
 
 
 def _numpy_fact(r: CellResult) -> str:
@@ -186,22 +166,13 @@ def _requested(r: CellResult) -> str:
     return f"matrix asks for {install.method(r.cell.install).asks_for(r.cell)}"
 
 
-def _cpu_text(r: CellResult) -> str | None:
-    seen = r.summary.cpu_model if r.summary else None
-    if not r.emulated:
-        return seen
-    model = f"QEMU {r.qemu_cpu}" if r.qemu_cpu else "QEMU (default model)"
-    # Under QEMU /proc/cpuinfo shows the host's CPU, not the emulated one.
-    return f"{model}; /proc/cpuinfo shows the host's {seen}" if seen else model
-
-
 @dataclass(frozen=True, kw_only=True)
 class GemmBars:
     """One cell's GEMM numbers for a chart: per (dtype, threads) the row at the largest size measured."""
 
     cell: str
-    label: str  # cell name, and the QEMU CPU model for emulated cells
-    emulated: bool
+    label: str  # cell name, and the QEMU CPU model for cells under QEMU
+    under_qemu: bool  # Placement.under_qemu
     rows: dict[tuple[str, str], GemmResult]
 
     def get(self, dtype: str, threads: str) -> GemmResult | None:
@@ -217,8 +188,9 @@ def gemm_bars(r: CellResult) -> GemmBars | None:
         key = (g.dtype, g.threads)
         if key not in rows or g.n > rows[key].n:
             rows[key] = g
-    label = f"{r.name} ({r.qemu_cpu.split()[0]})" if r.emulated and r.qemu_cpu else r.name
-    return GemmBars(cell=r.name, label=label, emulated=r.emulated, rows=rows)
+    model = r.placement.qemu_cpu
+    label = f"{r.name} ({model})" if model else r.name
+    return GemmBars(cell=r.name, label=label, under_qemu=r.placement.under_qemu, rows=rows)
 
 
 def oldest_first(results: Sequence[Results]) -> list[Results]:

@@ -32,27 +32,27 @@ class TrendSeries:
     """One cell's GFLOP/s across nights, oldest first; None where that night measured nothing."""
 
     cell: str
-    emulated: bool
+    under_qemu: bool  # Placement.under_qemu
     points: tuple[float | None, ...]
 
 
-def gemm_svg(bars: Sequence[GemmBars], *, emulated: bool, salt: str) -> str:
+def gemm_svg(bars: Sequence[GemmBars], *, under_qemu: bool, salt: str) -> str:
     """Horizontal bars, one group per cell: float32 and float64 side by side, one thread and all threads."""
     with _style(salt):
         figure = _figure(width=10.0, height=1.6 + 0.5 * len(bars))
         axes = figure.subplots(1, len(DTYPES), sharey=True)
         for ax, dtype in zip(axes, DTYPES, strict=True):
-            _gemm_panel(ax, bars, dtype, emulated=emulated)
+            _gemm_panel(ax, bars, dtype, under_qemu=under_qemu)
         axes[0].set_yticks(range(len(bars)), [b.label for b in bars])
         axes[0].set_ylim(len(bars) - 0.5, -0.5)  # first cell on top, like the grid
         handles, labels = axes[0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
-        if emulated:
+        if under_qemu:
             figure.suptitle(f"{EMULATED_NOTE}: compare emulated cells with each other only", color="#8a4b00")
         return _svg(figure)
 
 
-def _gemm_panel(ax: Axes, bars: Sequence[GemmBars], dtype: str, *, emulated: bool) -> None:
+def _gemm_panel(ax: Axes, bars: Sequence[GemmBars], dtype: str, *, under_qemu: bool) -> None:
     for offset, (threads, label, color) in zip((-0.2, 0.2), THREAD_STYLES, strict=True):
         rows = [(i + offset, b.get(dtype, threads)) for i, b in enumerate(bars)]
         measured = [(y, g) for y, g in rows if g is not None]
@@ -63,9 +63,9 @@ def _gemm_panel(ax: Axes, bars: Sequence[GemmBars], dtype: str, *, emulated: boo
             height=0.38,
             xerr=[g.gflops_iqr / 2 for _, g in measured],
             color=color,
-            alpha=0.55 if emulated else 1.0,
-            hatch="///" if emulated else None,
-            edgecolor="#333333" if emulated else color,
+            alpha=0.55 if under_qemu else 1.0,
+            hatch="///" if under_qemu else None,
+            edgecolor="#333333" if under_qemu else color,
             linewidth=0.4,
             error_kw={"elinewidth": 0.8, "ecolor": "#333333"},
             label=label,
@@ -75,7 +75,7 @@ def _gemm_panel(ax: Axes, bars: Sequence[GemmBars], dtype: str, *, emulated: boo
             end = g.gflops_median + g.gflops_iqr / 2
             ax.annotate(text, (end, y), xytext=(3, 0), textcoords="offset points", va="center")
     sizes = sorted({g.n for b in bars for g in b.rows.values() if g.dtype == dtype})
-    ax.set_title(f"{dtype}, n={'/'.join(map(str, sizes))}" + (" (QEMU)" if emulated else ""))
+    ax.set_title(f"{dtype}, n={'/'.join(map(str, sizes))}" + (" (QEMU)" if under_qemu else ""))
     ax.set_xlabel("GFLOP/s (median; whisker ±IQR/2)")
     ax.margins(x=0.18)
     ax.grid(axis="x", alpha=0.3)
@@ -89,7 +89,7 @@ def _number(value: float) -> str:
 def trend_svg(nights: Sequence[str], series: Sequence[TrendSeries], *, salt: str) -> str:
     """GFLOP/s per cell across nights: native and emulated cells in separate panels (their scales differ
     a hundredfold, and emulated numbers measure QEMU)."""
-    panels = [(title, [s for s in series if s.emulated is emu]) for title, emu in _TREND_PANELS]
+    panels = [(title, [s for s in series if s.under_qemu is emu]) for title, emu in _TREND_PANELS]
     panels = [(title, members) for title, members in panels if members]
     with _style(salt):
         figure = _figure(width=10.0, height=0.4 + 2.3 * max(1, len(panels)))

@@ -15,7 +15,7 @@ import html
 from collections.abc import Mapping, Sequence
 
 from npmatrix.judge.advice import Advisory
-from npmatrix.present import table
+from npmatrix.present import labels
 from npmatrix.present.reports import charts
 from npmatrix.present.reports.cells import (
     STANDING_LABELS,
@@ -23,10 +23,8 @@ from npmatrix.present.reports.cells import (
     gemm_bars,
     key_facts,
     night_summary,
-    numpy_text,
     oldest_first,
     standing,
-    status_text,
     when,
 )
 from npmatrix.present.reports.logs import LogTail
@@ -101,8 +99,8 @@ def _unexpected_list(unexpected: Sequence[CellResult]) -> str:
     if not unexpected:
         return ""
     items = "".join(
-        f'<li><a href="#{_anchor(r.name)}">{_e(r.name)}</a> <span class="muted">{_e(table.platform_label(r))}</span>'
-        f" <b>{_e(status_text(r))}</b>: {_e(r.verdict.reason)}"
+        f'<li><a href="#{_anchor(r.name)}">{_e(r.name)}</a> <span class="muted">{_e(labels.placement(r))}</span>'
+        f" <b>{_e(labels.status(r))}</b>: {_e(r.verdict.reason)}"
         + (f'<br><span class="fix">Fix: {_e(r.verdict.fix)}</span>' if r.verdict.fix else "")
         + "</li>"
         for r in unexpected
@@ -129,7 +127,9 @@ def _grid_row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
     s = r.summary
     st = standing(r)
     best = s.best_gflops("float64") if s else None
-    gflops = "-" if best is None else f"{best:.1f}" + (' <span class="qemu">QEMU</span>' if r.emulated else "")
+    gflops = (
+        "-" if best is None else f"{best:.1f}" + (' <span class="qemu">QEMU</span>' if r.placement.under_qemu else "")
+    )
     # The fix of a cell that fails as expected is known and lives in its details; the grid stays one line a cell.
     fix = f'<div class="fix">Fix: {_e(r.verdict.fix)}</div>' if r.verdict.fix and not r.as_expected else ""
     fix += "".join(
@@ -137,12 +137,12 @@ def _grid_row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
     )
     cells = [
         f'<td class="name"><a href="#{_anchor(r.name)}">{_e(r.name)}</a></td>',
-        f"<td>{_e(table.platform_label(r))}</td>",
+        f"<td>{_e(labels.placement(r))}</td>",
         f"<td>{_e((s.python_version if s else None) or '-')}</td>",
-        f"<td>{_e(numpy_text(r))}</td>",
-        f"<td>{_e(table.installed(r))}</td>",
-        f"<td>{_e(table.blas(r))}</td>",
-        f'<td><span class="badge st-{st.value}" title="{_e(STANDING_LABELS[st])}">{_e(status_text(r))}</span></td>',
+        f"<td>{_e(labels.numpy(r))}</td>",
+        f"<td>{_e(labels.installed(r))}</td>",
+        f"<td>{_e(labels.blas(r))}</td>",
+        f'<td><span class="badge st-{st.value}" title="{_e(STANDING_LABELS[st])}">{_e(labels.status(r))}</span></td>',
         f'<td class="num">{gflops}</td>',
         f'<td class="reason">{_e(r.verdict.reason)}{fix}</td>',
     ]
@@ -157,14 +157,14 @@ def _grid_row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
 
 def _gemm(results: Results) -> str:
     measured = [(r, b) for r in results.cells if (b := gemm_bars(r)) is not None]
-    native = [b for r, b in measured if not r.emulated]
-    emulated = [b for r, b in measured if r.emulated]
+    native = [b for r, b in measured if not r.placement.under_qemu]
+    emulated = [b for r, b in measured if r.placement.under_qemu]
     parts = ['<section id="gemm">\n<h2>GEMM GFLOP/s</h2>', _GEMM_INTRO]
     if native:
-        parts.append(_figure("gemm-native", "Native cells", charts.gemm_svg(native, emulated=False, salt="native")))
+        parts.append(_figure("gemm-native", "Native cells", charts.gemm_svg(native, under_qemu=False, salt="native")))
     if emulated:
         caption = "Emulated cells (QEMU on this host): the speed of the emulator, not of a Raspberry Pi"
-        parts.append(_figure("gemm-emulated", caption, charts.gemm_svg(emulated, emulated=True, salt="emulated")))
+        parts.append(_figure("gemm-emulated", caption, charts.gemm_svg(emulated, under_qemu=True, salt="emulated")))
     unmeasured = [r for r in results.cells if gemm_bars(r) is None]
     if unmeasured:
         names = ", ".join(f"{_e(r.name)} ({_e(r.status.value)})" for r in unmeasured)
@@ -193,9 +193,9 @@ def _history(results: Results, history: Sequence[Results]) -> str:
     nights = _nights(results, history)
     cells = [{c.name: c for c in night.cells} for night in nights]  # per night, by name: looked up often
     names = list(dict.fromkeys(c.name for night in [results, *reversed(nights)] for c in night.cells))
-    labels = [n.started_at[:16].replace("T", " ") for n in nights]
+    night_names = [n.started_at[:16].replace("T", " ") for n in nights]
     series = [_trend_series(name, cells) for name in names]
-    trend = charts.trend_svg(labels, [s for s in series if any(p is not None for p in s.points)], salt="trend")
+    trend = charts.trend_svg(night_names, [s for s in series if any(p is not None for p in s.points)], salt="trend")
     shown = slice(-TIMELINE_NIGHTS, None)
     return (
         f'<section id="history">\n<h2>History: {len(nights)} nights</h2>\n'
@@ -214,12 +214,12 @@ def _nights(results: Results, history: Sequence[Results]) -> list[Results]:
 
 def _trend_series(name: str, nights: Sequence[Mapping[str, CellResult]]) -> charts.TrendSeries:
     points: list[float | None] = []
-    emulated = False
+    under_qemu = False
     for cells in nights:
         cell = cells.get(name)
         points.append(cell.summary.best_gflops("float64") if cell and cell.summary else None)
-        emulated = cell.emulated if cell else emulated
-    return charts.TrendSeries(cell=name, emulated=emulated, points=tuple(points))
+        under_qemu = cell.placement.under_qemu if cell else under_qemu
+    return charts.TrendSeries(cell=name, under_qemu=under_qemu, points=tuple(points))
 
 
 def _timeline(names: Sequence[str], nights: Sequence[Results], cells: Sequence[Mapping[str, CellResult]]) -> str:
@@ -238,7 +238,7 @@ def _timeline(names: Sequence[str], nights: Sequence[Results], cells: Sequence[M
 def _timeline_entry(night: Results, cell: CellResult | None) -> str:
     if cell is None:
         return '<td class="st-none" title="not in this night">·</td>'
-    tip = f"{night.started_at}: {status_text(cell)}: {cell.verdict.reason}"
+    tip = f"{night.started_at}: {labels.status(cell)}: {cell.verdict.reason}"
     return f'<td class="st-{standing(cell).value}" title="{_e(tip)}">{_e(_status_initial(cell))}</td>'
 
 
@@ -256,7 +256,7 @@ def _details(results: Results, log_tails: Mapping[str, Sequence[LogTail]]) -> st
 
 def _cell_detail(r: CellResult, tails: Sequence[LogTail]) -> str:
     st = standing(r)
-    facts = [("status", status_text(r)), ("reason", r.verdict.reason)]
+    facts = [("status", labels.status(r)), ("reason", r.verdict.reason)]
     facts += [("fix", r.verdict.fix)] if r.verdict.fix else []
     rows = "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in [*facts, *key_facts(r)])
     evidence = (
@@ -268,8 +268,8 @@ def _cell_detail(r: CellResult, tails: Sequence[LogTail]) -> str:
     return (
         f'<details id="{_anchor(r.name)}" class="cell st-{st.value}" data-detail="{_e(r.name)}"'
         f"{'' if st.as_expected else ' open'}>\n"
-        f'<summary><span class="badge st-{st.value}">{_e(status_text(r))}</span> <b>{_e(r.name)}</b> '
-        f'<span class="muted">{_e(table.platform_label(r))}</span> {_e(r.verdict.reason)}</summary>\n'
+        f'<summary><span class="badge st-{st.value}">{_e(labels.status(r))}</span> <b>{_e(r.name)}</b> '
+        f'<span class="muted">{_e(labels.placement(r))}</span> {_e(r.verdict.reason)}</summary>\n'
         f'<dl class="facts">{rows}</dl>\n{evidence}{logs}</details>'
     )
 

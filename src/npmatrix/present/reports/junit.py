@@ -13,8 +13,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from npmatrix.judge.advice import Advisory
-from npmatrix.present import table
-from npmatrix.present.reports.cells import cell_seconds, key_facts, matrix_name, numpy_text, status_text
+from npmatrix.present import labels
+from npmatrix.present.reports.cells import cell_seconds, key_facts, matrix_name
 from npmatrix.records.results import CellResult, Results, advisories
 from npmatrix.text import strip_controls
 
@@ -40,7 +40,7 @@ def render_junit(results: Results) -> str:
         ET.SubElement(properties, "property", {"name": _x(name), "value": _x(value)})
     notes = advisories(results.cells)
     for r in results.cells:
-        classname = f"{matrix_name(results)}.{r.oci_platform.removeprefix('linux/')}"
+        classname = f"{matrix_name(results)}.{r.placement.platform}"
         _testcase(suite, r, classname=classname, notes=notes.get(r.name, ()))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -51,13 +51,13 @@ def _testcase(suite: ET.Element, r: CellResult, *, classname: str, notes: tuple[
     case = ET.SubElement(suite, "testcase", attributes)
     if not r.as_expected:
         failure = ET.SubElement(
-            case, "failure", {"type": r.status.value, "message": _x(f"{status_text(r)}: {r.verdict.reason}")}
+            case, "failure", {"type": r.status.value, "message": _x(f"{labels.status(r)}: {r.verdict.reason}")}
         )
         failure.text = _x(_failure_text(r))
     out = ET.SubElement(case, "system-out")
     advice = [f"slow: {a.message}. Fix: {a.fix}" for a in notes]  # works, but slow: not a failure
     out.text = _x(
-        "\n".join([f"{status_text(r)}: {r.verdict.reason}", *advice, *(f"{k}: {v}" for k, v in key_facts(r))])
+        "\n".join([f"{labels.status(r)}: {r.verdict.reason}", *advice, *(f"{k}: {v}" for k, v in key_facts(r))])
     )
 
 
@@ -81,8 +81,8 @@ def _properties(results: Results) -> list[tuple[str, str]]:
     props += [(f"host.{k}", str(v)) for k, v in sorted(results.host.items())]
     for r in results.cells:
         s = r.summary
-        props.append((f"{r.name}.numpy", numpy_text(r)))
-        props.append((f"{r.name}.installed", table.installed(r)))
+        props.append((f"{r.name}.numpy", labels.numpy(r)))
+        props.append((f"{r.name}.installed", labels.installed(r)))
         if s is not None:
             props += [(f"{r.name}.{k}", v) for k, v in _versions(r) if v]
     return props
@@ -91,7 +91,7 @@ def _properties(results: Results) -> list[tuple[str, str]]:
 def _versions(r: CellResult) -> list[tuple[str, str | None]]:
     s = r.summary
     assert s is not None
-    blas = table.blas(r) if s.blas else None
+    blas = labels.blas(r) if s.blas else None
     return [("python", s.python_version), ("libc", s.libc), ("pip", s.pip_version), ("blas", blas)]
 
 

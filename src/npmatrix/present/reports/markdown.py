@@ -9,13 +9,11 @@ from __future__ import annotations
 import html
 
 from npmatrix.judge.advice import Advisory
-from npmatrix.present import table
+from npmatrix.present import labels
 from npmatrix.present.reports.cells import (
     Standing,
     night_summary,
-    numpy_text,
     standing,
-    status_text,
     when,
 )
 from npmatrix.records.results import CellResult, Results, advisories
@@ -58,16 +56,16 @@ def render_markdown(results: Results) -> str:
 
 def _row(r: CellResult, notes: tuple[Advisory, ...] = ()) -> str:
     found = r.summary is not None and r.summary.numpy_version
-    numpy = f"{numpy_text(r)} ({table.installed(r)})" if found else numpy_text(r)
+    numpy = f"{labels.numpy(r)} ({labels.installed(r)})" if found else labels.numpy(r)
     reason = "" if r.status.works and r.as_expected else shorten(" ".join(r.verdict.reason.split()), REASON_WIDTH)
     if r.status.works and notes:
-        reason = table.advisory_text(notes)
-    cells = (MARKS[standing(r)], r.name, table.platform_label(r), numpy, status_text(r), reason)
+        reason = labels.advisories(notes)
+    cells = (MARKS[standing(r)], r.name, labels.placement(r), numpy, labels.status(r), reason)
     return "| " + " | ".join(md(c) for c in cells) + " |"
 
 
 def _unexpected(r: CellResult) -> str:
-    line = f"- {MARKS[standing(r)]} **{md(r.name)}** ({md(table.platform_label(r))}): {md(status_text(r))}. "
+    line = f"- {MARKS[standing(r)]} **{md(r.name)}** ({md(labels.placement(r))}): {md(labels.status(r))}. "
     line += md(r.verdict.reason)
     if r.verdict.fix:
         line += f"<br>Fix: {md(r.verdict.fix)}"
