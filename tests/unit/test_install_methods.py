@@ -23,8 +23,7 @@ from npmatrix.config.install import PythonKind
 from npmatrix.config.matrix import Cell
 from npmatrix.errors import ConfigError
 from npmatrix.plan import cellplan
-from npmatrix.present import table
-from npmatrix.present.reports import cells as report_cells
+from npmatrix.present import labels
 from npmatrix.records import schemas
 
 PACKAGE_TEMPLATES = Path(str(resources.files("npmatrix").joinpath("dockerfiles")))
@@ -96,7 +95,7 @@ def test_an_unknown_method_is_an_error_everywhere_never_labelled_apt() -> None:
     # A cell that somehow carries an unknown name (a hand-built Cell) must not fall through to another method.
     result = synthetic.cell_result("x")
     stranger = dataclasses.replace(result, cell=dataclasses.replace(result.cell, install="conda"))
-    for label in (table.installed, report_cells.numpy_text, lambda r: cellplan.plan_cell(r.cell).python):
+    for label in (labels.installed, labels.numpy, lambda r: cellplan.plan_cell(r.cell).python):
         with pytest.raises(ConfigError, match="unknown install method 'conda'"):
             label(stranger)
 
@@ -167,8 +166,8 @@ def test_a_registered_method_flows_through_parse_plan_and_render(conda: Path) ->
     assert "pip install" not in plan.dockerfile and "python3-numpy" not in plan.dockerfile
     assert plan.python == "/opt/venv/bin/python3"
     result = dataclasses.replace(synthetic.cell_result("c"), cell=m.cells[0])
-    assert table.installed(result) == "conda"
-    assert report_cells.numpy_text(result) == "2.3.5 (not installed)"
+    assert labels.installed(result) == "conda"
+    assert labels.numpy(result) == "2.3.5 (not installed)"
 
 
 def test_a_registered_method_gets_the_key_checks_without_other_edits(conda: Path) -> None:
