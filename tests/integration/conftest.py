@@ -36,6 +36,11 @@ class CliRun:
         return next(c for c in self.results["cells"] if c["name"] == name)
 
 
+# The CLI as the tests run it: unbuffered progress, and a terminal wide enough that the table never wraps a
+# cell's text (the tests look for "ok (slow: reference BLAS)" whole; the wrapping has its own unit tests).
+CLI_ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
+
+
 def npmatrix(*args: str, out_dir: Path, timeout: float = 1800) -> CliRun:
     done = subprocess.run(
         [sys.executable, "-m", "npmatrix", *args],
@@ -44,7 +49,7 @@ def npmatrix(*args: str, out_dir: Path, timeout: float = 1800) -> CliRun:
         text=True,
         timeout=timeout,
         check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=CLI_ENV,
     )
     sys.stderr.write(done.stderr[-4000:])  # progress lines, shown by pytest when a test fails
     return CliRun(done.returncode, done.stdout, done.stderr, out_dir)

@@ -18,7 +18,7 @@ def test_run_streams_lines_to_log_and_callback(tmp_path: Path) -> None:
     seen: list[str] = []
     log = tmp_path / "out.log"
     done = process.run(["sh", "-c", "echo one; echo two >&2; exit 3"], log_path=log, on_line=seen.append)
-    assert done.returncode == 3 and not done.ok
+    assert done.exit_code == 3 and not done.ok
     assert sorted(seen) == ["one", "two"]
     assert sorted(log.read_text().split()) == ["one", "two"]
 
@@ -35,7 +35,7 @@ def test_run_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
 
 def test_capture_keeps_streams_apart_and_kills_the_group_on_timeout(tmp_path: Path) -> None:
     done = process.capture(["sh", "-c", "echo out; echo err >&2; exit 5"], timeout=30)
-    assert (done.returncode, done.stdout, done.stderr) == (5, "out\n", "err\n")
+    assert (done.exit_code, done.stdout, done.stderr) == (5, "out\n", "err\n")
     pidfile = tmp_path / "grandchild.pid"
     hung = process.capture(["sh", "-c", f"echo started; sleep 60 & echo $! > {pidfile}; wait"], timeout=1)
     assert hung.timed_out and hung.stdout == "started\n"

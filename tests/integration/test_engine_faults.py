@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import CLI_ENV, REPO
 
 from npmatrix.config import matrix
 from npmatrix.host import owner
@@ -142,7 +142,7 @@ def _run_until(args: list[str], marker: str, then: Any, *, timeout: float = 900)
     proc = subprocess.Popen(
         [sys.executable, "-m", "npmatrix", *args],
         cwd=REPO,
-        env={**os.environ, "DOCKER_HOST": HOST, "PYTHONUNBUFFERED": "1"},
+        env={**CLI_ENV, "DOCKER_HOST": HOST},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -230,7 +230,7 @@ def test_clean_spares_a_live_run_and_removes_a_dead_one(daemon: FaultDaemon, tmp
     done = subprocess.run(
         [sys.executable, "-m", "npmatrix", "clean", "--matrix", str(matrix_file)],
         cwd=REPO,
-        env={**os.environ, "DOCKER_HOST": HOST},
+        env={**CLI_ENV, "DOCKER_HOST": HOST},
         capture_output=True,
         text=True,
         check=False,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO, CliRun, containers_of, npmatrix
+from conftest import CLI_ENV, REPO, CliRun, containers_of, npmatrix
 
 from npmatrix.host.engine import Engine
 
@@ -66,7 +65,7 @@ def test_ctrl_c_keeps_finished_cells_and_removes_containers(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=CLI_ENV,
     )
     results = out / "results.json"
     deadline = time.monotonic() + 300

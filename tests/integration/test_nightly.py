@@ -9,12 +9,12 @@ same two cells, unchanged: shards merged equal the unsharded run, on the real en
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import CLI_ENV
 
 from npmatrix.records import history, results
 from npmatrix.records.results import ResultsFile
@@ -152,13 +152,16 @@ def test_a_constructed_regression_is_exit_1_naming_the_cell(nights: tuple[Night,
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=CLI_ENV,
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "colab-like: ok -> import-failed (expected ok): constructed: numpy broke" in done.stdout
     assert done.stdout.splitlines()[-1] == "REGRESSION in colab-like"
     # The same two files the other way round: an improvement, no regression.
     back = subprocess.run(
-        [sys.executable, "-m", "npmatrix", "diff", str(broken), str(kept_second)], capture_output=True, text=True
+        [sys.executable, "-m", "npmatrix", "diff", str(broken), str(kept_second)],
+        capture_output=True,
+        text=True,
+        env=CLI_ENV,
     )
     assert back.returncode == 0 and "improvement" in back.stdout
