@@ -197,6 +197,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_CELLS = 1000
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
+# A Python project keeps its tools' settings in pyproject.toml (as cibuildwheel's [tool.cibuildwheel]): there, the
+# [tool.npmatrix] table is a matrix, used without --matrix too, and `--matrix pyproject.toml` reads that table.
+PYPROJECT = "pyproject.toml"
 _AXES_EXTRA_KEYS = ("include", "exclude")
 
 
@@ -240,12 +243,13 @@ def builtin_names() -> tuple[str, ...]:
 def resolve(spec: str | None, *, cwd: Path) -> str:
     """The source `--matrix SPEC` means when run in `cwd`: a file path as given, or builtin:NAME.
 
-    No SPEC: ./matrix/default.toml when `cwd` has one (a checkout, or a project that ran `npmatrix init`), else
-    the built-in default. A SPEC with a '/', ending in .toml, or naming an existing file is a file; any other
+    No SPEC: ./matrix/default.toml when `cwd` has one (a checkout, or a project that ran `npmatrix init`), or
+    ./pyproject.toml when it has a [tool.npmatrix] table (both: refused, as ambiguous), else the built-in
+    default. A SPEC with a '/', ending in .toml, or naming an existing file is a file; any other
     (or builtin:NAME) is a built-in name, checked here.
     """
     if spec is None:
-        return LOCAL_DEFAULT if fileio.is_file(cwd / LOCAL_DEFAULT) else f"{BUILTIN}default"
+        return _local_default(cwd)
     if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or fileio.is_file(cwd / spec)):
         return spec
     name, known = spec.removeprefix(BUILTIN), builtin_names()
@@ -256,6 +260,31 @@ def resolve(spec: str | None, *, cwd: Path) -> str:
             where="--matrix",
         )
     return f"{BUILTIN}{name}"
+
+
+def _local_default(cwd: Path) -> str:
+    local, project = fileio.is_file(cwd / LOCAL_DEFAULT), _has_tool_table(cwd / PYPROJECT)
+    if local and project:
+        raise ConfigError(
+            f"both {LOCAL_DEFAULT} and {PYPROJECT}'s [tool.npmatrix] are here: name one with --matrix", where="--matrix"
+        )
+    return LOCAL_DEFAULT if local else PYPROJECT if project else f"{BUILTIN}default"
+
+
+def _has_tool_table(path: Path) -> bool:
+    """Whether a pyproject.toml has [tool.npmatrix]. A broken pyproject.toml is npmatrix's problem only when
+    it mentions npmatrix: other tools' files must not stop a run that never asked for them."""
+    if not fileio.is_file(path):
+        return False
+    text = _read(path, source=PYPROJECT)
+    try:
+        return "npmatrix" in tomllib.loads(text).get("tool", {})
+    except (tomllib.TOMLDecodeError, RecursionError, TypeError):
+        if "npmatrix" in text:
+            raise ConfigError(
+                "invalid TOML, and it mentions npmatrix: fix it, or name a matrix with --matrix", where=str(path)
+            ) from None
+        return False
 
 
 def load_spec(spec: str | None, *, cwd: Path) -> Matrix:
@@ -281,12 +310,39 @@ def loads(text: str, *, source: str) -> Matrix:
     except RecursionError:
         # tomllib recurses once per nested array or inline table: a few hundred levels exhaust the stack.
         raise ConfigError("invalid TOML: arrays or tables nested too deeply", where=source) from None
+    if Path(source).name == PYPROJECT:
+        raw = _tool_table(raw, source=source)
     return parse(raw, source=source)
+
+
+def _tool_table(raw: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+    """The [tool.npmatrix] table of a pyproject.toml: the matrix, with the same keys as a matrix file."""
+    tool = _table(raw.get("tool", {}), where=f"{source}: tool")
+    if "npmatrix" not in tool:
+        raise ConfigError("has no [tool.npmatrix] table; `npmatrix init --pyproject` adds a starter one", where=source)
+    return _table(tool["npmatrix"], where=f"{source}: tool.npmatrix")
 
 
 def starter_text() -> str:
     """The commented matrix `npmatrix init` writes: valid as it is, a start to edit."""
     return resources.files("npmatrix").joinpath("data/starter.toml").read_text()
+
+
+def starter_pyproject_text() -> str:
+    """The starter matrix as a [tool.npmatrix] table, for `npmatrix init --pyproject` to append to a pyproject.toml.
+
+    The same text as `starter_text`, its header for a project and each table moved under tool.npmatrix (also the
+    commented-out ones, so that uncommenting them still works).
+    """
+    body = starter_text().split("\n\n", 1)[1]
+    body = re.sub(r"^(# )?\[(\[?)(\w)", r"\1[\2tool.npmatrix.\3", body, flags=re.M)
+    body = re.sub(r"^(\[\[?[\w.]+\]\]?) +#", r"\1  #", body, flags=re.M)  # the longer names' comments
+    body = body.replace("one [[cell]]", "one [[tool.npmatrix.cell]]").replace("[cpu.", "[tool.npmatrix.cpu.")
+    header = (
+        "# npmatrix's matrix for this project: `npmatrix run` in this directory uses it (npmatrix list shows its\n"
+        "# cells; --matrix pyproject.toml names it). Its keys are a matrix file's (npmatrix's manual: Matrix files).\n"
+    )
+    return header + body
 
 
 def _read(path: Path, *, source: str) -> str:
