@@ -23,6 +23,7 @@ from npmatrix import __version__, fileio, text
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import CpuModel
+from npmatrix.config.project import ProjectInput
 from npmatrix.errors import ConfigError
 from npmatrix.judge import advice
 from npmatrix.judge.advice import Advisory
@@ -105,7 +106,7 @@ class CellResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.cell.name,
-            "inputs": _jsonable(dataclasses.asdict(self.cell)),
+            "inputs": _inputs(self.cell),
             "placement": self.placement.to_json(),
             **self.verdict.to_json(),
             "expected": self.cell.expect.value,
@@ -188,8 +189,27 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
         if isinstance(values.get(key), dict):
             record = values[key]
             values[key] = LocalInput(path=record["path"], sha256=record["sha256"], files=tuple(record.get("files", ())))
+    if isinstance(values.get("project"), dict):
+        record = values["project"]
+        values["project"] = ProjectInput(
+            path=record["path"], sha256=record["sha256"], files=record["files"], compiled=record["compiled"]
+        )
     values["expect"] = Status(inputs["expect"])
     return Cell(**values)
+
+
+# Cell fields added after schema 2 was released, written only when set, so a file without them (and every
+# cell that does not use them) reads back and is written again byte for byte.
+_LATER_INPUTS = ("project", "test_command", "test_requires", "test_timeout", "test_skipped")
+_CELL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Cell)}
+
+
+def _inputs(cell: Cell) -> dict[str, Any]:
+    record: dict[str, Any] = _jsonable(dataclasses.asdict(cell))
+    for key in _LATER_INPUTS:
+        if getattr(cell, key) == _CELL_DEFAULTS[key]:
+            del record[key]
+    return record
 
 
 def _jsonable(value: Any) -> Any:
