@@ -28,6 +28,7 @@ from npmatrix.errors import ConfigError
 from npmatrix.judge import advice
 from npmatrix.judge.advice import Advisory
 from npmatrix.judge.facts import ProbeSummary, summarize
+from npmatrix.judge.tests import TestReport
 from npmatrix.plan.placement import Emulator, Placement
 from npmatrix.records import probe_file, schemas
 from npmatrix.verdict import Status, Verdict
@@ -79,6 +80,7 @@ class CellResult:
     reuse_key: str | None = None  # reuse.probe_key (built) or reuse.build_key (failed build); None: no key
     reused: tuple[str, ...] = ()  # what came from an earlier run (reuse.Reused): "probe", "bench", "no-wheel"
     reused_from: str | None = None  # that run's results.json
+    tests: TestReport | None = None  # the cell's own test_command (judge/tests.py); None: the cell has none
 
     @property
     def reused_label(self) -> str:
@@ -121,6 +123,7 @@ class CellResult:
             **({"bench_overlap": list(self.bench_overlap)} if self.bench_overlap is not None else {}),
             **({"reuse_key": self.reuse_key} if self.reuse_key is not None else {}),
             **({"reused": list(self.reused), "reused_from": self.reused_from} if self.reused else {}),
+            **({"tests": self.tests.to_json()} if self.tests is not None else {}),
         }
 
     @classmethod
@@ -139,6 +142,7 @@ class CellResult:
             reuse_key=record.get("reuse_key"),
             reused=tuple(record.get("reused", ())),
             reused_from=record.get("reused_from"),
+            tests=TestReport.from_json(record["tests"]) if record.get("tests") else None,
         )
 
 
