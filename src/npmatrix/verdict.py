@@ -20,6 +20,7 @@ class Status(StrEnum):
     CRASHED = "crashed"  # any other fatal signal
     IMPORT_FAILED = "import-failed"  # `import numpy` failed for a reason we do not recognise
     WRONG_RESULT = "wrong-result"  # a product outside tolerance, or FP errors on well-conditioned inputs
+    TESTS_FAILED = "tests-failed"  # NumPy works, the cell's own test_command does not (failing tests by name)
     TIMEOUT = "timeout"  # no answer within the cell's limit
     ENGINE_ERROR = "engine-error"  # the engine failed us, not NumPy; never an expected outcome
 

@@ -134,6 +134,7 @@ class FakeContainer:
     files: dict[str, bytes] = field(default_factory=dict)
     ran: bool = False
     entered: bool = False
+    timeout: float | None = None  # what run() was given
 
     def __enter__(self) -> FakeContainer:
         if self.entered:
@@ -152,7 +153,7 @@ class FakeContainer:
         self.files.update({f"{directory.rstrip('/')}/{name}": data for name, data in files.items()})
 
     def run(self, *, timeout: float) -> CallResult:
-        self.ran = True
+        self.ran, self.timeout = True, timeout
         return self.engine.respond(self.image, self.command)
 
 

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import yaml
-
-from npmatrix.cli import cli
+from workflow_words import check_command, commands, shell_words
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "nightly.yml"
@@ -42,28 +39,6 @@ def _steps() -> list[dict[str, Any]]:
 def _without_expressions(text: str) -> str:
     # ${{ matrix.shard }} and friends have no value outside GitHub; any word does for checking flags.
     return re.sub(r"\$\{\{.*?\}\}", "1", text)
-
-
-def _shell_words(script: str) -> list[str]:
-    """The words of a script; a newline outside quotes ends a command as ';' does, and is one of its words."""
-    lexer = shlex.shlex(script.replace("\\\n", " "), posix=True, punctuation_chars="();<>|&\n")
-    lexer.whitespace = " \t\r"
-    lexer.whitespace_split = True
-    return list(lexer)
-
-
-def _commands(words: list[str], program: str) -> list[list[str]]:
-    """Each run of `program` (by its basename) with its words up to the next shell operator."""
-    found = []
-    for i, word in enumerate(words):
-        if Path(word).name == program:
-            args = []
-            for arg in words[i + 1 :]:
-                if set(arg) <= set("();<>|&\n"):
-                    break
-                args.append(arg)
-            found.append(args)
-    return found
 
 
 def _workflow_env() -> dict[str, str]:
@@ -85,14 +60,14 @@ def _npmatrix_invocations() -> list[list[str]]:
     for step in _steps():
         if "run" not in step:
             continue
-        words = _shell_words(_expand(_without_expressions(step["run"]), values))
-        invocations += _commands(words, "npmatrix")
-        for make_args in _commands(words, "make"):
+        words = shell_words(_expand(_without_expressions(step["run"]), values))
+        invocations += commands(words, "npmatrix")
+        for make_args in commands(words, "make"):
             dry = subprocess.run(
                 ["make", "-n", "--no-print-directory", *make_args], cwd=REPO, env=env, capture_output=True, text=True
             )
             assert dry.returncode == 0, f"make {' '.join(make_args)}: {dry.stderr}"
-            invocations += _commands(_shell_words(dry.stdout), "npmatrix")
+            invocations += commands(shell_words(dry.stdout), "npmatrix")
     unique = {tuple(i): i for i in invocations if i}  # [] is `touch .venv/bin/npmatrix`, not a command
     return list(unique.values())
 
@@ -112,38 +87,22 @@ def test_actionlint_finds_nothing() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_workflow_reaches_the_nightly_commands() -> None:
+def test_the_workflow_reaches_the_nightlycommands() -> None:
     # The parsing above must see what matters, or the checks below check nothing.
     subcommands = {i[0] for i in INVOCATIONS if i}
     assert {"run", "merge", "diff", "history", "report"} <= subcommands, INVOCATIONS
 
 
-def _check(args: list[str]) -> None:
-    command: click.Command = cli
-    path = ["npmatrix"]
-    words = list(args)
-    while isinstance(command, click.Group) and words and not words[0].startswith("-"):
-        name = words.pop(0)
-        with click.Context(command) as ctx:
-            sub = command.get_command(ctx, name)
-        assert sub is not None, f"{' '.join(path)} has no subcommand {name!r}"
-        command, path = sub, [*path, name]
-    flags = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)} | {"--help", "-h"}
-    for word in words:
-        if word.startswith("-"):
-            assert word.split("=", 1)[0] in flags, f"{' '.join(path)} has no option {word}"
-
-
 @pytest.mark.parametrize("args", INVOCATIONS, ids=[" ".join(i[:4]) for i in INVOCATIONS])
 def test_every_npmatrix_command_and_flag_exists(args: list[str]) -> None:
-    _check(args)
+    check_command(args)
 
 
 def test_the_check_catches_a_missing_flag_and_command() -> None:
     with pytest.raises(AssertionError, match="npmatrix diff has no option --perf-treshold"):
-        _check(["diff", "a", "b", "--perf-treshold", "5"])
+        check_command(["diff", "a", "b", "--perf-treshold", "5"])
     with pytest.raises(AssertionError, match="npmatrix history has no subcommand 'prune'"):
-        _check(["history", "prune", "DIR"])
+        check_command(["history", "prune", "DIR"])
 
 
 def test_every_action_is_pinned_to_a_commit() -> None:

@@ -36,16 +36,17 @@ import re
 import string
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from npmatrix import fileio
 from npmatrix.config import engine_choice as engines
-from npmatrix.config import install, localinputs, validators
+from npmatrix.config import install, localinputs, project, validators
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.platforms import CpuModel, presets
+from npmatrix.config.project import ProjectInput
 from npmatrix.errors import ConfigError
 from npmatrix.text import did_you_mean
 from npmatrix.verdict import Status
@@ -85,9 +86,18 @@ class Cell:
     pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
     note: str = ""
     source: str = ""  # where a mirrored environment's pins come from, and when they were last true
+    # The user's own project and its tests (config/project.py), as cibuildwheel's test-command/test-requires:
+    # the project is copied into the image and installed by pip with NumPy, in the same resolver run; the
+    # command runs after the probe, in a locked-down container of the image.
+    project: ProjectInput | None = None
+    test_command: str | None = None
+    test_requires: tuple[str, ...] = ()
+    test_timeout: int = 600
     # Derived, not a key: the model `cpu` names, resolved when the matrix is read (a matrix's own [cpu.NAME]
     # tables live only in its file, so the cell carries the model to plan, classify and results.json).
     cpu_model: CpuModel | None = None
+    # Derived: the matrix's top-level `test_skip` names this cell, so its results say its tests were skipped.
+    test_skipped: bool = False
 
     @property
     def cpu_spec(self) -> CpuModel | None:
@@ -183,13 +193,17 @@ _CHECKS: dict[str, Checker] = {
     "pids": _pids,
     "note": _str(validators.plain_text),
     "source": _str(validators.plain_text),
+    "project": _str(localinputs.path_value),  # a path here; _resolve_local_inputs reads it
+    "test_command": _str(project.test_command),
+    "test_requires": _str_list(validators.requirement),
+    "test_timeout": _seconds,
 }
-_DERIVED = ("cpu_model",)  # Cell fields npmatrix fills in, never keys of a matrix file
+_DERIVED = ("cpu_model", "test_skipped")  # Cell fields npmatrix fills in, never keys of a matrix file
 assert set(_CHECKS) == {f.name for f in fields(Cell)} - set(_DERIVED), "every Cell field needs a checker"
 _UNSET = {f.name: f.default for f in fields(Cell)}  # a key equal to its default counts as not set
 assert set(install.method_keys()) <= set(_CHECKS), "an install method declares a key the matrix does not have"
 
-_TOP_KEYS = ("defaults", "cell", "axes", "cpu", "engine_for")
+_TOP_KEYS = ("defaults", "cell", "axes", "cpu", "engine_for", "test_skip")
 _CPU_KEYS = ("description", "qemu", "note")
 # Bounds on what a matrix file may ask for (README, "Matrix files"): a file larger than this is not a matrix,
 # and an axes product this big is a typo, not a plan (10^6 cells took 45 s and 800 MB before a single build).
@@ -197,6 +211,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_CELLS = 1000
 BUILTIN = "builtin:"  # the source of a built-in matrix is builtin:NAME; --matrix accepts that spelling too
 LOCAL_DEFAULT = "matrix/default.toml"  # used without --matrix when the working directory has it
+# A Python project keeps its tools' settings in pyproject.toml (as cibuildwheel's [tool.cibuildwheel]): there, the
+# [tool.npmatrix] table is a matrix, used without --matrix too, and `--matrix pyproject.toml` reads that table.
+PYPROJECT = "pyproject.toml"
 _AXES_EXTRA_KEYS = ("include", "exclude")
 
 
@@ -240,12 +257,13 @@ def builtin_names() -> tuple[str, ...]:
 def resolve(spec: str | None, *, cwd: Path) -> str:
     """The source `--matrix SPEC` means when run in `cwd`: a file path as given, or builtin:NAME.
 
-    No SPEC: ./matrix/default.toml when `cwd` has one (a checkout, or a project that ran `npmatrix init`), else
-    the built-in default. A SPEC with a '/', ending in .toml, or naming an existing file is a file; any other
+    No SPEC: ./matrix/default.toml when `cwd` has one (a checkout, or a project that ran `npmatrix init`), or
+    ./pyproject.toml when it has a [tool.npmatrix] table (both: refused, as ambiguous), else the built-in
+    default. A SPEC with a '/', ending in .toml, or naming an existing file is a file; any other
     (or builtin:NAME) is a built-in name, checked here.
     """
     if spec is None:
-        return LOCAL_DEFAULT if fileio.is_file(cwd / LOCAL_DEFAULT) else f"{BUILTIN}default"
+        return _local_default(cwd)
     if not spec.startswith(BUILTIN) and ("/" in spec or spec.endswith(".toml") or fileio.is_file(cwd / spec)):
         return spec
     name, known = spec.removeprefix(BUILTIN), builtin_names()
@@ -256,6 +274,31 @@ def resolve(spec: str | None, *, cwd: Path) -> str:
             where="--matrix",
         )
     return f"{BUILTIN}{name}"
+
+
+def _local_default(cwd: Path) -> str:
+    local, project = fileio.is_file(cwd / LOCAL_DEFAULT), _has_tool_table(cwd / PYPROJECT)
+    if local and project:
+        raise ConfigError(
+            f"both {LOCAL_DEFAULT} and {PYPROJECT}'s [tool.npmatrix] are here: name one with --matrix", where="--matrix"
+        )
+    return LOCAL_DEFAULT if local else PYPROJECT if project else f"{BUILTIN}default"
+
+
+def _has_tool_table(path: Path) -> bool:
+    """Whether a pyproject.toml has [tool.npmatrix]. A broken pyproject.toml is npmatrix's problem only when
+    it mentions npmatrix: other tools' files must not stop a run that never asked for them."""
+    if not fileio.is_file(path):
+        return False
+    text = _read(path, source=PYPROJECT)
+    try:
+        return "npmatrix" in tomllib.loads(text).get("tool", {})
+    except (tomllib.TOMLDecodeError, RecursionError, TypeError):
+        if "npmatrix" in text:
+            raise ConfigError(
+                "invalid TOML, and it mentions npmatrix: fix it, or name a matrix with --matrix", where=str(path)
+            ) from None
+        return False
 
 
 def load_spec(spec: str | None, *, cwd: Path) -> Matrix:
@@ -281,12 +324,39 @@ def loads(text: str, *, source: str) -> Matrix:
     except RecursionError:
         # tomllib recurses once per nested array or inline table: a few hundred levels exhaust the stack.
         raise ConfigError("invalid TOML: arrays or tables nested too deeply", where=source) from None
+    if Path(source).name == PYPROJECT:
+        raw = _tool_table(raw, source=source)
     return parse(raw, source=source)
+
+
+def _tool_table(raw: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+    """The [tool.npmatrix] table of a pyproject.toml: the matrix, with the same keys as a matrix file."""
+    tool = _table(raw.get("tool", {}), where=f"{source}: tool")
+    if "npmatrix" not in tool:
+        raise ConfigError("has no [tool.npmatrix] table; `npmatrix init --pyproject` adds a starter one", where=source)
+    return _table(tool["npmatrix"], where=f"{source}: tool.npmatrix")
 
 
 def starter_text() -> str:
     """The commented matrix `npmatrix init` writes: valid as it is, a start to edit."""
     return resources.files("npmatrix").joinpath("data/starter.toml").read_text()
+
+
+def starter_pyproject_text() -> str:
+    """The starter matrix as a [tool.npmatrix] table, for `npmatrix init --pyproject` to append to a pyproject.toml.
+
+    The same text as `starter_text`, its header for a project and each table moved under tool.npmatrix (also the
+    commented-out ones, so that uncommenting them still works).
+    """
+    body = starter_text().split("\n\n", 1)[1]
+    body = re.sub(r"^(# )?\[(\[?)(\w)", r"\1[\2tool.npmatrix.\3", body, flags=re.M)
+    body = re.sub(r"^(\[\[?[\w.]+\]\]?) +#", r"\1  #", body, flags=re.M)  # the longer names' comments
+    body = body.replace("one [[cell]]", "one [[tool.npmatrix.cell]]").replace("[cpu.", "[tool.npmatrix.cpu.")
+    header = (
+        "# npmatrix's matrix for this project: `npmatrix run` in this directory uses it (npmatrix list shows its\n"
+        "# cells; --matrix pyproject.toml names it). Its keys are a matrix file's (npmatrix's manual: Matrix files).\n"
+    )
+    return header + body
 
 
 def _read(path: Path, *, source: str) -> str:
@@ -326,8 +396,25 @@ def parse(raw: Mapping[str, Any], *, source: str = "<matrix>") -> Matrix:
     if not cells:
         raise ConfigError("the matrix has no cells: add [[cell]] tables or an [axes] table", where=source)
     _reject_duplicates(cells, where=source)
+    cells = _apply_test_skip(cells, raw.get("test_skip", []), where=f"{source}: test_skip")
     engine_for = _engine_for(_table(raw.get("engine_for", {}), where=f"{source}: engine_for"), where=source)
     return Matrix(source=source, cells=tuple(cells), engine_for=engine_for)
+
+
+def _apply_test_skip(cells: list[Cell], raw: Any, *, where: str) -> list[Cell]:
+    """test_skip = ["*-armv7", "pi1"]: the cells whose tests are not run (cibuildwheel's test-skip). A pattern
+    that matches no cell is a typo, refused: a skip that skips nothing would let the tests run unnoticed."""
+    try:
+        patterns = _str_list(project.skip_pattern)(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=where) from None
+    names = [c.name for c in cells]
+    for pattern in patterns:
+        if not fnmatch.filter(names, pattern):
+            raise ConfigError(f"{pattern!r} matches no cell{did_you_mean(pattern, names)}", where=where)
+    return [
+        replace(c, test_skipped=True) if any(fnmatch.fnmatchcase(c.name, p) for p in patterns) else c for c in cells
+    ]
 
 
 def _engine_for(table: Mapping[str, Any], *, where: str) -> dict[str, str]:
@@ -350,9 +437,10 @@ def _base_dir(source: str) -> Path:
 
 def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str) -> None:
     """Replace the paths of `requirements` and `find_links` by what they hold (read, checked, hashed)."""
-    readers: dict[str, Callable[[Path], LocalInput]] = {
+    readers: dict[str, Callable[[Path], LocalInput | ProjectInput]] = {
         "requirements": lambda p: localinputs.read_requirements(p, where=f"{where}.requirements"),
         "find_links": localinputs.read_wheel_dir,
+        "project": project.read_project,
     }
     for key, read in readers.items():
         if key in kwargs:
@@ -459,10 +547,29 @@ def _check_consistency(cell: Cell, *, where: str) -> None:
             where=f"{where}.system_site_packages",
         )
     _check_required_keys(cell, where=where)
+    _check_test_keys(cell, where=where)
     spec = cell.cpu_spec
     if spec is not None and cell.platform not in spec.platforms:
         fits = ", ".join(spec.platforms)
         raise ConfigError(f"CPU model {cell.cpu!r} is for {fits}, not {cell.platform}", where=f"{where}.cpu")
+
+
+def _check_test_keys(cell: Cell, *, where: str) -> None:
+    """The test keys that would be ignored, or could not work, are refused rather than dropped."""
+    if cell.test_command is None:
+        for key in ("test_requires", "test_timeout"):
+            if getattr(cell, key) != _UNSET[key]:
+                raise ConfigError(f"{key} is for the tests test_command runs, and this cell has none", where=where)
+    elif "{" + project.PLACEHOLDER + "}" in cell.test_command and cell.project is None:
+        raise ConfigError('uses {project}, but the cell has no project = "PATH"', where=f"{where}.test_command")
+    if cell.install != "pip":
+        for key in ("project", "test_requires"):
+            if getattr(cell, key) != _UNSET[key]:
+                raise ConfigError(
+                    f"{key} is installed by pip beside NumPy, and install = {cell.install!r} takes Debian's "
+                    'python3-numpy from apt, with no pip step for it; use install = "pip"',
+                    where=f"{where}.{key}",
+                )
 
 
 def _check_install_keys(cell: Cell, *, where: str) -> None:

@@ -79,3 +79,21 @@ class ProbeRun:
     @property
     def timed_out(self) -> bool:
         return self.exit_code is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestRun:
+    """What one run of a cell's test_command left behind (run/tests.py); judge/tests.py reads it."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    command: str  # as the matrix gives it, {project} unexpanded
+    exit_code: int | None  # None: timed out and killed
+    stdout: str
+    stderr: str
+    duration_s: float
+    oom_killed: bool = False
+
+    @property
+    def timed_out(self) -> bool:
+        return self.exit_code is None

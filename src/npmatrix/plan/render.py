@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from npmatrix.config import install, localinputs
+from npmatrix.config import install, localinputs, project
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import Platform
 from npmatrix.plan.base_image import BaseRecipe
@@ -48,6 +48,8 @@ def cell_dockerfile(cell: Cell, platform: Platform, base_image: str, *, template
         user_mount=localinputs.MOUNT_POINT,
         requirements_name=localinputs.REQUIREMENTS_NAME,
         find_links_name=localinputs.FIND_LINKS_NAME,
+        project_context=project.CONTEXT_NAME,
+        project_dir=project.PROJECT_DIR,
     )
 
 

@@ -313,6 +313,7 @@ CAUSES: dict[Status, tuple[str, ...]] = {
     Status.CPU_UNSUPPORTED: ("CPU baseline", "CPU features", "CPU", "NumPy"),
     Status.WRONG_RESULT: ("BLAS kernel", "BLAS", "CPU features", "CPU"),
     Status.CRASHED: ("BLAS", "BLAS kernel", "CPU", "CPU features", "NumPy"),
+    Status.TESTS_FAILED: ("CPU", "CPU features", "architecture", "NumPy"),
     Status.TIMEOUT: ("CPU", "architecture"),
     Status.IMPORT_FAILED: ("installed from", "NumPy", "Python"),
 }

@@ -23,10 +23,12 @@ from npmatrix import __version__, fileio, text
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import CpuModel
+from npmatrix.config.project import ProjectInput
 from npmatrix.errors import ConfigError
 from npmatrix.judge import advice
 from npmatrix.judge.advice import Advisory
 from npmatrix.judge.facts import ProbeSummary, summarize
+from npmatrix.judge.tests import TestReport
 from npmatrix.plan.placement import Emulator, Placement
 from npmatrix.records import probe_file, schemas
 from npmatrix.verdict import Status, Verdict
@@ -78,6 +80,7 @@ class CellResult:
     reuse_key: str | None = None  # reuse.probe_key (built) or reuse.build_key (failed build); None: no key
     reused: tuple[str, ...] = ()  # what came from an earlier run (reuse.Reused): "probe", "bench", "no-wheel"
     reused_from: str | None = None  # that run's results.json
+    tests: TestReport | None = None  # the cell's own test_command (judge/tests.py); None: the cell has none
 
     @property
     def reused_label(self) -> str:
@@ -105,7 +108,7 @@ class CellResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.cell.name,
-            "inputs": _jsonable(dataclasses.asdict(self.cell)),
+            "inputs": _inputs(self.cell),
             "placement": self.placement.to_json(),
             **self.verdict.to_json(),
             "expected": self.cell.expect.value,
@@ -120,6 +123,7 @@ class CellResult:
             **({"bench_overlap": list(self.bench_overlap)} if self.bench_overlap is not None else {}),
             **({"reuse_key": self.reuse_key} if self.reuse_key is not None else {}),
             **({"reused": list(self.reused), "reused_from": self.reused_from} if self.reused else {}),
+            **({"tests": self.tests.to_json()} if self.tests is not None else {}),
         }
 
     @classmethod
@@ -138,6 +142,7 @@ class CellResult:
             reuse_key=record.get("reuse_key"),
             reused=tuple(record.get("reused", ())),
             reused_from=record.get("reused_from"),
+            tests=TestReport.from_json(record["tests"]) if record.get("tests") else None,
         )
 
 
@@ -188,8 +193,27 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
         if isinstance(values.get(key), dict):
             record = values[key]
             values[key] = LocalInput(path=record["path"], sha256=record["sha256"], files=tuple(record.get("files", ())))
+    if isinstance(values.get("project"), dict):
+        record = values["project"]
+        values["project"] = ProjectInput(
+            path=record["path"], sha256=record["sha256"], files=record["files"], compiled=record["compiled"]
+        )
     values["expect"] = Status(inputs["expect"])
     return Cell(**values)
+
+
+# Cell fields added after schema 2 was released, written only when set, so a file without them (and every
+# cell that does not use them) reads back and is written again byte for byte.
+_LATER_INPUTS = ("project", "test_command", "test_requires", "test_timeout", "test_skipped")
+_CELL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Cell)}
+
+
+def _inputs(cell: Cell) -> dict[str, Any]:
+    record: dict[str, Any] = _jsonable(dataclasses.asdict(cell))
+    for key in _LATER_INPUTS:
+        if getattr(cell, key) == _CELL_DEFAULTS[key]:
+            del record[key]
+    return record
 
 
 def _jsonable(value: Any) -> Any:

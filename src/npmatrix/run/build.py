@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
-from npmatrix.config import localinputs
+from npmatrix.config import localinputs, project
 from npmatrix.errors import ConfigError, EngineUnavailable
 from npmatrix.host import process
 from npmatrix.host.engine import Builder, Engine
@@ -85,6 +85,7 @@ def build_cell(
             localinputs.copy_into_context(
                 Path(context), requirements=plan.cell.requirements, find_links=plan.cell.find_links
             )
+            project.copy_into_context(Path(context), plan.cell.project)
         except ValueError as exc:
             raise ConfigError(str(exc), where=plan.cell.name) from None
         argv = builder.build_argv(

@@ -20,12 +20,13 @@ from npmatrix.errors import ConfigError, EngineError, EngineUnavailable
 from npmatrix.host import emulator, owner
 from npmatrix.host.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine
 from npmatrix.host.fleet import Fleet, Member
+from npmatrix.judge import tests as judge_tests
 from npmatrix.judge.classify import classify
 from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan.base_image import BaseRecipe
 from npmatrix.plan.cellplan import CellPlan, bases_needed
 from npmatrix.records.results import CellResult, EngineRecord, ImageRecord, Results, ResultsFile
-from npmatrix.run import build, probe, reuse, schedule, wheel_check
+from npmatrix.run import build, probe, reuse, schedule, tests, wheel_check
 from npmatrix.text import redact
 from npmatrix.verdict import Status, Verdict
 
@@ -290,7 +291,7 @@ def _run_cell(
         if answered is not None:
             return replace(answered, engine=engine_record)
     activity.check()
-    progress(f"building {plan.image_tag} (log: {logs['build']})")
+    progress(f"building {plan.image_tag} (log: {logs['build']}){_slow_build(plan)}")
     built = build.build_cell(
         plan,
         builder=builder,
@@ -357,13 +358,56 @@ def _probe_and_classify(
         progress(f"{' and '.join(probed.reused)} reused from {probed.reused_from}")
     if probed.overlap:
         progress(f"its benchmark shared the machine with {', '.join(probed.overlap)}")
+    verdict = classify(plan, built, ran)
+    tested = _run_tests(
+        plan, verdict, engine=engine, options=options, labels=labels, activity=activity, progress=progress
+    )
+    if tested is not None:
+        verdict = judge_tests.classify(tested, verdict, image=plan.image_tag, limit=plan.cell.test_timeout)
+        if tested.skipped is None:
+            durations["tests"] = tested.duration_s
+            logs["tests"] = str(options.out_dir / "logs" / f"{plan.cell.name}.tests.log")
     return replace(
-        _result(plan, classify(plan, built, ran), built, ran, logs, durations, engine=engine_record),
+        _result(plan, verdict, built, ran, logs, durations, engine=engine_record),
+        tests=tested,
         reuse_key=probed.reuse_key,
         reused=probed.reused,
         reused_from=probed.reused_from,
         bench_overlap=probed.overlap,
     )
+
+
+def _slow_build(plan: CellPlan) -> str:
+    if plan.cell.project is not None and plan.cell.project.compiled and plan.placement.under_qemu:
+        return "; the project has C/C++/Cython/Fortran/Rust sources and builds under QEMU: slow (many minutes)"
+    return ""
+
+
+def _run_tests(
+    plan: CellPlan,
+    verdict: Verdict,
+    *,
+    engine: Engine,
+    options: RunOptions,
+    labels: dict[str, str],
+    activity: schedule.Activity,
+    progress: Progress,
+) -> judge_tests.TestReport | None:
+    """The cell's test_command, when it has one and NumPy works there; a report that says why it did not run
+    otherwise (test_skip, or the probe's failure), so tests never go missing silently."""
+    command = plan.cell.test_command
+    if command is None:
+        return None
+    if plan.cell.test_skipped:
+        return judge_tests.TestReport.not_run(command, "tests skipped by test_skip")
+    if not verdict.status.works:
+        return judge_tests.TestReport.not_run(command, f"tests not run: the probe ended {verdict.status.value}")
+    note = tests.note(plan)
+    progress(f"running tests: {command}" + (f" ({note})" if note else ""))
+    with activity.busy(plan.cell.name, "tests"):
+        ran = tests.run_tests(plan, engine, labels=labels, keep=options.keep_containers)
+    fileio.write_atomic(options.out_dir / "logs" / f"{plan.cell.name}.tests.log", redact(f"{ran.stdout}\n{ran.stderr}"))
+    return judge_tests.read(ran)
 
 
 @dataclass(frozen=True, kw_only=True)

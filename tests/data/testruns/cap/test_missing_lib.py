@@ -1,0 +1,5 @@
+import ctypes
+
+
+def test_loads_gfortran():
+    ctypes.CDLL("libgfortran.so.5")

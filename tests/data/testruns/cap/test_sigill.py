@@ -1,0 +1,5 @@
+import fastmod
+
+
+def test_kernel():
+    fastmod.kernel()

@@ -1,0 +1,136 @@
+"""A cell's own tests judged (judge/tests.py), on outputs captured from real runs in a cell's image.
+
+tests/data/testruns/*.json: `docker run` of a bookworm amd64 cell image (NumPy 2.3.5, pytest 8.3.4, the sample
+project tests/data/ownproject) with plan/testcommand's argv and environment, locked down as run/tests.py does;
+the sigill and missing-library cases run tests/data/testruns/cap/ (a module that raises SIGILL as a kernel
+using a missing instruction would, and a test that loads libgfortran.so.5, which the image lacks).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from npmatrix.judge import tests
+from npmatrix.judge.outcomes import TestRun
+from npmatrix.plan import testcommand
+from npmatrix.verdict import Status, Verdict
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "testruns"
+OK = Verdict(status=Status.OK, reason="NumPy 2.3.5 imports and computes")
+IMAGE = "npmatrix-cell:own-amd64-8ad3423733bc"
+
+
+def _captured(name: str) -> TestRun:
+    record = json.loads((DATA / f"{name}.json").read_text())
+    return TestRun(
+        command=record["command"],
+        exit_code=record["exit_code"],
+        stdout=record["stdout"],
+        stderr=record["stderr"],
+        duration_s=1.0,
+    )
+
+
+def _judged(name: str) -> tuple[tests.TestReport, Verdict]:
+    report = tests.read(_captured(name))
+    return report, tests.classify(report, OK, image=IMAGE, limit=600)
+
+
+def test_a_failing_test_is_tests_failed_naming_it() -> None:
+    report, verdict = _judged("failed")
+    assert report.failed == ("tests/test_sample.py::test_fails_on_purpose",)
+    assert report.counts == {"tests": 2, "failures": 1, "errors": 0, "skipped": 0}
+    assert verdict.status is Status.TESTS_FAILED
+    assert verdict.reason == "1 of 2 tests failed: tests/test_sample.py::test_fails_on_purpose"
+    assert verdict.evidence[:2] == (
+        "FAILED tests/test_sample.py::test_fails_on_purpose",
+        "E       assert 2.0 == 3.0",
+    )
+    assert verdict.fix == (
+        f"run them in the cell's image: docker run --rm {IMAGE} sh -c 'cd /tmp && pytest /opt/npmatrix-project/tests'"
+    )
+    assert testcommand.JUNIT_MARKER not in report.output_tail and "<testsuite" not in report.output_tail
+
+
+def test_the_junit_file_names_the_failures_when_pytest_printed_no_summary() -> None:
+    run = _captured("failed")
+    run = TestRun(
+        command=run.command,
+        exit_code=1,
+        stdout=run.stdout.replace("FAILED ", "failed "),
+        stderr="",
+        duration_s=1.0,
+    )
+    assert tests.read(run).failed == ("tests.test_sample.test_fails_on_purpose",)
+
+
+def test_passing_tests_keep_the_probes_verdict_and_say_how_many_passed() -> None:
+    report, verdict = _judged("passed")
+    assert verdict.status is Status.OK
+    assert verdict.reason == "NumPy 2.3.5 imports and computes; tests passed (1 passed)"
+    assert report.failed == ()
+
+
+def test_an_illegal_instruction_in_a_test_is_cpu_unsupported_naming_the_module() -> None:
+    report, verdict = _judged("sigill")
+    assert report.exit_code == 132
+    assert verdict.status is Status.CPU_UNSUPPORTED
+    assert "illegal instruction (SIGILL) in fastmod" in verdict.reason
+    assert verdict.evidence[:2] == (
+        "Fatal Python error: Illegal instruction",
+        'File "/cap/fastmod.py", line 7 in kernel',
+    )
+    assert verdict.fix is not None and verdict.fix.startswith("install a build of fastmod for this CPU's baseline")
+
+
+def test_a_missing_shared_library_names_it_and_its_debian_package() -> None:
+    _, verdict = _judged("missing-library")
+    assert verdict.status is Status.MISSING_SHARED_LIBRARY
+    assert verdict.reason == "a test needs libgfortran.so.5, which is not installed"
+    assert verdict.fix == "apt-get install libgfortran5 (the cell's apt = [...])"
+    assert "libgfortran.so.5: cannot open shared object file" in verdict.evidence[0]
+
+
+def test_a_command_that_is_not_found_is_tests_failed_with_the_shells_words() -> None:
+    _, verdict = _judged("no-pytest")
+    assert verdict.status is Status.TESTS_FAILED
+    assert verdict.reason == "the test command exited 127: sh: 1: py.test2: not found"
+
+
+def test_a_timeout_and_another_signal() -> None:
+    timed_out = tests.read(TestRun(command="pytest", exit_code=None, stdout="", stderr="", duration_s=600.0))
+    verdict = tests.classify(timed_out, OK, image=IMAGE, limit=600)
+    assert verdict.status is Status.TIMEOUT
+    assert "within test_timeout = 600 s" in verdict.reason
+    segv = tests.read(TestRun(command="pytest", exit_code=139, stdout="", stderr="boom\n", duration_s=1.0))
+    verdict = tests.classify(segv, OK, image=IMAGE, limit=600)
+    assert (verdict.status, verdict.reason) == (Status.CRASHED, "the tests died with SIGSEGV")
+
+
+def test_a_failed_probe_wins_and_test_skip_is_said() -> None:
+    broken = Verdict(status=Status.IMPORT_FAILED, reason="`import numpy` failed")
+    report = tests.TestReport.not_run("pytest", "tests not run: the probe ended import-failed")
+    assert tests.classify(report, broken, image=IMAGE, limit=1) == broken
+    skipped = tests.classify(tests.TestReport.not_run("pytest", "tests skipped by test_skip"), OK, image=IMAGE, limit=1)
+    assert skipped.status is Status.OK and skipped.reason.endswith("; tests skipped by test_skip")
+
+
+@pytest.mark.parametrize("name", ["failed", "passed", "sigill", "missing-library", "no-pytest"])
+def test_the_report_survives_json(name: str) -> None:
+    report = tests.read(_captured(name))
+    assert tests.TestReport.from_json(json.loads(json.dumps(report.to_json()))) == report
+    assert len(report.output_tail.splitlines()) <= tests.TAIL_LINES
+
+
+def test_a_junit_file_that_does_not_parse_is_ignored() -> None:
+    run = TestRun(
+        command="pytest",
+        exit_code=1,
+        stdout=f"x\n{testcommand.JUNIT_MARKER}\n<testsuite><oops",
+        stderr="",
+        duration_s=1.0,
+    )
+    assert tests.read(run).counts is None
