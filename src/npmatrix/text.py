@@ -110,7 +110,9 @@ def strip_controls(text: str) -> str:
 
 
 def shorten(text: str, width: int, *, ellipsis: str = "…") -> str:
-    """`text` if it fits in `width` characters, else cut so that it does with `ellipsis` at the end."""
+    """`text` if it fits in `width` characters, else cut so that it does with `ellipsis` at the end. Redacted
+    first: a cut through `https://alice:pw@` leaves no '@', and redaction later would no longer see the URL."""
+    text = redact(text)
     return text if len(text) <= width else text[: width - len(ellipsis)] + ellipsis
 
 

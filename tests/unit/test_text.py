@@ -288,3 +288,7 @@ def test_a_planted_token_never_survives_whatever_surrounds_it(name: str, around:
     for planted in (f"{around}?{name}={secret}", f"{around} {name}={secret}&", f"{around}://u:{secret}@h/"):
         assert secret not in text.printable(planted)
         assert secret not in text.one_line(planted)
+
+
+def test_shorten_never_cuts_a_secret_in_half() -> None:
+    assert text.shorten("see https://alice:S3CR3Tx9Q2@pypi.corp/simple", 26) == "see https://***@pypi.corp…"
