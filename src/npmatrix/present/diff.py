@@ -22,9 +22,8 @@ SkylakeX one day and Haswell another for the same image, and GEMM numbers compar
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
