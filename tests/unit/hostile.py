@@ -1191,59 +1191,6 @@ KNOWN_FAILURES: dict[str, tuple[Failure, ...]] = {
     "odd-shape/requirements-path-only/diff": ("traceback",),
     "odd-shape/requirements-path-only/explain": ("traceback",),
     "odd-shape/requirements-path-only/report-md": ("traceback",),
-    "out-path/freeze-out-is-a-char-device": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/freeze-out-is-a-fifo": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/freeze-out-is-its-input": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/history-add-dir-is-the-run-dir": ("exit code",),
-    "out-path/merge-out-is-a-char-device": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-is-a-fifo": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-is-a-part": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-is-the-second-of-two-disjoint-parts": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-symlink-to-a-part": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-md-out-is-its-input": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-is-a-char-device": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-is-a-fifo": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-is-its-input": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-symlink-to-input": (
-        "exit code",
-        "clobber",
-    ),
     "secret/access-token-in-cell-name/report-json": ("secret",),
     "secret/access-token-in-extra-index-url/report-json": ("secret",),
     "secret/access-token-in-freeze-line/freeze-to-matrix": ("secret",),
