@@ -1077,68 +1077,6 @@ KNOWN_FAILURES: dict[str, tuple[Failure, ...]] = {
     "date/year-1-east/history-add": ("traceback",),
     "date/year-9999-west/diff-history-dir": ("traceback",),
     "date/year-9999-west/history-add": ("traceback",),
-    "engine-address/DOCKER_HOST-ipv6-unclosed/clean": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-70000/clean": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-abc/clean": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/config-json-is-a-fifo/doctor": ("hang",),
-    "engine-address/context-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/context-meta-json-is-a-fifo/doctor": ("hang",),
-    "engine-address/context-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/context-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/engine-for-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/engine-for-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/engine-for-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/matrix-engine-for-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/matrix-engine-for-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/matrix-engine-for-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
     "escape/osc-title-in-cell-name/diff": ("escape",),
     "escape/osc8-link-in-cell-name/diff-md": ("escape",),
     "escape/osc8-link-in-matrix-source/history-list": ("escape",),
