@@ -38,7 +38,7 @@ def test_every_gallery_cell_ends_as_expected(gallery_run: CliRun) -> None:
         ),
         (
             "numpy-sdist-slow-build",
-            ["still running after 180 s", "building numpy 1.26.4 from source", "did not finish", "cp313"],
+            ["still running after 480 s", "building numpy 1.26.4 from source", "did not finish", "cp313"],
             ["install a wheel", "piwheels", "python3-numpy", "build_timeout"],
         ),
         (
