@@ -112,14 +112,16 @@ nightly-report: venv
 	$(BIN)/npmatrix report $(NIGHTLY_DIR)/results.json --format junit --out $(NIGHTLY_DIR)/junit.xml
 
 # Diff against the latest kept night of the same matrix, keep this night, then fail if the gate failed.
-# diff exits 1 on a regression or a cell not as expected, 2 on bad input (then nothing is kept).
+# diff exits 1 on a regression or a cell not as expected, 2 on bad input (then nothing is kept); an empty
+# history is refused unless --first-night, which the target passes only while no night is kept there.
 nightly-gate: venv
 	mkdir -p $(HISTORY_DIR)
-	@rc=0; $(BIN)/npmatrix diff $(HISTORY_DIR) $(NIGHTLY_DIR)/results.json --fail-on-unexpected \
+	@first=$$(ls $(HISTORY_DIR) | grep -qE '^[0-9]{8}T[0-9]{6}Z(-[1-9][0-9]*)?\.json$$' || echo --first-night); \
+	rc=0; $(BIN)/npmatrix diff $(HISTORY_DIR) $(NIGHTLY_DIR)/results.json --fail-on-unexpected $$first \
 	  --perf-threshold $(NIGHTLY_PERF_THRESHOLD) >$(NIGHTLY_DIR)/diff.txt || rc=$$?; \
 	cat $(NIGHTLY_DIR)/diff.txt; \
 	[ $$rc -le 1 ] || exit $$rc; \
-	$(BIN)/npmatrix diff $(HISTORY_DIR) $(NIGHTLY_DIR)/results.json --fail-on-unexpected \
+	$(BIN)/npmatrix diff $(HISTORY_DIR) $(NIGHTLY_DIR)/results.json --fail-on-unexpected $$first \
 	  --perf-threshold $(NIGHTLY_PERF_THRESHOLD) --format md >$(NIGHTLY_DIR)/diff.md || [ $$? -le 1 ]; \
 	$(BIN)/npmatrix history add $(NIGHTLY_DIR)/results.json $(HISTORY_DIR) || exit $$?; \
 	echo "nightly-gate: exit $$rc ($(NIGHTLY_DIR)/diff.txt, diff.md; history: $(HISTORY_DIR))"; \

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,48 @@ def is_file(path: Path) -> bool:
         return path.is_file()
     except (OSError, ValueError):
         return False
+
+
+def check_output(path: Path, *, inputs: Sequence[Path], option: str = "--out") -> None:
+    """Refuse, before anything is read, an output that would clobber: one of the command's inputs (by any name:
+    a symlink, `./`, a hard link), or something that is not a regular file (a FIFO would block the write until
+    a reader came, a device swallows it, a directory cannot be replaced). Writes are atomic renames, so a
+    refused path is never opened."""
+    where = f"{option} {path}"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ConfigError(f"cannot use it as the output: {exc.strerror}", where=where) from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"is {_kind(info.st_mode)}, not a file; give a file name to write", where=where)
+    target = os.path.realpath(path)
+    for source in inputs:
+        if os.path.realpath(source) == target or (info is not None and _same_file(info, source)):
+            raise ConfigError(
+                f"is the input {source}: writing it would overwrite what is read; give another file", where=where
+            )
+
+
+def _same_file(info: os.stat_result, other: Path) -> bool:
+    try:
+        theirs = other.stat()
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def check_writable(path: Path) -> None:
@@ -132,3 +178,23 @@ def read_json(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ConfigError("expected a JSON object", where=str(path))
     return document
+
+
+LOCK_NAME = ".npmatrix.lock"
+
+
+@contextlib.contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `directory` (made if missing): two writers that each look for a free name and
+    then write it (two CI jobs keeping a night at once) would otherwise both pick the same one. flock, not
+    lockf: it also excludes two threads of one process, each with its own open of the lock file."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise _cannot_write(directory, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -1077,75 +1077,6 @@ KNOWN_FAILURES: dict[str, tuple[Failure, ...]] = {
     "date/year-1-east/history-add": ("traceback",),
     "date/year-9999-west/diff-history-dir": ("traceback",),
     "date/year-9999-west/history-add": ("traceback",),
-    "engine-address/DOCKER_HOST-ipv6-unclosed/clean": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-70000/clean": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-abc/clean": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/DOCKER_HOST-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/config-json-is-a-fifo/doctor": ("hang",),
-    "engine-address/context-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/context-meta-json-is-a-fifo/doctor": ("hang",),
-    "engine-address/context-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/context-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/engine-for-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/engine-for-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/engine-for-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/matrix-engine-for-ipv6-unclosed/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/matrix-engine-for-port-70000/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "engine-address/matrix-engine-for-port-abc/doctor": (
-        "traceback",
-        "exit code",
-    ),
-    "gate/diff-cell-named-twice-in-new": ("exit code",),
-    "gate/diff-cell-named-twice-in-old": ("exit code",),
-    "gate/diff-old-is-a-run-directory": ("exit code",),
-    "gate/diff-perf-threshold-inf": ("exit code",),
-    "gate/diff-perf-threshold-nan": ("exit code",),
-    "gate/explain-cell-named-twice": ("exit code",),
-    "gate/history-add-cell-named-twice": ("exit code",),
     "log-path/absolute-outside/report-html": ("outside read",),
     "log-path/basename-symlink-to-etc-passwd/report-html": ("outside read",),
     "log-path/dotdot-etc-passwd/report-html": ("outside read",),
@@ -1194,59 +1125,6 @@ KNOWN_FAILURES: dict[str, tuple[Failure, ...]] = {
     "odd-shape/requirements-path-only/diff": ("traceback",),
     "odd-shape/requirements-path-only/explain": ("traceback",),
     "odd-shape/requirements-path-only/report-md": ("traceback",),
-    "out-path/freeze-out-is-a-char-device": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/freeze-out-is-a-fifo": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/freeze-out-is-its-input": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/history-add-dir-is-the-run-dir": ("exit code",),
-    "out-path/merge-out-is-a-char-device": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-is-a-fifo": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-is-a-part": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-is-the-second-of-two-disjoint-parts": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/merge-out-symlink-to-a-part": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-md-out-is-its-input": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-is-a-char-device": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-is-a-fifo": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-is-its-input": (
-        "exit code",
-        "clobber",
-    ),
-    "out-path/report-out-symlink-to-input": (
-        "exit code",
-        "clobber",
-    ),
     "secret/access-token-in-matrix-source/diff-md": ("exit code",),
     "secret/token-in-matrix-source/diff": ("exit code",),
     "special-file/diff-new-fifo": (

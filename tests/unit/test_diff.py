@@ -242,10 +242,20 @@ def test_cli_history_directory_as_old(two_nights: tuple[Path, Path], tmp_path: P
     assert invoke("history", "add", one, tmp_path / "h").exit_code == 0
     done = invoke("diff", tmp_path / "h", two)
     assert done.exit_code == 0 and "one.json" not in done.output and "20261125T030000Z.json" in done.output
-    # An empty history: every cell is new; the gate then rests on whether each ended as expected.
+    # An empty history is refused: a wrong directory must not turn the gate green ...
     (tmp_path / "empty").mkdir()
-    first = invoke("diff", tmp_path / "empty", two, "--fail-on-unexpected")
+    refused = invoke("diff", tmp_path / "empty", two, "--fail-on-unexpected")
+    assert isinstance(refused.exception, ConfigError) and "holds no kept night" in str(refused.exception)
+    assert "--first-night" in str(refused.exception)
+    # ... unless it is the first night: every cell is new; the gate then rests on whether each ended as expected.
+    first = invoke("diff", tmp_path / "empty", two, "--fail-on-unexpected", "--first-night")
     assert first.exit_code == 0 and "cells: 0 unchanged, 4 new" in first.output
+    # A run's own directory is never a history, --first-night or not.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_bytes(one.read_bytes())
+    as_run = invoke("diff", tmp_path / "run", two, "--first-night")
+    assert isinstance(as_run.exception, ConfigError) and "is a run directory" in str(as_run.exception)
+    assert str(tmp_path / "run" / "results.json") in str(as_run.exception)
 
 
 def test_cli_bad_input_is_one_line_exit_2(two_nights: tuple[Path, Path], tmp_path: Path) -> None:
@@ -262,6 +272,8 @@ def test_cli_bad_input_is_one_line_exit_2(two_nights: tuple[Path, Path], tmp_pat
     for args, fragment in [
         ((tmp_path / "missing.json", two), "cannot read it"),
         ((one, two, "--perf-threshold", "-5"), "must not be negative"),
+        ((one, two, "--perf-threshold", "nan"), "must be a finite number"),
+        ((one, two, "--perf-threshold", "inf"), "must be a finite number"),
         ((one, tmp_path / "newer.json"), "schema_version 3, expected 2"),
     ]:
         refused = invoke("diff", *args)
@@ -290,3 +302,16 @@ def test_an_interrupted_run_is_said_to_be_one() -> None:
     assert found.incomplete == ("NEW",) and [c.kind for c in found.cells] == [Kind.REMOVED]
     assert "NEW did not finish (interrupted)" in diff.render_text(found)
     assert json.loads(diff.render(found, "json"))["incomplete"] == ["NEW"]
+
+
+def test_cli_a_cell_named_twice_is_refused_naming_it(two_nights: tuple[Path, Path], tmp_path: Path) -> None:
+    one, two = two_nights
+    document = json.loads(one.read_text())
+    document["cells"].append(document["cells"][0])
+    (tmp_path / "twice.json").write_text(json.dumps(document))
+    name = document["cells"][0]["name"]
+    for args in [(tmp_path / "twice.json", two), (one, tmp_path / "twice.json")]:
+        refused = invoke("diff", *args)
+        assert isinstance(refused.exception, ConfigError), refused.output
+        assert f"cell {name!r} is named twice" in str(refused.exception)
+        assert f"cells[{len(document['cells']) - 1}].name" in str(refused.exception)

@@ -71,7 +71,6 @@ def test_hostile_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert outcome.failures == (), outcome.explain()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: clobber")
 def test_two_history_adds_at_once_keep_both_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two nights that started in the same second, kept into one directory at once (two CI jobs): both must be
     kept. The write is slowed down so that both checks for a free name happen before either write, which is

@@ -175,7 +175,7 @@ def test_run_history_gates_and_keeps_the_night(engine: FakeEngine, tmp_path: Pat
     assert "cells: 0 unchanged, 2 new" in first.output and "kept as" in first.stderr
     second = _invoke(*args, "--out", tmp_path / "n2")
     assert second.exit_code == 0 and "cells: 2 unchanged" in second.output
-    assert len(list((tmp_path / "h").iterdir())) == 2
+    assert len(list((tmp_path / "h").glob("*.json"))) == 2  # and the lock `history add` takes
     # The third night colab-like's probe says NumPy does not import: a regression, exit 1, and still kept.
     engine.respond = lambda image, command: CallResult(
         exit_code=1, stdout="", stderr="Segmentation fault", duration_s=1
@@ -183,10 +183,10 @@ def test_run_history_gates_and_keeps_the_night(engine: FakeEngine, tmp_path: Pat
     third = _invoke(*args, "--out", tmp_path / "n3")
     assert third.exit_code == 1
     assert "REGRESSION in colab-like" in third.output and "NOT as expected: colab-like" in third.output
-    assert len(list((tmp_path / "h").iterdir())) == 3
+    assert len(list((tmp_path / "h").glob("*.json"))) == 3
     # A shard is not a night: with --shard the history only informs the balance.
     shard_run = _invoke(*args, "--out", tmp_path / "s1", "--shard", "1/2")
-    assert "kept" not in shard_run.stderr and len(list((tmp_path / "h").iterdir())) == 3
+    assert "kept" not in shard_run.stderr and len(list((tmp_path / "h").glob("*.json"))) == 3
 
 
 # --- merge refusals -------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 from npmatrix.app.console import Console
 from npmatrix.config import freeze
 from npmatrix.errors import ExitCode
-from npmatrix.fileio import write_atomic
+from npmatrix.fileio import check_output, write_atomic
 from npmatrix.text import printable
 
 
@@ -27,6 +27,8 @@ def freeze_to_matrix(
 ) -> ExitCode:
     """The matrix file on stdout (or in `out_file`), what each cell keeps and leaves out on stderr. `only` items
     may each list several names, comma-separated, as --only takes them."""
+    if out_file is not None:
+        check_output(out_file, inputs=[freeze_path])
     options = freeze.Options(
         name=name if name is not None else freeze.name_from_path(freeze_path),
         platforms=platforms or freeze.DEFAULT_PLATFORMS,

@@ -8,6 +8,7 @@ from pathlib import Path
 from npmatrix.app.console import Console
 from npmatrix.config import matrix
 from npmatrix.errors import ConfigError, ExitCode
+from npmatrix.fileio import check_output
 from npmatrix.present import table
 from npmatrix.records import merge
 from npmatrix.records import results as results_io
@@ -15,6 +16,7 @@ from npmatrix.records import results as results_io
 
 def merge_shards(parts: Sequence[Path], out: Path, console: Console, *, matrix_path: str | None = None) -> ExitCode:
     """With the matrix the shards ran, every one of its cells must be in a shard, in the matrix's order."""
+    check_output(out, inputs=[*parts, *([Path(matrix_path)] if matrix_path else [])])
     loaded = [results_io.load(p) for p in parts]
     expected = None
     if matrix_path is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from npmatrix.app.console import Console
 from npmatrix.errors import ConfigError, ExitCode
-from npmatrix.fileio import write_atomic
+from npmatrix.fileio import check_output, write_atomic
 from npmatrix.present import reports
 from npmatrix.records import history
 from npmatrix.records import results as results_io
@@ -20,6 +20,8 @@ def report(
 ) -> ExitCode:
     """0 when the report was written, whatever the cells did: `npmatrix run` gives the verdict."""
     reports.require([fmt])
+    if out_file is not None:
+        check_output(out_file, inputs=[results_path])
     night = results_io.load(results_path)
     earlier = report_history(history_dir, night) if history_dir is not None else ()
     text = reports.render(night, fmt, history=earlier)

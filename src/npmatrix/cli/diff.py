@@ -37,9 +37,20 @@ Exit codes:
     is_flag=True,
     help="Also exit 1 when a cell of NEW did not end as its matrix expected: the nightly gate.",
 )
+@click.option(
+    "--first-night",
+    is_flag=True,
+    help="OLD is a history directory with no night kept yet: every cell of NEW is new (without it, refused).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
 def diff(
-    old_path: Path, new_path: Path, perf_threshold: float, include_emulated: bool, fail_on_unexpected: bool, fmt: str
+    old_path: Path,
+    new_path: Path,
+    perf_threshold: float,
+    include_emulated: bool,
+    fail_on_unexpected: bool,
+    first_night: bool,
+    fmt: str,
 ) -> None:
     """What changed from OLD to NEW, two results files of one matrix; exit 1 on a regression.
 
@@ -51,7 +62,8 @@ def diff(
 
     \b
     OLD may be a history directory (`npmatrix history add`): then NEW is compared with the latest night of
-    the same matrix kept there that started before it (none: every cell is new). Examples:
+    the same matrix kept there that started before it (none of this matrix: every cell is new). A directory
+    with no night kept at all, or a run's own directory, is refused: --first-night starts a history. Examples:
       npmatrix diff yesterday/results.json results/results.json
       npmatrix diff history/ results/results.json --fail-on-unexpected --format md
     """
@@ -63,5 +75,6 @@ def diff(
         include_emulated=include_emulated,
         fail_on_unexpected=fail_on_unexpected,
         fmt=fmt,
+        first_night=first_night,
     )
     sys.exit(code)

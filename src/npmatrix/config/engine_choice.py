@@ -19,6 +19,8 @@ import hashlib
 import json
 import os
 import re
+import stat
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +100,31 @@ def check_target(value: str, *, where: str) -> str:
                 "shell characters",
                 where=where,
             )
-        return value
+        return _check_address(value, scheme, where=where)
     return check_name(value, what="docker context", where=where)
+
+
+def _check_address(value: str, scheme: str, *, where: str) -> str:
+    """The URL as the Docker SDK parses it (docker.utils.parse_host), checked here so that a bad one is one
+    line, exit 2, in every command (run, clean, doctor, base build) instead of a traceback at connect: no
+    query, fragment or password; tcp:// needs HOST:PORT, ssh:// takes no path; a port is 1-65535 and an IPv6
+    host is bracketed."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError: not a number, or beyond 65535
+    except ValueError as exc:
+        raise ConfigError(f"engine URL {value!r} is malformed: {exc}", where=where) from None
+    if parts.query or parts.fragment or parts.password is not None or "?" in value or "#" in value:
+        raise ConfigError(f"engine URL {value!r} is malformed: no query, fragment or password", where=where)
+    if scheme == "unix":
+        return value
+    if not parts.hostname:
+        raise ConfigError(f"engine URL {value!r} names no host after {scheme}://", where=where)
+    if port == 0 or (scheme == "tcp" and port is None):
+        raise ConfigError(f"engine URL {value!r} needs a port of 1-65535, as in tcp://HOST:2376", where=where)
+    if scheme == "ssh" and parts.path:
+        raise ConfigError(f"engine URL {value!r} is malformed: ssh:// takes [USER@]HOST[:PORT], no path", where=where)
+    return value
 
 
 def parse_engine_for(value: str, *, where: str = "--engine-for") -> tuple[str, str]:
@@ -186,12 +211,32 @@ def _config_dir(environ: Mapping[str, str]) -> Path:
 def _config(environ: Mapping[str, str]) -> dict[str, Any]:
     path = _config_dir(environ) / "config.json"
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(_read_small(path))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read the docker CLI configuration: {exc}", where=str(path)) from None
     return document if isinstance(document, dict) else {}
+
+
+# The docker CLI's config.json and a context's meta.json are a few hundred bytes; a MiB is far beyond either.
+MAX_DOCKER_CONFIG_BYTES = 1024 * 1024
+
+
+def _read_small(path: Path) -> str:
+    """A docker CLI file, read with a bound and only if it is a regular file: opened without blocking, so a
+    FIFO in its place is refused at once instead of waiting for a writer, and /dev/zero is not read forever.
+    OSError (FileNotFoundError included) and ValueError are the caller's to word."""
+    if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a FIFO already wakes its writer
+        raise ValueError("not a regular file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # and if it became one since, the open does not wait
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = f.read(MAX_DOCKER_CONFIG_BYTES + 1)
+    if len(data) > MAX_DOCKER_CONFIG_BYTES:
+        raise ValueError(f"larger than {MAX_DOCKER_CONFIG_BYTES // 1024} KiB; not a docker CLI file")
+    return data.decode("utf-8")
 
 
 def _context(name: str, *, environ: Mapping[str, str], where: str) -> EngineTarget:
@@ -203,7 +248,7 @@ def _context(name: str, *, environ: Mapping[str, str], where: str) -> EngineTarg
     meta_dir = _config_dir(environ) / "contexts" / "meta"
     meta = meta_dir / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
     try:
-        document = json.loads(meta.read_text(encoding="utf-8"))
+        document = json.loads(_read_small(meta))
         host = document["Endpoints"]["docker"]["Host"]
     except FileNotFoundError:
         known = sorted(_context_names(meta_dir))
@@ -227,7 +272,7 @@ def _context_names(meta_dir: Path) -> list[str]:
     names = []
     for meta in meta_dir.glob("*/meta.json"):
         try:
-            name = json.loads(meta.read_text(encoding="utf-8")).get("Name")
+            name = json.loads(_read_small(meta)).get("Name")
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(name, str):

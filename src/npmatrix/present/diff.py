@@ -23,6 +23,7 @@ SkylakeX one day and Haswell another for the same image, and GEMM numbers compar
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -195,6 +196,9 @@ def diff(
     include_emulated: bool = False,
 ) -> Diff:
     check_comparable(old, new)
+    # NaN compares false with everything and infinity with nothing: either would turn the GEMM gate off unseen.
+    if not math.isfinite(perf_threshold):
+        raise ConfigError(f"must be a finite number of percent, got {perf_threshold}", where="--perf-threshold")
     if perf_threshold < 0:
         raise ConfigError(f"must not be negative, got {perf_threshold}", where="--perf-threshold")
     old_cells, new_cells = {c.name: c for c in old.cells}, {c.name: c for c in new.cells}

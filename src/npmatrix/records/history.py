@@ -91,6 +91,18 @@ def add(results_path: Path, directory: Path) -> tuple[Path, bool]:
     base = stamp(night.started_at, where=str(results_path))
     if directory.exists() and not directory.is_dir():
         raise ConfigError("is not a directory", where=str(directory))
+    if directory.exists() and directory.resolve() == results_path.resolve().parent:
+        raise ConfigError(
+            f"is the run directory of {results_path}, not a history directory: keep nights in a directory of "
+            "their own (e.g. nightly/history)",
+            where=str(directory),
+        )
+    with fileio.locked(directory):
+        return _keep(directory, base, data)
+
+
+def _keep(directory: Path, base: str, data: bytes) -> tuple[Path, bool]:
+    """Under the directory's lock: the first free name, or the name these bytes are kept under already."""
     for seq in itertools.count(1):
         kept = directory / (f"{base}.json" if seq == 1 else f"{base}-{seq}.json")
         if not kept.exists():

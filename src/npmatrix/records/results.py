@@ -282,6 +282,7 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
     for i, record in enumerate(document["cells"]):
         if record["probe"] is not None:
             probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
+    _check_unique_names(document["cells"], where=where)
     return Results(
         source=where,
         matrix=document["matrix"],
@@ -292,6 +293,19 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
         host=document["host"],
         cells=tuple(CellResult.from_json(record) for record in document["cells"]),
     )
+
+
+def _check_unique_names(records: Sequence[Mapping[str, Any]], *, where: str) -> None:
+    """A cell named twice is refused, not read as one of its two records: diff, explain and history would each
+    pick one silently, and the one dropped may be the regression the nightly gate is there to catch."""
+    seen: set[str] = set()
+    for i, record in enumerate(records):
+        name = record["name"]
+        if name in seen:
+            raise ConfigError(
+                f"cell {name!r} is named twice; a results file holds each cell once", where=f"{where}: cells[{i}].name"
+            )
+        seen.add(name)
 
 
 # What version 1 wrote as qemu_cpu for an emulated cell without a model (CellPlan.cpu_label): a label, not a model.
