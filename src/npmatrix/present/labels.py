@@ -29,8 +29,9 @@ ADVISORY_LABELS = {
 def placement(r: CellResult) -> str:
     """Where it ran: "amd64 (native)", "arm64 (qemu cortex-a72)", "amd64 (qemu Nehalem,-sse4.2,-popcnt)" (an
     amd64 cell run as an older CPU under the probe's qemu-x86_64), "arm64 (native, cpu pi5 not applied) on
-    docker ssh://pi@host"."""
-    return placement_text(r.placement, cpu=r.cell.cpu)
+    docker ssh://pi@host", "arm/v7 (qemu cortex-a72) as board pi4" (a cell that models a Raspberry Pi)."""
+    as_board = f" as board {r.cell.board}" if r.cell.board else ""
+    return placement_text(r.placement, cpu=r.cell.cpu) + as_board
 
 
 def placement_text(p: Placement, *, cpu: str | None = None) -> str:
