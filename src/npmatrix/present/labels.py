@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from npmatrix.config import install
+from npmatrix.config import boards, install
+from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import presets
 from npmatrix.judge.advice import Advisory
 from npmatrix.plan.placement import Placement
@@ -117,3 +118,30 @@ def blas(r: CellResult) -> str:
     if not s or not s.blas:
         return "-"
     return f"{s.blas} ({s.openblas_core})" if s.openblas_core else s.blas
+
+
+def pi_board(cell: Cell) -> boards.Board | None:
+    """The Raspberry Pi a cell models: its board, else the first board with the CPU model it names."""
+    if cell.board_profile is not None:
+        return cell.board_profile
+    return next((b for b in boards.profiles().boards.values() if cell.cpu and b.cpu == cell.cpu), None)
+
+
+def emulation_limits(cell: Cell) -> tuple[str, ...]:
+    """What a run under QEMU cannot show about the real Pi a cell models, one line each where it applies."""
+    board = pi_board(cell)
+    if board is None:
+        return ()
+    lines = []
+    if cell.platform == "arm/v7" and board.uname_32bit == "aarch64":
+        lines.append(
+            f"not shown under emulation: on a real {board.name}, 32-bit Raspberry Pi OS boots a 64-bit kernel, so "
+            "`uname -m` says aarch64 while dpkg says armhf and pip or uv may pick the wrong wheel tags "
+            "(pypa/pip#9980, astral-sh/uv#17375); qemu-arm says armv7l"
+        )
+    if board.page_size != 4096:
+        lines.append(
+            f"not shown under emulation: a real {board.name} runs {board.page_size // 1024}K pages; qemu-user "
+            "runs with the host's 4K pages, so a library built for 4K pages works here and may fail there"
+        )
+    return tuple(lines)
