@@ -89,3 +89,10 @@ def test_every_board_parses_on_its_default_platform(name: str) -> None:
     profile = boards.board(name)
     cell = _cell(f'platform = "{profile.platforms[0]}"\nboard = "{name}"')
     assert cell.cpu == profile.cpu and cell.memory == profile.memory
+
+
+def test_a_pi5_cell_asks_the_probe_for_the_page_alignment_check() -> None:
+    pi5 = cellplan.plan_cell(_cell('platform = "arm64"\nboard = "pi5"'))
+    pi4 = cellplan.plan_cell(_cell('platform = "arm64"\nboard = "pi4"'))
+    assert "--page-alignment" in pi5.probe_command().argv()
+    assert "--page-alignment" not in pi4.probe_command().argv()
