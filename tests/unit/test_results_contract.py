@@ -60,6 +60,8 @@ def test_a_real_run_reads_back_as_typed_results_and_writes_the_same_bytes(tmp_pa
         cell["inputs"].setdefault("requirements", None)
         cell["inputs"].setdefault("find_links", None)
         cell["inputs"].setdefault("cpu_model", None)
+        cell["inputs"].setdefault("tmp_size", "64m")  # issue 17: the /tmp a board sets, and the board
+        cell["inputs"].setdefault("board", None)
         cell.setdefault("engine", None)  # recorded since issue 11; null: where it ran is not known
         # Version 1 said where a cell ran in three keys; version 2 in one placement (this run: no x86 emulator).
         oci, emulated, model = cell.pop("platform"), cell.pop("emulated"), cell.pop("qemu_cpu")

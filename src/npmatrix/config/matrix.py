@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from npmatrix import fileio
+from npmatrix.config import boards, install, localinputs, project, validators
 from npmatrix.config import engine_choice as engines
-from npmatrix.config import install, localinputs, project, validators
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.platforms import CpuModel, presets
 from npmatrix.config.project import ProjectInput
@@ -83,6 +83,8 @@ class Cell:
     timeout: int = 300  # seconds for probe and benchmark together
     build_timeout: int = 1800
     memory: str = "2g"  # the probe container's memory limit (Docker's mem_limit): GEMM n=1024 needs ~100 MB
+    tmp_size: str = "64m"  # the probe container's tmpfs on /tmp; a board sets Pi OS's (pip unpacks there)
+    board: str | None = None  # a Raspberry Pi board of data/boards.toml: sets cpu, memory and tmp_size unless given
     pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
     note: str = ""
     source: str = ""  # where a mirrored environment's pins come from, and when they were last true
@@ -105,6 +107,11 @@ class Cell:
         if self.cpu_model is not None:
             return self.cpu_model
         return presets().cpus[self.cpu] if self.cpu else None
+
+    @property
+    def board_profile(self) -> boards.Board | None:
+        """The board this cell models; its page size and DP peak are read from here, never copied."""
+        return boards.board(self.board) if self.board else None
 
 
 Checker = Callable[[Any], Any]
@@ -190,6 +197,8 @@ _CHECKS: dict[str, Checker] = {
     "timeout": _seconds,
     "build_timeout": _seconds,
     "memory": _str(validators.memory_limit),
+    "tmp_size": _str(validators.memory_limit),
+    "board": _choice(lambda: boards.profiles().boards, "board"),
     "pids": _pids,
     "note": _str(validators.plain_text),
     "source": _str(validators.plain_text),
@@ -520,11 +529,21 @@ def _make_cell(
         except ValueError as exc:
             raise ConfigError(str(exc), where=f"{label}.{key}") from None
     _resolve_local_inputs(kwargs, base_dir=base_dir, where=label)
+    if "board" in kwargs:
+        kwargs = {**board_defaults(boards.board(kwargs["board"])), **kwargs}
     if "cpu" in kwargs:
         kwargs["cpu_model"] = _cpu_model(kwargs["cpu"], cpus or presets().cpus, where=f"{label}.cpu")
     cell = Cell(**kwargs)
     _check_consistency(cell, where=label)
     return cell
+
+
+def board_defaults(profile: boards.Board) -> dict[str, Any]:
+    """The keys a board sets; the cell's own keys win, so `board = "pi4"` with `memory = "4g"` is a 4 GB Pi 4."""
+    values: dict[str, Any] = {"cpu": profile.cpu, "memory": profile.memory}
+    if profile.tmp_tmpfs is not None:
+        values["tmp_size"] = profile.tmp_tmpfs
+    return values
 
 
 def _cpu_model(name: str, cpus: Mapping[str, CpuModel], *, where: str) -> CpuModel | None:
@@ -548,6 +567,7 @@ def _check_consistency(cell: Cell, *, where: str) -> None:
         )
     _check_required_keys(cell, where=where)
     _check_test_keys(cell, where=where)
+    _check_board(cell, where=where)
     spec = cell.cpu_spec
     if spec is not None and cell.platform not in spec.platforms:
         fits = ", ".join(spec.platforms)
@@ -570,6 +590,17 @@ def _check_test_keys(cell: Cell, *, where: str) -> None:
                     'python3-numpy from apt, with no pip step for it; use install = "pip"',
                     where=f"{where}.{key}",
                 )
+
+
+def _check_board(cell: Cell, *, where: str) -> None:
+    profile = cell.board_profile
+    if profile is None or cell.platform in profile.platforms:
+        return
+    # An ARMv6 board on Debian's armhf is let through: the plan says at once why it cannot run (cpu-unsupported).
+    if profile.armv6 and cell.platform == "arm/v7":
+        return
+    runs = ", ".join(profile.platforms)
+    raise ConfigError(f"board {cell.board!r} runs {runs}, not {cell.platform}", where=f"{where}.board")
 
 
 def _check_install_keys(cell: Cell, *, where: str) -> None:

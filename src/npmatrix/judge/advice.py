@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from npmatrix.judge.facts import ProbeSummary
 
-Kind = Literal["reference-blas", "atlas", "single-threaded-blas", "slow-gemm"]
+Kind = Literal["reference-blas", "atlas", "single-threaded-blas", "slow-gemm", "page-size"]
 # GEMM this many times below the best OpenBLAS cell of the same platform in the same run counts as "far below".
 FAR_BELOW = 3.0
 
@@ -42,6 +42,7 @@ class Ran:
     under_qemu: bool  # Placement.under_qemu
     works: bool
     summary: ProbeSummary | None
+    page_alignment: Mapping[str, Any] | None = None  # the probe's page_alignment section (a Pi 5 cell)
 
 
 def for_run(cells: Sequence[Ran]) -> dict[str, tuple[Advisory, ...]]:
@@ -50,7 +51,7 @@ def for_run(cells: Sequence[Ran]) -> dict[str, tuple[Advisory, ...]]:
     for cell in cells:
         if not cell.works or cell.summary is None:
             continue
-        notes = for_cell(cell.summary) + _slow_gemm(cell, cells)
+        notes = for_cell(cell.summary) + _slow_gemm(cell, cells) + page_size(cell.page_alignment)
         if notes:
             found[cell.name] = notes
     return found
@@ -130,5 +131,24 @@ def _slow_gemm(cell: Ran, cells: Sequence[Ran]) -> tuple[Advisory, ...]:
             message=f"float64 GEMM reaches {mine:.1f} GFLOP/s, {best / max(mine, 1e-9):.0f}x below {best_name} "
             f"({best:.1f} GFLOP/s with OpenBLAS) on the same platform in this run",
             fix="use NumPy's PyPI wheel (bundles OpenBLAS), or apt install libopenblas0 for Debian's python3-numpy",
+        ),
+    )
+
+
+def page_size(section: Mapping[str, Any] | None) -> tuple[Advisory, ...]:
+    """Works here, will fail on a real Pi 5: shared objects aligned below its kernel's 16K pages (pagesize.py
+    read their PT_LOAD headers; qemu-user runs with the host's 4K pages, so the run itself cannot show it)."""
+    below = (section or {}).get("below_page_size") or []
+    if not below:
+        return ()
+    size = int((section or {}).get("page_size", 16384)) // 1024
+    names = ", ".join(f"{str(b['path']).rsplit('/', 1)[-1]} ({int(b['min_load_align']) // 1024}K)" for b in below[:3])
+    more = f" and {len(below) - 3} more" if len(below) > 3 else ""
+    return (
+        Advisory(
+            kind="page-size",
+            message=f"works here, will fail on a real Pi 5 with its default {size}K kernel: {names}{more} "
+            f"aligned below {size}K pages, which its loader refuses",
+            fix="kernel=kernel8.img in config.txt (4K pages), or a build aligned to 64K",
         ),
     )

@@ -42,6 +42,11 @@ class BuildOutcome:
         )
 
     @classmethod
+    def not_built(cls, tag: str, reason: str) -> BuildOutcome:
+        """A build not even started: the plan alone gave the verdict (judge/before.py)."""
+        return cls.failed(tag, f"not built: {reason}")
+
+    @classmethod
     def failed(cls, tag: str, output: str, *, log_path: Path | None = None) -> BuildOutcome:
         """A build that never produced an image for a reason other than its own exit code (engine trouble)."""
         return cls(

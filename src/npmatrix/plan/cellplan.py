@@ -83,7 +83,14 @@ class CellPlan:
             child_timeout=child_timeout,
             bench_timeout=child_timeout,
             imports=self.cell.imports,
+            page_alignment=self.page_alignment,
         )
+
+    @property
+    def page_alignment(self) -> bool:
+        """A cell whose board boots with pages above 4K (a Pi 5) gets the static check QEMU cannot replace."""
+        profile = self.cell.board_profile
+        return profile is not None and profile.page_size > 4096
 
 
 def plan(matrix: Matrix, *, template_dir: Path | None = None) -> tuple[CellPlan, ...]:

@@ -49,6 +49,7 @@ class ProbeCommand:
     bench_timeout: float = 1800.0  # per benchmark run (single and all threads)
     imports: tuple[str, ...] = ()
     bench_stage: BenchStage = "inline"  # only with bench
+    page_alignment: bool = False  # also check site-packages for a 16K-page kernel (a Pi 5 cell: pagesize.py)
 
     def argv(self) -> list[str]:
         argv = [self.python, f"{self.script_dir}/probe.py"]
@@ -59,6 +60,8 @@ class ProbeCommand:
         argv += ["--timeout", _number(self.child_timeout), "--bench-timeout", _number(self.bench_timeout)]
         for module in self.imports:
             argv += ["--import", module]
+        if self.page_alignment:
+            argv.append("--page-alignment")
         return argv
 
 

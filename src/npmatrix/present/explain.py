@@ -67,6 +67,7 @@ class Subject:
     origin_kind: str | None = None  # pypi-wheel, local-wheel, debian, conda, editable, url, source, unknown
     stale: bool = False  # the NumPy that runs is not the one installed
     advisories: tuple[str, ...] = ()  # works, but slow: "message. Fix: fix"
+    limits: tuple[str, ...] = ()  # what emulation cannot show about the Pi a cell models (labels.emulation_limits)
 
     @property
     def works(self) -> bool:
@@ -140,6 +141,7 @@ def subject_from_result(result: CellResult, *, label: str | None = None, source:
     return dataclasses.replace(
         subject,
         placement=labels.placement(result),
+        limits=labels.emulation_limits(result.cell),
         cpu_model=emulated_cpu or subject.cpu_model,
         numpy_requested=result.cell.numpy,
         machine=subject.machine or _preset_machine(result.cell.platform),
@@ -478,7 +480,9 @@ def render_text(a: Subject, b: Subject) -> str:
         )
     else:
         table = "no recorded fact differs"
-    return f"{header}\n{table}\n\n{verdict(a, b, diffs)}"
+    # Before the verdict, which stays the last line: what the table cannot show, for a cell that models a Pi.
+    limits = "".join(f"\n{s.label}: {line}" for s in (a, b) for line in s.limits)
+    return f"{header}\n{table}{limits}\n\n{verdict(a, b, diffs)}"
 
 
 def _heading(s: Subject) -> str:

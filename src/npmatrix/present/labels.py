@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from npmatrix.config import install
+from npmatrix.config import boards, install
+from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import presets
 from npmatrix.judge.advice import Advisory
 from npmatrix.plan.placement import Placement
@@ -23,14 +24,16 @@ ADVISORY_LABELS = {
     "atlas": "ATLAS",
     "single-threaded-blas": "single-threaded BLAS",
     "slow-gemm": "GEMM far below OpenBLAS",
+    "page-size": "fails on a Pi 5's 16K pages",
 }
 
 
 def placement(r: CellResult) -> str:
     """Where it ran: "amd64 (native)", "arm64 (qemu cortex-a72)", "amd64 (qemu Nehalem,-sse4.2,-popcnt)" (an
     amd64 cell run as an older CPU under the probe's qemu-x86_64), "arm64 (native, cpu pi5 not applied) on
-    docker ssh://pi@host"."""
-    return placement_text(r.placement, cpu=r.cell.cpu)
+    docker ssh://pi@host", "arm/v7 (qemu cortex-a72) as board pi4" (a cell that models a Raspberry Pi)."""
+    as_board = f" as board {r.cell.board}" if r.cell.board else ""
+    return placement_text(r.placement, cpu=r.cell.cpu) + as_board
 
 
 def placement_text(p: Placement, *, cpu: str | None = None) -> str:
@@ -72,8 +75,12 @@ def status(r: CellResult) -> str:
 
 def advisories(notes: Iterable[Advisory]) -> str:
     """ "slow: reference BLAS, ..." beside a working cell's status; empty without advisories."""
-    words = [ADVISORY_LABELS.get(a.kind, a.kind) for a in notes]
-    return f"slow: {', '.join(words)}" if words else ""
+    notes = tuple(notes)
+    # The page-size advisory is no slowness: a cell that works here and will not load on a real Pi 5.
+    slow = [ADVISORY_LABELS.get(a.kind, a.kind) for a in notes if a.kind != "page-size"]
+    words = [f"slow: {', '.join(slow)}"] if slow else []
+    words += [ADVISORY_LABELS["page-size"] for a in notes if a.kind == "page-size"]
+    return "; ".join(words)
 
 
 def numpy(r: CellResult) -> str:
@@ -116,3 +123,30 @@ def blas(r: CellResult) -> str:
     if not s or not s.blas:
         return "-"
     return f"{s.blas} ({s.openblas_core})" if s.openblas_core else s.blas
+
+
+def pi_board(cell: Cell) -> boards.Board | None:
+    """The Raspberry Pi a cell models: its board, else the first board with the CPU model it names."""
+    if cell.board_profile is not None:
+        return cell.board_profile
+    return next((b for b in boards.profiles().boards.values() if cell.cpu and b.cpu == cell.cpu), None)
+
+
+def emulation_limits(cell: Cell) -> tuple[str, ...]:
+    """What a run under QEMU cannot show about the real Pi a cell models, one line each where it applies."""
+    board = pi_board(cell)
+    if board is None:
+        return ()
+    lines = []
+    if cell.platform == "arm/v7" and board.uname_32bit == "aarch64":
+        lines.append(
+            f"not shown under emulation: on a real {board.name}, 32-bit Raspberry Pi OS boots a 64-bit kernel, so "
+            "`uname -m` says aarch64 while dpkg says armhf and pip or uv may pick the wrong wheel tags "
+            "(pypa/pip#9980, astral-sh/uv#17375); qemu-arm says armv7l"
+        )
+    if board.page_size != 4096:
+        lines.append(
+            f"not shown under emulation: a real {board.name} runs {board.page_size // 1024}K pages; qemu-user "
+            "runs with the host's 4K pages, so a library built for 4K pages works here and may fail there"
+        )
+    return tuple(lines)

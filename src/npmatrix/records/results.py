@@ -156,6 +156,7 @@ def advisories(cells: Sequence[CellResult]) -> dict[str, tuple[Advisory, ...]]:
                 under_qemu=c.placement.under_qemu,
                 works=c.status.works,
                 summary=c.summary,
+                page_alignment=(c.facts or {}).get("page_alignment"),
             )
             for c in cells
         ]

@@ -38,7 +38,7 @@ def files_for(plan: CellPlan) -> dict[str, bytes]:
 
 
 def lockdown_for(plan: CellPlan) -> Lockdown:
-    return Lockdown(memory=plan.cell.memory, pids=plan.cell.pids)
+    return Lockdown(memory=plan.cell.memory, pids=plan.cell.pids, tmpfs_size=plan.cell.tmp_size)
 
 
 # The timed section of a probe: schedule.Activity.timed, bound to the cell; nothing when cells run one by one.

@@ -29,7 +29,7 @@ from npmatrix.plan.cellplan import CellPlan
 from npmatrix.records.results import CellResult, Results
 from npmatrix.verdict import Status
 
-KEY_VERSION = 2  # bump when what a key covers changes: older keys then never match
+KEY_VERSION = 3  # bump when what a key covers changes: older keys then never match
 
 Reused = Literal["probe", "bench", "no-wheel"]
 ReuseBench = Literal["all", "emulated"]  # --reuse-bench [all|emulated]: whose benchmark numbers are reused
@@ -44,7 +44,7 @@ def probe_key(plan: CellPlan, *, image_id: str, files: Mapping[str, bytes], emul
     """Everything a probe's facts can depend on; `emulator` is emulator.identity() for an emulated cell. Not the
     cell's name, note, source or expected status, not its build timeout, not the run, the time or the output
     directory: none of them reaches the container."""
-    lockdown = {"memory": plan.cell.memory, "pids": plan.cell.pids}
+    lockdown = {"memory": plan.cell.memory, "pids": plan.cell.pids, "tmp_size": plan.cell.tmp_size}
     return _digest(
         {
             "key_version": KEY_VERSION,

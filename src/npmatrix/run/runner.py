@@ -21,6 +21,7 @@ from npmatrix.host import emulator, owner
 from npmatrix.host.engine import OWNER_LABEL, RUN_LABEL, Builder, Engine
 from npmatrix.host.fleet import Fleet, Member
 from npmatrix.judge import tests as judge_tests
+from npmatrix.judge.before import before_build
 from npmatrix.judge.classify import classify
 from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan.base_image import BaseRecipe
@@ -204,7 +205,10 @@ def _ensure_fleet_bases(
     """Each engine's missing base images, made on (and for) that engine: engines share no images."""
     bases: dict[EngineTarget, dict[str, BuildOutcome]] = {}
     for target, member in fleet.members.items():
-        mine = tuple(p for p in plans if fleet.choice.for_platform(p.platform.name) == target)
+        # A cell judged from its plan alone (judge/before.py) needs no base image either.
+        mine = tuple(
+            p for p in plans if fleet.choice.for_platform(p.platform.name) == target and before_build(p) is None
+        )
         bases[target] = ensure_bases(
             bases_needed(mine), builder=member.builder, engine=member.engine, log_dir=log_dir, progress=progress
         )
@@ -276,14 +280,9 @@ def _run_cell(
     """`qemu`: emulator.identity() of an emulated cell's emulator, None when it cannot be told (or native)."""
     logs = {"build": str(options.out_dir / "logs" / f"{plan.cell.name}.build.log")}
     base = bases.get(plan.base.tag) if plan.base else None
-    if base is not None and not base.ok:
-        verdict = Verdict(
-            status=Status.BUILD_FAILED,
-            reason=f"base image {base.tag} could not be built",
-            fix=f"read {base.log_path}",
-            evidence=tuple(base.log_tail.splitlines()[-3:]),
-        )
-        return _result(plan, verdict, base, None, logs, {"build": base.duration_s}, engine=engine_record)
+    ended = _ended_before_build(plan, base, logs=logs, engine_record=engine_record, progress=progress)
+    if ended is not None:
+        return ended
     name = plan.cell.name
     build_key = reuse.build_key(plan, base_id=base.image_id) if base is not None and base.image_id else None
     if options.earlier is not None and build_key is not None and not options.rebuild:
@@ -319,6 +318,30 @@ def _run_cell(
         engine_record=engine_record,
         progress=progress,
     )
+
+
+def _ended_before_build(
+    plan: CellPlan,
+    base: BuildOutcome | None,
+    *,
+    logs: dict[str, str],
+    engine_record: EngineRecord | None,
+    progress: Progress,
+) -> CellResult | None:
+    """The result of a cell that ends before its build: the plan alone says why, or its base image failed."""
+    early = before_build(plan)
+    if early is not None:  # nothing to build, no container
+        progress(f"{early.status.value}, known before building: {early.reason}")
+        return _result(plan, early, BuildOutcome.not_built(plan.image_tag, early.reason), None, {}, {})
+    if base is None or base.ok:
+        return None
+    verdict = Verdict(
+        status=Status.BUILD_FAILED,
+        reason=f"base image {base.tag} could not be built",
+        fix=f"read {base.log_path}",
+        evidence=tuple(base.log_tail.splitlines()[-3:]),
+    )
+    return _result(plan, verdict, base, None, logs, {"build": base.duration_s}, engine=engine_record)
 
 
 def _probe_and_classify(
