@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from npmatrix import __version__, fileio, text
+from npmatrix.config import validators
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import CpuModel
@@ -255,9 +256,7 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
     schemas.validate("results" if version == SCHEMA_VERSION else "results-v1", document, where=where)
     if version == 1:
         document = _upgrade_v1(document)
-    for i, record in enumerate(document["cells"]):
-        if record["probe"] is not None:
-            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
+    check_semantics(document, where=where)
     return Results(
         source=where,
         matrix=document["matrix"],
@@ -266,8 +265,62 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
         finished_at=document["finished_at"],
         complete=document["complete"],
         host=document["host"],
-        cells=tuple(CellResult.from_json(record) for record in document["cells"]),
+        cells=tuple(_cell(i, record, where=where) for i, record in enumerate(document["cells"])),
     )
+
+
+# The times a results file may carry: npmatrix did not exist before 2000, and a time near year 1 or 9999 turns
+# into OverflowError when moved to UTC or compared (history add, diff, merge).
+_YEARS = range(2000, 9000)
+
+
+def check_semantics(document: Mapping[str, Any], *, where: str) -> None:
+    """What the schema cannot say: times that are real times in range, cell names as a matrix allows them, and
+    probe facts as the probe writes them. A results file crosses a trust boundary (another job's artifact, a
+    fork's pull request), so each of these is a one-line ConfigError naming the file and the field."""
+    check_time(document["started_at"], field="started_at", where=where)
+    if document["finished_at"] is not None:
+        check_time(document["finished_at"], field="finished_at", where=where)
+    # The refusals name the field, never its value: a value from an untrusted file may hold a token.
+    for i, record in enumerate(document["cells"]):
+        try:
+            validators.cell_name(record["inputs"]["name"])
+        except ValueError:
+            raise ConfigError(
+                f"not a valid results file: cells[{i}].inputs.name is not a valid cell name "
+                "(lowercase letters, digits, '.', '_', '-'; max 63)",
+                where=where,
+            ) from None
+        if record["probe"] is not None:
+            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
+
+
+def check_time(value: str, *, field: str, where: str) -> datetime:
+    """`value` as an aware time (naive is taken as UTC, as npmatrix writes UTC), or a one-line ConfigError."""
+    try:
+        when = datetime.fromisoformat(value)
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"not a valid results file: {field} is not an ISO 8601 time", where=where) from None
+    if when.year not in _YEARS:
+        raise ConfigError(
+            f"not a valid results file: {field} is out of range (years {_YEARS.start}..{_YEARS.stop - 1})",
+            where=where,
+        )
+    return when
+
+
+def _cell(i: int, record: Mapping[str, Any], *, where: str) -> CellResult:
+    # The schema describes every shape CellResult.from_json reads; this net keeps a drift between the two a
+    # one-line error naming the cell, not a traceback.
+    try:
+        return CellResult.from_json(record)
+    except KeyError as exc:
+        raise ConfigError(f"not a valid results file: cells[{i}] lacks {exc}", where=where) from None
+    except (TypeError, ValueError) as exc:  # its message may quote a value, which may hold a token
+        raise ConfigError(
+            f"not a valid results file: cells[{i}] has a field of the wrong shape ({type(exc).__name__})", where=where
+        ) from None
 
 
 # What version 1 wrote as qemu_cpu for an emulated cell without a model (CellPlan.cpu_label): a label, not a model.
