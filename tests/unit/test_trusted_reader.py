@@ -71,3 +71,68 @@ def test_any_json_value_is_read_or_refused_with_one_line(value: object) -> None:
         return
     # What is read back has only finite numbers: a reader never passes NaN on to JSON output.
     json.dumps(document, allow_nan=False)
+
+
+def _results_with(tmp_path: Path, **top: object) -> Path:
+    from hostile import real
+
+    document = real()
+    document.update(top)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("yesterday at noon", "started_at is not an ISO 8601 time"),
+        ("", "started_at is not an ISO 8601 time"),
+        ("2026-11-25T18:38:58", "started_at has no UTC offset"),
+        ("0001-01-01T00:00:00+05:00", "started_at is out of range"),
+        ("9999-12-31T23:59:59-12:00", "started_at is out of range"),
+    ],
+)
+def test_a_time_out_of_range_or_not_a_time_is_refused_naming_the_field(tmp_path: Path, value: str, says: str) -> None:
+    from npmatrix.records import results
+
+    path = _results_with(tmp_path, started_at=value)
+    with pytest.raises(ConfigError, match=says) as caught:
+        results.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_cell_name_a_matrix_would_refuse_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    from hostile import real
+
+    from npmatrix.records import results
+
+    document = real()
+    document["cells"][0]["inputs"]["name"] = "Cell-ghp_SECRETSECRET\x1b[31m"
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match=r"cells\[0\]\.inputs\.name is not a valid cell name") as caught:
+        results.load(path)
+    assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("cpu_model", {"name": "pi4"}, "cpu_model"),
+        ("cpu_model", {"name": "pi4", "description": "d", "qemu": "cortex-a72"}, "cpu_model.qemu"),
+        ("requirements", {"path": "requirements.txt"}, "requirements"),
+        ("find_links", {"path": "w", "sha256": "0" * 64, "files": 7}, "find_links.files"),
+    ],
+)
+def test_a_partial_optional_object_is_refused_naming_it(tmp_path: Path, key: str, value: object, says: str) -> None:
+    from hostile import real
+
+    from npmatrix.records import results
+
+    document = real()
+    document["cells"][0]["inputs"][key] = value
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match=f"not a valid results file: cells\\[0\\]\\.inputs\\.{says}"):
+        results.load(path)

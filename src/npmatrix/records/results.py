@@ -296,12 +296,18 @@ def check_semantics(document: Mapping[str, Any], *, where: str) -> None:
 
 
 def check_time(value: str, *, field: str, where: str) -> datetime:
-    """`value` as an aware time (naive is taken as UTC, as npmatrix writes UTC), or a one-line ConfigError."""
+    """`value` as an aware time in UTC, or a one-line ConfigError naming the field."""
     try:
-        when = datetime.fromisoformat(value)
-        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
         raise ConfigError(f"not a valid results file: {field} is not an ISO 8601 time", where=where) from None
+    # npmatrix writes every time with its offset; a naive one cannot be compared with the others (merge, diff).
+    if parsed.tzinfo is None:
+        raise ConfigError(f"not a valid results file: {field} has no UTC offset", where=where)
+    try:
+        when = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        when = parsed.replace(year=1 if parsed.year < _YEARS.start else 9999)
     if when.year not in _YEARS:
         raise ConfigError(
             f"not a valid results file: {field} is out of range (years {_YEARS.start}..{_YEARS.stop - 1})",
