@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import shutil
 import stat
@@ -17,6 +18,12 @@ from npmatrix.errors import ConfigError
 
 # Bounds on the JSON files npmatrix reads (README): a results file holds ~30 KiB of probe facts per cell.
 MAX_JSON_BYTES = 64 * 1024 * 1024
+# npmatrix writes no JSON nested deeper than ~8 levels; a bound well above that stops a hostile file before
+# every reader after the parse (json.dumps, the schema, the reports) has to survive 900 levels of recursion.
+MAX_JSON_DEPTH = 64
+# No count or duration npmatrix records has more than 18 digits; a 400-digit integer would pass through to
+# JSON output and to float arithmetic (OverflowError) in every reader.
+MAX_JSON_INT_DIGITS = 18
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -67,7 +74,7 @@ def check_output(path: Path, *, inputs: Sequence[Path], option: str = "--out") -
     except OSError as exc:
         raise ConfigError(f"cannot use it as the output: {exc.strerror}", where=where) from None
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"is {_kind(info.st_mode)}, not a file; give a file name to write", where=where)
+        raise ConfigError(f"{_kind(info.st_mode)}, not a file; give a file name to write", where=where)
     target = os.path.realpath(path)
     for source in inputs:
         if os.path.realpath(source) == target or (info is not None and _same_file(info, source)):
@@ -82,18 +89,6 @@ def _same_file(info: os.stat_result, other: Path) -> bool:
     except OSError:
         return False
     return (info.st_dev, info.st_ino) == (theirs.st_dev, theirs.st_ino)
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
 
 
 def check_writable(path: Path) -> None:
@@ -151,13 +146,98 @@ def read_limited(path: Path, limit: int, *, where: str, cannot_read: str, too_la
     so `/dev/zero` or a runaway log ends with an error, not out of memory. The messages are the caller's,
     since each file type says what it expected ("cannot read matrix file: ...", "a matrix file is a few KiB")."""
     try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
+        data = _read_regular(path, limit)
     except OSError as exc:
         raise ConfigError(f"{cannot_read}: {exc.strerror}", where=where) from None
+    except _NotRegular as exc:
+        raise ConfigError(f"{cannot_read}: {exc} (a regular file was expected)", where=where) from None
     if len(data) > limit:
         raise ConfigError(too_large, where=where)
     return data
+
+
+class _NotRegular(Exception):
+    pass
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    # stat first and open with O_NONBLOCK: a FIFO given as an input would otherwise block the reader forever,
+    # and a device (/dev/zero, a tty) is never a file npmatrix wrote. fstat again after the open, so a file
+    # swapped for a FIFO in between is still refused.
+    kind = _kind(path.stat().st_mode)
+    if kind is not None:
+        raise _NotRegular(kind)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        kind = _kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise _NotRegular(kind)
+        return f.read(limit + 1)
+
+
+def _kind(mode: int) -> str | None:
+    """None for a regular file, else what it is instead."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device"
+    if stat.S_ISSOCK(mode):
+        return "is a socket"
+    return "is not a regular file"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise ValueError(f"integer of {len(text)} digits is out of range")
+    return int(text)
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deep `value` nests, counting at most to limit + 1 (iterative: a deep value cannot recurse us)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > limit:
+                return depth
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(data: bytes, *, where: str) -> Any:
+    """Strict JSON: NaN, Infinity, numbers out of range and nesting beyond MAX_JSON_DEPTH are refused with one
+    line, since Python's json accepts them all and every reader after it would pass them on or crash."""
+    try:
+        document = json.loads(
+            data.decode("utf-8"),
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError, and ours
+        raise ConfigError(f"cannot read it as JSON: {exc}", where=where) from None
+    except RecursionError:
+        raise ConfigError("cannot read it as JSON: nested too deeply", where=where) from None
+    if _depth(document, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ConfigError(f"cannot read it as JSON: nested deeper than {MAX_JSON_DEPTH} levels", where=where)
+    return document
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -169,12 +249,7 @@ def read_json(path: Path) -> dict[str, Any]:
         cannot_read="cannot read it",
         too_large=f"is larger than {MAX_JSON_BYTES // 2**20} MiB; not a file npmatrix wrote",
     )
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError
-        raise ConfigError(f"cannot read it as JSON: {exc}", where=str(path)) from None
-    except RecursionError:
-        raise ConfigError("cannot read it as JSON: nested too deeply", where=str(path)) from None
+    document = parse_json(data, where=str(path))
     if not isinstance(document, dict):
         raise ConfigError("expected a JSON object", where=str(path))
     return document

@@ -101,3 +101,66 @@ def hostile_results(draw: st.DrawFn, *, numbers: bool = True) -> Hostile:
         _set(document, path, number)
         changes.append((".".join(map(str, path)), number))
     return Hostile(document=document, secrets=tuple(secrets), changes=tuple(changes))
+
+
+# Odd shapes the schema lets through, for the reader's own checks (no secrets planted: redaction is tested
+# above): partial optional objects, times at the ends of the calendar or not times, deep nesting, numbers JSON
+# does not allow, log paths out of the run directory.
+_PARTIAL_OBJECTS = {
+    "cpu_model": {"name": "pi4", "description": "Raspberry Pi 4", "qemu": {"linux/arm64": "cortex-a72"}, "note": "n"},
+    "requirements": {"path": "requirements.txt", "sha256": "0" * 64},
+    "find_links": {"path": "wheels", "sha256": "0" * 64, "files": ["numpy-2.0-py3-none-any.whl"]},
+}
+odd_time = st.one_of(
+    st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-12:00", "", "2026-13-45T00:00:00+00:00"]),
+    st.datetimes().map(lambda when: when.isoformat()),
+    st.text(max_size=30),
+)
+odd_value = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf, 10**400, 1e308, -(2**63), 7, "x", None, True, [], {}]),
+    st.integers(1, 200).map(lambda depth: _nested(depth)),
+)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+@st.composite
+def odd_shape(draw: st.DrawFn, key: str) -> Any:
+    """`key`'s object with a subset of its keys, some of them replaced by odd values, or an odd value itself."""
+    if draw(st.booleans()):
+        return draw(odd_value)
+    full = _PARTIAL_OBJECTS[key]
+    kept = draw(st.lists(st.sampled_from(sorted(full)), unique=True))
+    return {k: draw(st.one_of(st.just(full[k]), odd_value)) for k in kept}
+
+
+@st.composite
+def hostile_shapes(draw: st.DrawFn) -> Hostile:
+    """A results document from a real run with odd shapes planted where the readers look."""
+    document = real()
+    cell = document["cells"][0]
+    changes: list[tuple[str, Any]] = []
+    for _ in range(draw(st.integers(1, 4))):
+        spot = draw(st.sampled_from(["inputs", "time", "host", "duration", "log"]))
+        if spot == "inputs":
+            key = draw(st.sampled_from(sorted(_PARTIAL_OBJECTS)))
+            cell["inputs"][key] = value = draw(odd_shape(key))
+        elif spot == "time":
+            key = draw(st.sampled_from(["started_at", "finished_at"]))
+            document[key] = value = draw(odd_time)
+        elif spot == "host":
+            key = draw(st.sampled_from(["run_id", "cpu", "extra"]))
+            document["host"][key] = value = draw(odd_value)
+        elif spot == "duration":
+            key = draw(st.sampled_from(sorted(cell["durations_s"]) or ["build"]))
+            cell["durations_s"][key] = value = draw(odd_value)
+        else:
+            key = draw(st.sampled_from(sorted(cell["logs"]) or ["build"]))
+            cell["logs"][key] = value = draw(hostile_text)
+        changes.append((f"{spot}.{key}", value))
+    return Hostile(document=document, secrets=(), changes=tuple(changes))

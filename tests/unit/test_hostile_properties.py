@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hostile import EITHER, OUTSIDE_MARKER, Command, Setup, command_args, passwd_marker, run_dir
 from hostile_harness import run_case
-from hostile_strategies import Hostile, hostile_results
+from hostile_strategies import Hostile, hostile_results, hostile_shapes
 from hypothesis import HealthCheck, Phase, given, settings
 
 try:
@@ -76,6 +76,29 @@ def test_readers_survive_generated_hostile_results(command: Command) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(hostile=hostile_results())
+    def run(hostile: Hostile) -> None:
+        check(command, hostile)
+
+    run()
+
+
+@pytest.mark.parametrize("command", list(PROPERTY_COMMANDS))
+def test_readers_survive_generated_odd_shapes(command: Command) -> None:
+    """The reader's own checks (records/results.py, fileio.parse_json): partial objects, times out of range,
+    deep nesting, NaN/Infinity and huge numbers, log paths out of the run. No traceback, exit 0/1/2, nothing
+    from outside the run directory in any output."""
+    if command == "report-html" and not HAVE_MATPLOTLIB:
+        pytest.skip("the HTML report needs matplotlib")
+
+    @settings(
+        max_examples=min(PROPERTY_COMMANDS[command], 25),
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=PHASES,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(hostile=hostile_shapes())
     def run(hostile: Hostile) -> None:
         check(command, hostile)
 

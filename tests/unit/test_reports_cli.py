@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -248,13 +249,42 @@ def test_tail_of_a_big_log_reads_only_its_end(tmp_path: Path) -> None:
     assert [t.split()[0] for t in tail] == ["00099997", "00099998", "00099999"]
 
 
-def test_logs_are_found_where_recorded_or_beside_results_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logs_are_found_beside_results_json_or_where_recorded_inside_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "results" / "logs").mkdir(parents=True)
-    (tmp_path / "results" / "logs" / "a.build.log").write_text("from the run\n")
+    run_dir = tmp_path / "results"
+    (run_dir / "logs").mkdir(parents=True)
+    (run_dir / "logs" / "a.build.log").write_text("from the run\n")
+    (run_dir / "nested").mkdir()
+    (run_dir / "nested" / "n.log").write_text("recorded inside\n")
     elsewhere = tmp_path / "artifact"
     (elsewhere / "logs").mkdir(parents=True)
     (elsewhere / "logs" / "b.build.log").write_text("beside\n")
-    assert logs.locate("results/logs/a.build.log", elsewhere / "logs") == Path("results/logs/a.build.log")
-    assert logs.locate("results/logs/b.build.log", elsewhere / "logs") == elsewhere / "logs" / "b.build.log"
-    assert logs.locate("results/logs/c.build.log", elsewhere / "logs") is None
+    assert logs.locate("results/logs/a.build.log", run_dir) == run_dir / "logs" / "a.build.log"
+    assert logs.locate("results/nested/n.log", run_dir) == run_dir / "nested" / "n.log"
+    assert logs.locate("results/logs/b.build.log", elsewhere) == elsewhere / "logs" / "b.build.log"
+    assert logs.locate("results/logs/c.build.log", elsewhere) is None
+    # A log recorded outside the artifact's own directory is not read, even when it exists.
+    assert logs.locate("results/logs/a.build.log", elsewhere) is None
+
+
+@pytest.mark.parametrize("recorded", ["/etc/passwd", "../../../../../../etc/passwd", "/proc/self/environ"])
+def test_a_log_path_outside_the_run_directory_is_never_read(tmp_path: Path, recorded: str) -> None:
+    assert logs.locate(recorded, tmp_path) is None
+
+
+def test_a_symlink_out_of_the_run_directory_is_never_followed(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.build.log").symlink_to("/etc/passwd")
+    (tmp_path / "inside.log").symlink_to("/etc/passwd")
+    assert logs.locate("results/logs/a.build.log", tmp_path) is None
+    assert logs.locate(str(tmp_path / "inside.log"), tmp_path) is None
+
+
+def test_a_fifo_in_the_run_directory_is_not_waited_on(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    os.mkfifo(tmp_path / "logs" / "a.build.log")
+    assert logs.locate("logs/a.build.log", tmp_path) is None
+    with pytest.raises(ValueError, match="not a regular file"):
+        logs.tail_lines(tmp_path / "logs" / "a.build.log", 3)

@@ -19,7 +19,7 @@ def add(results_path: Path, directory: Path, console: Console) -> ExitCode:
 
 
 def list_nights(directory: Path, console: Console, *, limit: int | None = None) -> ExitCode:
-    for night in history.load_recent(directory, limit):
+    for night in history.load_recent(directory, limit, strict=True):
         state = "" if night.complete else " (incomplete)"
         console.echo(f"{Path(night.source).name}  {night.matrix}  {table.summary_line(list(night.cells))}{state}")
     return ExitCode.OK

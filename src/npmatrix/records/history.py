@@ -135,13 +135,15 @@ def load_recent(
     until: datetime | None = None,
     same_night: Results | None = None,
     warn: Warn = warn_on_stderr,
+    strict: bool = False,
 ) -> tuple[Results, ...]:
     """The last `limit` kept nights that load (all of them when None), oldest first.
 
     `matrix` keeps only nights of that matrix (as `results.matrix` names it); `until` only nights that
     started no later (whole seconds: two short runs can start in the same second); `same_night` is left out
     if it was kept already. Files that do not load are skipped with a warning and do not count toward
-    `limit`: newest files are read first and reading stops once `limit` nights are in hand.
+    `limit`: newest files are read first and reading stops once `limit` nights are in hand. `strict` makes
+    such a file the one-line error instead (`history list`: what it shows is the files themselves).
     """
     if limit is not None and limit < 1:
         raise ConfigError(f"must be at least 1, got {limit}", where="history limit")
@@ -150,7 +152,7 @@ def load_recent(
     for entry in reversed(entries(directory)):
         if cutoff is not None and entry.stamp > cutoff:
             continue
-        night = _load(entry, warn)
+        night = results.load(entry.path) if strict else _load(entry, warn)
         if night is None or (matrix is not None and night.matrix != matrix):
             continue
         if until is not None and started(night) > until:

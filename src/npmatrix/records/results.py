@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from npmatrix import __version__, fileio, text
+from npmatrix.config import validators
 from npmatrix.config.localinputs import LocalInput
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import CpuModel
@@ -280,9 +281,7 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
     schemas.validate("results" if version == SCHEMA_VERSION else "results-v1", document, where=where)
     if version == 1:
         document = _upgrade_v1(document)
-    for i, record in enumerate(document["cells"]):
-        if record["probe"] is not None:
-            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
+    check_semantics(document, where=where)
     _check_unique_names(document["cells"], where=where)
     return Results(
         source=where,
@@ -292,7 +291,7 @@ def from_json(document: Mapping[str, Any], *, where: str) -> Results:
         finished_at=document["finished_at"],
         complete=document["complete"],
         host=document["host"],
-        cells=tuple(CellResult.from_json(record) for record in document["cells"]),
+        cells=tuple(_cell(i, record, where=where) for i, record in enumerate(document["cells"])),
     )
 
 
@@ -307,6 +306,66 @@ def _check_unique_names(records: Sequence[Mapping[str, Any]], *, where: str) -> 
                 f"cell {name!r} is named twice; a results file holds each cell once", where=f"{where}: cells[{i}].name"
             )
         seen.add(name)
+
+
+# The times a results file may carry: npmatrix did not exist before 2000, and a time near year 1 or 9999 turns
+# into OverflowError when moved to UTC or compared (history add, diff, merge).
+_YEARS = range(2000, 9000)
+
+
+def check_semantics(document: Mapping[str, Any], *, where: str) -> None:
+    """What the schema cannot say: times that are real times in range, cell names as a matrix allows them, and
+    probe facts as the probe writes them. A results file crosses a trust boundary (another job's artifact, a
+    fork's pull request), so each of these is a one-line ConfigError naming the file and the field."""
+    check_time(document["started_at"], field="started_at", where=where)
+    if document["finished_at"] is not None:
+        check_time(document["finished_at"], field="finished_at", where=where)
+    # The refusals name the field, never its value: a value from an untrusted file may hold a token.
+    for i, record in enumerate(document["cells"]):
+        try:
+            validators.cell_name(record["inputs"]["name"])
+        except ValueError:
+            raise ConfigError(
+                f"not a valid results file: cells[{i}].inputs.name is not a valid cell name "
+                "(lowercase letters, digits, '.', '_', '-'; max 63)",
+                where=where,
+            ) from None
+        if record["probe"] is not None:
+            probe_file.check_facts(record["probe"], where=where, prefix=f"cells[{i}].probe.")
+
+
+def check_time(value: str, *, field: str, where: str) -> datetime:
+    """`value` as an aware time in UTC, or a one-line ConfigError naming the field."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"not a valid results file: {field} is not an ISO 8601 time", where=where) from None
+    # npmatrix writes every time with its offset; a naive one cannot be compared with the others (merge, diff).
+    if parsed.tzinfo is None:
+        raise ConfigError(f"not a valid results file: {field} has no UTC offset", where=where)
+    try:
+        when = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        when = parsed.replace(year=1 if parsed.year < _YEARS.start else 9999)
+    if when.year not in _YEARS:
+        raise ConfigError(
+            f"not a valid results file: {field} is out of range (years {_YEARS.start}..{_YEARS.stop - 1})",
+            where=where,
+        )
+    return when
+
+
+def _cell(i: int, record: Mapping[str, Any], *, where: str) -> CellResult:
+    # The schema describes every shape CellResult.from_json reads; this net keeps a drift between the two a
+    # one-line error naming the cell, not a traceback.
+    try:
+        return CellResult.from_json(record)
+    except KeyError as exc:
+        raise ConfigError(f"not a valid results file: cells[{i}] lacks {exc}", where=where) from None
+    except (TypeError, ValueError) as exc:  # its message may quote a value, which may hold a token
+        raise ConfigError(
+            f"not a valid results file: cells[{i}] has a field of the wrong shape ({type(exc).__name__})", where=where
+        ) from None
 
 
 # What version 1 wrote as qemu_cpu for an emulated cell without a model (CellPlan.cpu_label): a label, not a model.

@@ -2,12 +2,18 @@
 
 results.json names each log as the run wrote it (`results/logs/pi64.build.log`, relative to the directory the
 run started in). A report is often made elsewhere (a CI artifact unpacked somewhere else), so a log is looked for
-there first and then in the `logs/` directory beside results.json. A log that is in neither place is reported
-as missing, not an error: artifacts often keep results.json alone.
+in the `logs/` directory beside results.json first, then where it says. A log that is in neither place is
+reported as missing, not an error: artifacts often keep results.json alone.
+
+A results file is untrusted input (a fork's artifact): a log is read only when its path, symlinks resolved,
+lies inside the run's own directory (the one holding results.json), and only when it is a regular file, so a
+cell that names /etc/passwd, /proc/self/environ or a symlink out of the run never copies it into a report.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,34 +36,49 @@ class LogTail:
 
 def read_tails(results: Results, *, lines: int = TAIL_LINES) -> dict[str, tuple[LogTail, ...]]:
     """Per cell name, the tail of each log it names, build log first."""
-    beside = Path(results.source).parent / "logs"
-    return {r.name: tuple(_tail(kind, path, beside, lines) for kind, path in _ordered(r.logs)) for r in results.cells}
+    run_dir = Path(results.source).parent
+    return {r.name: tuple(_tail(kind, path, run_dir, lines) for kind, path in _ordered(r.logs)) for r in results.cells}
 
 
 def _ordered(logs: Mapping[str, str]) -> list[tuple[str, str]]:
     return sorted(logs.items(), key=lambda item: (item[0] != "build", item[0]))
 
 
-def _tail(kind: str, recorded: str, beside: Path, lines: int) -> LogTail:
-    path = locate(recorded, beside)
+def _tail(kind: str, recorded: str, run_dir: Path, lines: int) -> LogTail:
+    path = locate(recorded, run_dir)
     if path is None:
         return LogTail(kind=kind, recorded=recorded, found=False)
-    return LogTail(kind=kind, recorded=recorded, found=True, lines=tail_lines(path, lines))
+    try:
+        found = tail_lines(path, lines)
+    except (OSError, ValueError):  # swapped for a FIFO or removed since `locate` looked
+        return LogTail(kind=kind, recorded=recorded, found=False)
+    return LogTail(kind=kind, recorded=recorded, found=True, lines=found)
 
 
-def locate(recorded: str, beside: Path) -> Path | None:
+def locate(recorded: str, run_dir: Path) -> Path | None:
+    """The log `recorded` names, resolved, if it is a regular file inside `run_dir`; else None."""
     # The logs beside results.json first: they belong to that run even when its directory was copied (a CI
     # artifact), while the recorded path, relative to where the run started, may hold another night's log.
-    for candidate in (beside / Path(recorded).name, Path(recorded)):
-        if candidate.is_file():
-            return candidate
+    try:
+        root = run_dir.resolve()
+        candidates = (run_dir / "logs" / Path(recorded).name, Path(recorded))
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if resolved.is_relative_to(root) and resolved.is_file():
+                return resolved
+    except (OSError, ValueError, RuntimeError):  # a name too long, a NUL, a symlink loop
+        return None
     return None
 
 
 def tail_lines(path: Path, lines: int) -> tuple[str, ...]:
     """The last `lines` non-empty lines, each without colour codes and cut to MAX_LINE characters. A line
     rewritten with carriage returns (a progress bar) keeps only what was written last."""
-    with path.open("rb") as f:
+    # O_NONBLOCK: a FIFO put in place after `locate` looked is not waited on (its read returns at once).
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
         size = f.seek(0, 2)
         f.seek(max(0, size - _READ_BYTES))
         raw = f.read().decode("utf-8", errors="replace").split("\n")
