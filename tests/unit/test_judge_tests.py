@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from npmatrix.judge import tests
 from npmatrix.judge.outcomes import TestRun
@@ -134,3 +136,35 @@ def test_a_junit_file_that_does_not_parse_is_ignored() -> None:
         duration_s=1.0,
     )
     assert tests.read(run).counts is None
+
+
+_OUTPUT = st.text(max_size=3000) | st.lists(
+    st.sampled_from(
+        [
+            "FAILED tests/test_a.py::test_b - assert 1 == 2",
+            "ERROR ../../opt/npmatrix-project/tests/test_c.py",
+            "Fatal Python error: Illegal instruction",
+            '  File "/opt/venv/lib/python3.11/site-packages/fast/_k.py", line 3 in k',
+            "ImportError: libfoo.so.1: cannot open shared object file: No such file or directory",
+            f"\n{testcommand.JUNIT_MARKER}\n",
+            '<testsuites><testsuite tests="x" failures="1"><testcase classname="a" name="b"><failure/>',
+            "</testcase></testsuite></testsuites>",
+            "E       assert 2.0 == 3.0",
+            "\x1b[31mred\x1b[0m",
+        ]
+    ),
+    max_size=200,
+).map("\n".join)
+
+
+@given(stdout=_OUTPUT, stderr=_OUTPUT, exit_code=st.none() | st.integers(min_value=0, max_value=255))
+def test_any_output_is_read_and_judged_within_bounds(stdout: str, stderr: str, exit_code: int | None) -> None:
+    run = TestRun(command="pytest {project}", exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=1.0)
+    report = tests.read(run)
+    assert len(report.output_tail.splitlines()) <= tests.TAIL_LINES
+    assert len(report.failed) <= tests.MAX_NAMES
+    assert all(not name.startswith("../") for name in report.failed)
+    verdict = tests.classify(report, OK, image=IMAGE, limit=60)
+    assert verdict.status is Status.OK if exit_code == 0 else verdict.status is not Status.OK
+    assert verdict.reason and "\n" not in verdict.reason
+    assert tests.TestReport.from_json(json.loads(json.dumps(report.to_json()))) == report

@@ -50,6 +50,17 @@ def test_a_changed_file_changes_the_hash_and_build_leftovers_do_not(tmp_path: Pa
     assert project.read_project(root).sha256 != before
 
 
+def test_what_npmatrix_run_writes_into_the_project_is_not_part_of_it(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    before = project.read_project(root).sha256
+    (root / "results" / "logs").mkdir(parents=True)
+    (root / "results" / "results.json").write_text("{}")
+    assert project.read_project(root).sha256 == before
+    (root / "tiny" / "results").mkdir()  # a package's own folder of that name is the project's
+    (root / "tiny" / "results" / "__init__.py").write_text("")
+    assert project.read_project(root).sha256 != before
+
+
 def test_c_sources_mark_a_project_compiled(tmp_path: Path) -> None:
     root = _project(tmp_path)
     (root / "tiny" / "_speed.c").write_text("int x;\n")

@@ -3,6 +3,7 @@ results.json keeps what it found, and test_skip or a failed probe say the tests 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,3 +82,14 @@ def test_a_cell_named_by_test_skip_says_so_and_runs_no_tests(engine: FakeEngine,
     assert result.status is Status.OK
     assert result.verdict.reason.endswith("; tests skipped by test_skip")
     assert result.tests is not None and result.tests.skipped == "tests skipped by test_skip"
+
+
+def test_an_amd64_cpu_model_not_applied_to_the_tests_is_said_in_the_reason(engine: FakeEngine, tmp_path: Path) -> None:
+    plans = _plans()
+    cell = dataclasses.replace(plans[0].cell, cpu="x86-64-v1")
+    (result,) = runner.run([plan.plan_cell(cell)], runner.RunOptions(out_dir=tmp_path), progress=print)
+    assert result.verdict.reason.endswith(
+        "(tests run on this machine's own CPU: cpu = 'x86-64-v1' applies to the probe only)"
+    )
+    assert result.tests is not None and result.tests.note is not None
+    assert results.load(tmp_path / "results.json").cells[0].tests == result.tests

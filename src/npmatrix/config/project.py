@@ -30,6 +30,10 @@ PROJECT_DIR = "/opt/npmatrix-project"  # in the image: what `{project}` in a tes
 PLACEHOLDER = "project"
 _SKIPPED_DIRS = (".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "build", "dist")
 _SKIPPED_GLOBS = ("*.egg-info", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+# At the project's top level only: what `npmatrix run` itself writes there (its default --out, the nightly's
+# folder) when run in the project with project = ".". Hashed, results.json written at the start of the run
+# would change the project under the run ("changed since the matrix was read") and rebuild every image.
+_SKIPPED_AT_TOP = ("results", "nightly")
 # Sources a compiler builds: a project holding one builds slowly under QEMU (the progress line says so).
 _COMPILED = re.compile(r".+\.(?:c|cc|cpp|cxx|h|hpp|pyx|pxd|f|f90|f95|rs|cu)$", re.IGNORECASE)
 _FIELD = re.compile(r"\{([^{}]*)\}")
@@ -56,7 +60,12 @@ def _skipped(name: str) -> bool:
 def _walk(root: Path) -> Iterator[Path]:
     """Every file and link under `root`, sorted, without the skipped folders; links are not followed."""
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not _skipped(d) and not Path(folder, d).is_symlink())
+        top = Path(folder) == root
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not _skipped(d) and not (top and d in _SKIPPED_AT_TOP) and not Path(folder, d).is_symlink()
+        )
         links = [d for d in os.listdir(folder) if Path(folder, d).is_symlink() and Path(folder, d).is_dir()]
         for name in sorted([*files, *links]):
             if not _skipped(name):

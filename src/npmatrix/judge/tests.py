@@ -50,6 +50,7 @@ class TestReport:
     failed: tuple[str, ...] = ()
     counts: Mapping[str, int] | None = None  # pytest's junit: tests, failures, errors, skipped
     oom_killed: bool = False
+    note: str | None = None  # how the tests ran differently from the probe (an amd64 CPU model not applied)
 
     @classmethod
     def not_run(cls, command: str, why: str) -> TestReport:
@@ -66,6 +67,7 @@ class TestReport:
             "failed": list(self.failed),
             "counts": dict(self.counts) if self.counts is not None else None,
             "oom_killed": self.oom_killed,
+            "note": self.note,
         }
 
     @classmethod
@@ -80,10 +82,11 @@ class TestReport:
             failed=tuple(record.get("failed") or ()),
             counts=dict(record["counts"]) if record.get("counts") is not None else None,
             oom_killed=bool(record.get("oom_killed")),
+            note=record.get("note"),
         )
 
 
-def read(run: TestRun) -> TestReport:
+def read(run: TestRun, *, note: str | None = None) -> TestReport:
     """The report of one test run: its output split from the junit file the wrapper appended."""
     output, _, junit = run.stdout.partition(f"\n{JUNIT_MARKER}\n")
     counts, junit_failed = _junit(junit)
@@ -98,6 +101,7 @@ def read(run: TestRun) -> TestReport:
         failed=failed[:MAX_NAMES],
         counts=counts,
         oom_killed=run.oom_killed,
+        note=note,
     )
 
 
@@ -147,8 +151,9 @@ def classify(report: TestReport, probe: Verdict, *, image: str, limit: int) -> V
     if report.skipped is not None:
         return replace(probe, reason=f"{probe.reason}; {report.skipped}")
     if report.exit_code == 0:
-        return replace(probe, reason=f"{probe.reason}; tests passed{_counted(report)}")
+        return replace(probe, reason=f"{probe.reason}; tests passed{_counted(report)}{_noted(report)}")
     verdict = _failure(report, image=image, limit=limit)
+    verdict = replace(verdict, reason=f"{verdict.reason}{_noted(report)}")
     if report.oom_killed:
         verdict = replace(
             verdict,
@@ -157,6 +162,10 @@ def classify(report: TestReport, probe: Verdict, *, image: str, limit: int) -> V
             fix='raise the cell\'s memory limit (memory = "...")',
         )
     return verdict
+
+
+def _noted(report: TestReport) -> str:
+    return f" ({report.note})" if report.note else ""
 
 
 def _counted(report: TestReport) -> str:

@@ -430,7 +430,7 @@ def _run_tests(
     with activity.busy(plan.cell.name, "tests"):
         ran = tests.run_tests(plan, engine, labels=labels, keep=options.keep_containers)
     fileio.write_atomic(options.out_dir / "logs" / f"{plan.cell.name}.tests.log", redact(f"{ran.stdout}\n{ran.stderr}"))
-    return judge_tests.read(ran)
+    return judge_tests.read(ran, note=tests.cpu_note(plan))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,10 +40,15 @@ def run_tests(plan: CellPlan, engine: Engine, *, labels: dict[str, str], keep: b
     )
 
 
+def cpu_note(plan: CellPlan) -> str | None:
+    """How the tests run differently from the probe, for the cell's reason: an amd64 cell's CPU model is not
+    applied to them. qemu-x86_64 runs the probe's own children (protocol.EXEC_PREFIX_VAR); a shell command's
+    children it cannot follow, binfmt catching only foreign binaries."""
+    if plan.placement.emulator == "qemu-x86_64":
+        return f"tests run on this machine's own CPU: cpu = {plan.cell.cpu!r} applies to the probe only"
+    return None
+
+
 def note(plan: CellPlan) -> str | None:
     """What the progress line says before the tests of this cell, beyond "running tests"."""
-    if plan.placement.emulator == "qemu-x86_64":
-        # qemu-x86_64 runs the probe's own children (protocol.EXEC_PREFIX_VAR); a shell command's children
-        # it cannot follow, binfmt catching only foreign binaries.
-        return f"the tests run on this machine's own CPU: cpu = {plan.cell.cpu!r} applies to the probe only"
-    return "under QEMU: 10-20x slower than native" if plan.placement.under_qemu else None
+    return cpu_note(plan) or ("under QEMU: 10-20x slower than native" if plan.placement.under_qemu else None)
