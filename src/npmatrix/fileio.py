@@ -69,10 +69,8 @@ def check_output(path: Path, *, inputs: Sequence[Path], option: str = "--out") -
     where = f"{option} {path}"
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except OSError:  # nothing there yet, or a file in the way of its directory: the write says which
         info = None
-    except OSError as exc:
-        raise ConfigError(f"cannot use it as the output: {exc.strerror}", where=where) from None
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise ConfigError(f"{_kind(info.st_mode)}, not a file; give a file name to write", where=where)
     target = os.path.realpath(path)
