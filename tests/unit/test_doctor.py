@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fakes import FakeEngine
+from hypothesis import given
+from hypothesis import strategies as st
 
 from npmatrix.app import doctor
 from npmatrix.cli import cli
 from npmatrix.config import matrix
 from npmatrix.errors import EngineUnavailable, ExitCode
+from npmatrix.host import emulator
 from npmatrix.host.engine import Engine
 from npmatrix.plan import cellplan as plan
 
@@ -103,3 +106,58 @@ def test_an_engine_in_a_vm_behind_a_local_socket_is_not_read_from_here(engine: F
     checks = {c.name: c for c in doctor.run_checks(PLANS)}
     assert "QEMU arm64" not in checks  # our binfmt handlers are not the VM's
     assert checks["arm64"].ok and "binfmt handlers are not readable from here" in checks["arm64"].detail
+
+
+def _versioned_handlers(tmp_path: Path, first_line: str) -> Path:
+    """Handlers whose interpreter is a script answering `--version` with `first_line`, behind a link as
+    Debian's qemu-binfmt -P wrappers are."""
+    binfmt = _handlers(tmp_path, registered_ns=time.time_ns() + 10**9)
+    script = tmp_path / "qemu-aarch64-real"
+    script.write_text(f"#!/bin/sh\necho '{first_line}'\necho 'Copyright (c) 2003-2022 Fabrice Bellard'\n")
+    script.chmod(0o755)
+    link = tmp_path / "aarch64-binfmt-P"
+    link.symlink_to(script)
+    (binfmt / "qemu-aarch64").write_text(f"enabled\ninterpreter {link}\nflags: PF\n")
+    return binfmt
+
+
+def test_qemu_7_is_named_with_its_crashes_and_the_fix(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = "qemu-aarch64 version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"
+    monkeypatch.setattr(doctor, "BINFMT", _versioned_handlers(tmp_path, line))
+    row = {c.name: c for c in doctor.run_checks(PLANS)}["QEMU version"]
+    assert row.ok  # it runs most cells: a warning, not a failure
+    assert row.detail.startswith(f"warning: {line} ({tmp_path / 'qemu-aarch64-real'})")
+    assert "QEMU < 8 segfaults" in row.detail and "numpy/numpy#28411" in row.detail
+    assert row.fix is not None and "QEMU >= 8" in row.fix and "Debian 13" in row.fix
+
+
+def test_qemu_10_is_named_without_a_warning(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = "qemu-aarch64 version 10.0.3 (Debian 1:10.0.3+ds-1)"
+    monkeypatch.setattr(doctor, "BINFMT", _versioned_handlers(tmp_path, line))
+    row = {c.name: c for c in doctor.run_checks(PLANS)}["QEMU version"]
+    assert row.ok and row.fix is None
+    assert row.detail == f"{line} ({tmp_path / 'qemu-aarch64-real'})"
+
+
+def test_a_handler_whose_qemu_does_not_answer_is_an_unknown_version(
+    engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doctor, "BINFMT", _handlers(tmp_path, registered_ns=time.time_ns() + 10**9))
+    row = {c.name: c for c in doctor.run_checks(PLANS)}["QEMU version"]
+    assert row.ok and row.detail == "unknown: no registered handler answers --version"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=999), min_size=1, max_size=4), st.text(max_size=20))
+def test_a_qemu_version_line_reads_back_its_numbers(numbers: list[int], tail: str) -> None:
+    line = f"qemu-arm version {'.'.join(map(str, numbers))} {tail}".splitlines()[0]
+    assert emulator.parse_qemu_version(line + "\nCopyright") == tuple(numbers)
+
+
+@given(st.text(max_size=60))
+def test_any_text_parses_to_a_version_or_none(text: str) -> None:
+    parsed = emulator.parse_qemu_version(text)
+    assert parsed is None or (parsed and all(isinstance(n, int) for n in parsed))

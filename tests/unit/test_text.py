@@ -126,7 +126,8 @@ def test_printable_keeps_only_printable_characters_newlines_and_tabs(raw: str) -
     assert shown.count("\n") == raw.count("\n")
 
 
-@given(st.text(st.characters(blacklist_characters="@")).filter(str.isprintable))
+# Without '@', '=', ':', '_' and '-' no secret pattern can match (a bare "bearer" needs 12 more characters).
+@given(st.text(st.characters(blacklist_characters="@=:_-")).filter(str.isprintable))
 def test_printable_text_passes_unchanged(raw: str) -> None:
     assert text.printable(raw) == raw
     assert text.one_line(raw) == raw
@@ -141,7 +142,10 @@ def test_printable_text_passes_unchanged(raw: str) -> None:
         pytest.param("\x1b[31mred\x1b[0m", "red", id="colour-codes"),
         pytest.param("\x1b[2K\x1b[1Gprogress", "progress", id="erase-line"),
         pytest.param("bell\x07 nul\x00 del\x7f", "bell nul del", id="controls"),
-        pytest.param("a\tb\r\nc", "a\tb\r\nc", id="tab-cr-newline-kept"),
+        pytest.param("a\tb\r\nc", "a\tb\nc", id="tab-newline-kept-crlf-a-newline"),
+        pytest.param("a\rb", "a\\x0db", id="lone-cr-shown"),
+        pytest.param("\x9b31mred \x9d0;t\x9c c1\x85", "red  c1\\x85", id="c1-sequences-removed-c1-shown"),
+        pytest.param("\x1b]8;;https://evil/\x1b\\click\x1b]8;;\x1b\\", "click", id="osc8-link-removed"),
         pytest.param("plain ü ✓", "plain ü ✓", id="plain-kept"),
     ],
 )
@@ -150,9 +154,9 @@ def test_strip_controls_removes_colour_codes_and_controls(raw: str, kept: str) -
 
 
 @given(st.text())
-def test_strip_controls_leaves_no_c0_control_but_tab_newline_cr(raw: str) -> None:
+def test_strip_controls_leaves_only_printable_characters_tabs_and_newlines(raw: str) -> None:
     stripped = text.strip_controls(raw)
-    assert not any((ord(c) < 0x20 and c not in "\t\n\r") or c == "\x7f" for c in stripped)
+    assert all(c.isprintable() or c in "\t\n" for c in stripped)
 
 
 # --- shorten -----------------------------------------------------------------------------------------------------
@@ -196,3 +200,91 @@ def test_the_messages_keep_their_hint() -> None:
         matrix.parse({"cell": [{"name": "c", "platform": "amd46", "numpy": "2.3.5"}]})
     with pytest.raises(ConfigError, match=r"unknown platform 'amd46'; did you mean 'amd64'\? \(one of "):
         engine_choice.check_platform("amd46", where="--engine-for")
+
+
+# --- redact: each kind of secret on its own, and ordinary text left alone --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        pytest.param("https://alice:pw@h/simple", "https://***@h/simple", id="userinfo"),
+        pytest.param("https://h/simple?token=T0K&x=1", "https://h/simple?token=***&x=1", id="token"),
+        pytest.param("https://h/s?access_token=T0K", "https://h/s?access_token=***", id="access_token"),
+        pytest.param("https://h/s?x=1&api_key=T0K#top", "https://h/s?x=1&api_key=***#top", id="api_key"),
+        pytest.param("https://h/s?APIKEY=T0K", "https://h/s?APIKEY=***", id="apikey-any-case"),
+        pytest.param("https://h/s?password=T0K", "https://h/s?password=***", id="password"),
+        pytest.param("https://h/s?passwd=T0K", "https://h/s?passwd=***", id="passwd"),
+        pytest.param("https://h/s?secret=T0K", "https://h/s?secret=***", id="secret"),
+        pytest.param("https://b/o?se=2026&sig=T0K%3D", "https://b/o?se=2026&sig=***", id="sig"),
+        pytest.param("https://b/o?X-Amz-Signature=T0K", "https://b/o?X-Amz-Signature=***", id="signature"),
+        pytest.param("https://h/s?auth=T0K", "https://h/s?auth=***", id="auth"),
+        pytest.param("https://h/s?key=T0K", "https://h/s?key=***", id="key"),
+        pytest.param("PIP_TOKEN=T0K pip install", "PIP_TOKEN=*** pip install", id="name-value-text"),
+        pytest.param('client_secret = "T0K"', 'client_secret = "***"', id="name-value-quoted"),
+        pytest.param("Authorization: Bearer T0K", "Authorization: Bearer ***", id="bearer-header"),
+        pytest.param("authorization: basic dXNlcjpwYXNz", "authorization: basic ***", id="basic-header"),
+        pytest.param("Proxy-Authorization: T0K", "Proxy-Authorization: ***", id="proxy-header"),
+        pytest.param("curl -H 'bearer eyJhbGciOiJIUzI1NiJ9.x'", "curl -H 'bearer ***'", id="bearer-word"),
+        pytest.param("ghp_" + "a1B2" * 9, "ghp_***", id="github-token"),
+        pytest.param("x=glpat-" + "a1B2" * 5, "x=glpat-***", id="gitlab-token"),
+        pytest.param("pypi-AgEIcHlwaS5vcmcCJGFiY2Rl", "pypi-AgE***", id="pypi-token"),
+    ],
+)
+def test_redact_hides_each_kind_of_secret(raw: str, shown: str) -> None:
+    assert text.redact(raw) == shown
+    assert "T0K" not in text.printable(raw) and "T0K" not in text.one_line(raw)
+    assert text.redact(shown) == shown  # redacting twice changes nothing
+
+
+@pytest.mark.parametrize(
+    "plain",
+    [
+        "https://www.piwheels.org/simple",
+        "https://pypi.org/simple/numpy/?format=json",
+        "https://example.org/a?page=2&sort=name#top",
+        "/home/user/.cache/pip/wheels/ab/cd",
+        "numpy==2.3.5 scipy>=1.14,<2 pandas~=2.2",
+        "cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64",
+        "expect=ok monkey=3 design=4 signal=9 author=me keyboard=us",
+        "the bearer of bad news; basic arithmetic",
+        "Looking in indexes: https://pypi.org/simple, https://www.piwheels.org/simple",
+        "check_npm_version and gh_pages_deploy",
+        "QEMU_CPU=cortex-a72 OPENBLAS_CORETYPE=ARMV8",
+    ],
+)
+def test_redact_leaves_ordinary_urls_paths_and_versions_alone(plain: str) -> None:
+    assert text.redact(plain) == plain
+    assert text.printable(plain) == plain
+
+
+def test_a_refused_index_url_does_not_echo_its_query_token() -> None:
+    with pytest.raises(ConfigError) as caught:
+        matrix.loads(
+            '[[cell]]\nname = "c"\nplatform = "amd64"\nnumpy = "2.3.5"\n'
+            'index_url = "https://pypi.corp/simple?token=T0K"\n',
+            source="m.toml",
+        )
+    assert "T0K" not in str(caught.value)
+    assert "https://pypi.corp/simple?token=***" in str(caught.value)
+
+
+def test_redact_document_keeps_order_and_survives_deep_nesting() -> None:
+    document: dict[str, object] = {"b": "token=T0K", "a": [1, None, "https://u:p@h/s"], "token=K": 2.5}
+    assert text.redact_document(document) == {"b": "token=***", "a": [1, None, "https://***@h/s"], "token=***": 2.5}
+    assert list(text.redact_document(document)) == ["b", "a", "token=***"]
+    deep: object = "sig=T0K"
+    for _ in range(5000):
+        deep = {"x": [deep]}
+    nested = text.redact_document(deep)
+    for _ in range(5000):
+        nested = nested["x"][0]  # type: ignore[index]
+    assert nested == "sig=***"
+
+
+@given(st.sampled_from(["token", "access_token", "api_key", "password", "sig", "secret", "auth"]), st.text())
+def test_a_planted_token_never_survives_whatever_surrounds_it(name: str, around: str) -> None:
+    secret = "S3CR3Tx9Q2"
+    for planted in (f"{around}?{name}={secret}", f"{around} {name}={secret}&", f"{around}://u:{secret}@h/"):
+        assert secret not in text.printable(planted)
+        assert secret not in text.one_line(planted)

@@ -12,10 +12,12 @@ class Console(Protocol):
         are made visible and credentials redacted."""
 
     def echo(self, text: str, *, nl: bool = True) -> None:
-        """Stdout as it is: a document npmatrix renders itself (a diff, a report, a matrix file)."""
+        """A document npmatrix renders itself on stdout (a diff, a report, a matrix file): as it is but for what
+        `say` does too, since the document quotes strings from files (cell names, notes, index URLs)."""
 
     def progress(self, message: str) -> None:
         """One line on stderr, `npmatrix: ...`: what is going on, never the result."""
 
     def stderr(self, line: str) -> None:
-        """A line on stderr as it is (`npmatrix: error: ...` that does not end the command by itself)."""
+        """A line on stderr (`npmatrix: error: ...` that does not end the command by itself), redacted and with
+        control characters made visible like everything npmatrix prints."""

@@ -60,6 +60,9 @@ def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str 
     checks = [Check("engine" + suffix, True, detail), _builder_check(target, builder)]
     platforms = {p.platform.name: p.platform for p in plans}
     checks += [_platform_check(p, native, target, local=local) for p in platforms.values()]
+    emulated = [p for p in platforms.values() if p.name != native]
+    if local and emulated:
+        checks.append(_qemu_version_check(emulated))
     if any(place(p, native).placement.emulator == "qemu-x86_64" for p in plans):
         present = Path(X86_QEMU_HOST_PATH).is_file()
         checks.append(
@@ -157,6 +160,23 @@ def _qemu_check(platform: Platform) -> Check:
         False,
         f"no binfmt handler {handler}",
         "make engine   # mounts binfmt_misc and runs update-binfmts --enable",
+    )
+
+
+def _qemu_version_check(emulated: list[Platform]) -> Check:
+    """The QEMU the first registered handler runs, by its own `--version`; QEMU 7 is still ok (it runs most
+    cells) but named with its known crashes, so a segfault under emulation is not read as NumPy's fault."""
+    found = next((v for v in (emulator.qemu_version(p, binfmt=BINFMT) for p in emulated) if v is not None), None)
+    if found is None:
+        return Check("QEMU version", True, "unknown: no registered handler answers --version")
+    detail = f"{found.text} ({found.path})"
+    if not found.crashy:
+        return Check("QEMU version", True, detail)
+    return Check(
+        "QEMU version",
+        True,
+        f"warning: {detail}: QEMU < 8 segfaults under load (docker/setup-qemu-action#188, #198; numpy/numpy#28411)",
+        "a QEMU >= 8: Debian 13's qemu-user-static (10.0) on a Debian 13 machine, or register a newer one",
     )
 
 

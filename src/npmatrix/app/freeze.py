@@ -9,6 +9,7 @@ from npmatrix.app.console import Console
 from npmatrix.config import freeze
 from npmatrix.errors import ExitCode
 from npmatrix.fileio import write_atomic
+from npmatrix.text import printable
 
 
 def freeze_to_matrix(
@@ -36,7 +37,8 @@ def freeze_to_matrix(
         source=source,
     )
     conversion = freeze.convert(freeze.load(freeze_path), options)
-    text = freeze.render(conversion)
+    # A freeze line may carry an index URL with its token (`-i https://...?token=`): the matrix never does.
+    text = printable(freeze.render(conversion))
     if out_file is None:
         console.echo(text, nl=False)
     else:

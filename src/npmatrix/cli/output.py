@@ -13,12 +13,12 @@ from npmatrix import text
 from npmatrix.errors import ConfigError
 
 
-def say(message: str) -> None:
+def say(message: str, *, nl: bool = True) -> None:
     """Everything printed on stdout goes through here: strings from files are hostile by design (shared probe
-    files, results), so control characters are made visible and credentials redacted; and a stdout that is
-    closed or full is a one-line error, not a traceback."""
+    files, results), so control characters are made visible and credentials redacted (text.printable); and a
+    stdout that is closed or full is a one-line error, not a traceback."""
     try:
-        click.echo(text.printable(message))
+        click.echo(text.printable(message), nl=nl)
     except OSError as exc:
         raise stdout_error(exc) from None
 
@@ -36,8 +36,10 @@ def progress(message: str) -> None:
 
 
 def stderr(line: str) -> None:
+    """Everything printed on stderr goes through here: an error line quotes what it refuses (a matrix value, a
+    cell name), which must not bring a token or an escape along."""
     with contextlib.suppress(OSError):  # nowhere left to complain to
-        click.echo(line, err=True)
+        click.echo(text.printable(line), err=True)
 
 
 def flush_stdout() -> None:
@@ -56,7 +58,7 @@ class ClickConsole:
         say(message)
 
     def echo(self, text: str, *, nl: bool = True) -> None:
-        click.echo(text, nl=nl)
+        say(text, nl=nl)
 
     def progress(self, message: str) -> None:
         progress(message)

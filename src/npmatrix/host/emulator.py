@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npmatrix.config.platforms import Platform
+from npmatrix.host import process
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 
@@ -87,3 +88,54 @@ def _file_digest(path: str, inode: int, size: int, ctime_ns: int) -> str:
     # again (qemu-user-static is 12 MB: about 20 ms to hash, once per platform per process).
     del inode, size, ctime_ns
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# QEMU 7's user-mode emulators segfault under load on arm64/armhf guests (docker/setup-qemu-action#188 and
+# #198; NumPy's CI pinned a newer binfmt image for it, numpy/numpy#28411). Debian 12 ships 7.2; 13 ships 10.
+QEMU_CRASHY_BELOW = (8, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QemuVersion:
+    """The QEMU a handler runs: where it is and what `--version` said."""
+
+    path: str
+    version: tuple[int, ...]
+    text: str  # the whole first line, e.g. "qemu-aarch64 version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"
+
+    @property
+    def crashy(self) -> bool:
+        return self.version[:2] < QEMU_CRASHY_BELOW
+
+
+def parse_qemu_version(text: str) -> tuple[int, ...] | None:
+    """`qemu-aarch64 version 7.2.22 (Debian ...)` -> (7, 2, 22); None when the first line has no version."""
+    words = text.strip().splitlines()[0].split() if text.strip() else []
+    if "version" not in words or words.index("version") + 1 >= len(words):
+        return None
+    number = words[words.index("version") + 1]
+    parts = number.split(".")
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def qemu_version(platform: Platform, *, binfmt: Path = BINFMT) -> QemuVersion | None:
+    """The version of the QEMU that `platform`'s handler runs; None without an enabled handler or an
+    interpreter that answers `--version`. Debian's handler names a qemu-binfmt -P wrapper link that refuses
+    to run by hand, so the link is followed to the binary."""
+    try:
+        handler = parse_handler((binfmt / platform.qemu).read_text())
+    except OSError:
+        return None
+    if not handler.enabled or not handler.interpreter:
+        return None
+    real = os.path.realpath(handler.interpreter)
+    try:
+        done = process.capture([real, "--version"], timeout=20)
+    except OSError:  # not executable, or not a program for this machine
+        return None
+    version = parse_qemu_version(done.stdout) if done.exit_code == 0 else None
+    if version is None:
+        return None
+    return QemuVersion(path=real, version=version, text=done.stdout.strip().splitlines()[0])

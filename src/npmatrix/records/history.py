@@ -5,9 +5,10 @@
     history/20261126T030112Z-2.json    # another run that started in the same second
 
 A file is kept byte for byte as the run wrote it (`add` checks it through `results.load` first), so a kept
-night reads back exactly like the original. Other files in the directory are ignored. Reading is forgiving:
-a kept file that no longer loads (truncated, hand-edited, another schema_version) is skipped with a one-line
-warning, so one bad night never hides the others.
+night reads back exactly like the original; one that holds a credential or a raw escape (not written by
+npmatrix) is kept redacted, as npmatrix would have written it. Other files in the directory are ignored.
+Reading is forgiving: a kept file that no longer loads (truncated, hand-edited, another schema_version) is
+skipped with a one-line warning, so one bad night never hides the others.
 
 No engine, no printing beyond those warnings: `npmatrix history`, `npmatrix run --history`, `npmatrix diff
 DIR NEW` and the HTML report (`history=load_recent(...)`) all read through here.
@@ -16,6 +17,7 @@ DIR NEW` and the HTML report (`history=load_recent(...)`) all read through here.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from npmatrix import fileio
+from npmatrix import fileio, text
 from npmatrix.errors import ConfigError
 from npmatrix.records import results
 from npmatrix.records.results import Results
@@ -34,7 +36,7 @@ _STAMP = "%Y%m%dT%H%M%SZ"
 
 
 def warn_on_stderr(message: str) -> None:
-    sys.stderr.write(f"npmatrix: warning: {message}\n")
+    sys.stderr.write(f"npmatrix: warning: {text.one_line(message)}\n")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +87,7 @@ def add(results_path: Path, directory: Path) -> tuple[Path, bool]:
     """Keep `results_path` in `directory` under its start time. Returns the kept path and whether it was
     written: a file with the same bytes kept before is not kept twice (`make nightly` may be re-run)."""
     night = results.load(results_path)  # refuses what is not a results file, with one line
-    data = results_path.read_bytes()  # it loaded, so it is UTF-8
+    data = kept_bytes(results_path.read_bytes())
     base = stamp(night.started_at, where=str(results_path))
     if directory.exists() and not directory.is_dir():
         raise ConfigError("is not a directory", where=str(directory))
@@ -97,6 +99,20 @@ def add(results_path: Path, directory: Path) -> tuple[Path, bool]:
         if kept.read_bytes() == data:
             return kept, False
     raise AssertionError("unreachable")
+
+
+def kept_bytes(data: bytes) -> bytes:
+    """What is kept of a results file that loaded (so it is UTF-8 JSON): its bytes, unless it holds a credential
+    or a raw escape (a file npmatrix wrote holds neither, one from elsewhere may), then its document redacted
+    and dumped as ASCII JSON, as npmatrix writes it."""
+    try:
+        document = json.loads(data)
+    except ValueError:  # it loaded a moment ago: it is being rewritten, or it is not a file
+        raise ConfigError("changed while it was read; keep it once it is written", where="history add") from None
+    redacted = text.redact_document(document)
+    if redacted == document and data.isascii():
+        return data
+    return (json.dumps(redacted, indent=2) + "\n").encode()
 
 
 def load_recent(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
-from npmatrix import fileio
+from npmatrix import fileio, text
 from npmatrix.errors import ConfigError, MissingExtra
 from npmatrix.records import schemas
 from npmatrix.records.results import Results
@@ -42,7 +42,13 @@ def require(formats: Iterable[Format]) -> None:
 
 
 def render(results: Results, fmt: Format, *, history: Sequence[Results] = ()) -> str:
-    """The report's text. HTML also reads the tail of each log results.json names, where it can find them."""
+    """The report's text, with credentials redacted and escapes made visible (text.printable) wherever they
+    came from: every report, on stdout, in a file or in GitHub's step summary, is rendered here. HTML also
+    reads the tail of each log results.json names, where it can find them."""
+    return text.printable(_render(results, fmt, history=history))
+
+
+def _render(results: Results, fmt: Format, *, history: Sequence[Results]) -> str:
     if fmt == "html":
         from npmatrix.present.reports import html_page, logs
 
@@ -63,7 +69,7 @@ def render_json(results: Results) -> str:
     """The results document as the run wrote it, checked against the shipped schema again."""
     document = results.to_json()
     schemas.validate("results", document, where=results.source)
-    return json.dumps(document, indent=2) + "\n"
+    return json.dumps(text.redact_document(document), indent=2) + "\n"
 
 
 def write_all(
