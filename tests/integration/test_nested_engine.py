@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -81,12 +82,25 @@ def _docker(*args: str, timeout: float = 120, stdin: str | None = None) -> subpr
     return subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def _base_image(release: str) -> str:
+def _base_image(release: str, platform: str = "amd64") -> str:
     listed = _docker("images", "--format", "{{.Repository}}:{{.Tag}}", "npmatrix-base").stdout.split()
-    found = [tag for tag in listed if tag.startswith(f"npmatrix-base:{release}-amd64-")]
+    found = [tag for tag in listed if tag.startswith(f"npmatrix-base:{release}-{platform}-")]
     if not found:  # a failure, not a skip: `make test` builds the bases first
-        pytest.fail(f"no npmatrix-base:{release}-amd64-* image in the engine: run `make bases` first")
+        pytest.fail(f"no npmatrix-base:{release}-{platform}-* image in the engine: run `make bases` first")
     return found[0]
+
+
+def _load_bases(release: str, name: str) -> None:
+    """This engine's base images of `release`, loaded into the nested engine under the same tags."""
+    images = " ".join(shlex.quote(_base_image(release, platform)) for platform in ("amd64", "arm64"))
+    loaded = subprocess.run(
+        ["sh", "-c", f"docker save {images} | docker exec -i {shlex.quote(name)} docker load"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
 
 
 # --privileged is refused on our machines (runc: "unable to apply caps": this VM's bounding set lacks
@@ -132,6 +146,7 @@ def _set_up_and_run(release: str, name: str) -> Nested:
     engine_up = _exec(name, "/src/scripts/engine-up", timeout=900)
     if engine_up.returncode != 0:
         return Nested(release, engine_up, engine_up, engine_up, {})
+    _load_bases(release, name)
     installed = _exec(name, INSTALL, timeout=600)
     assert installed.returncode == 0, installed.stderr[-2000:]
     builder = ["--builder", "default"] if release == "trixie" else []
@@ -171,7 +186,7 @@ def test_engine_up_stands_up_an_engine_that_builds_and_runs_arm(nested: dict[str
         assert "ready: 'docker buildx build --load' builds" in machine.engine_up.stderr
     else:
         assert "ready: 'env DOCKER_BUILDKIT=1 /usr/bin/docker build' builds" in machine.engine_up.stderr
-    # The second run finds the arm64 base the matrix built, and really runs it.
+    # The second run finds the arm64 base loaded before the matrix ran, and really runs it.
     assert machine.engine_up_again.returncode == 0, machine.engine_up_again.stderr[-2000:]
     assert "engine already answers; leaving it alone" in machine.engine_up_again.stderr
     assert f"an arm64 container runs (npmatrix-base:{release}-arm64-" in machine.engine_up_again.stderr
