@@ -55,6 +55,7 @@ numpy = "2.3.5"
 [[cell]]
 name = "nested-arm64"
 platform = "arm64"
+cpu = "pi4"  # not QEMU's default 'max': its SVE makes OpenBLAS's float32 GEMM wrong (the gallery's pi64-qemu-max)
 numpy = "2.3.5"
 """
 # What runs inside, after engine-up: npmatrix from a copy of the checkout (pip writes build files next to the
