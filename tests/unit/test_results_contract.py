@@ -273,3 +273,20 @@ def test_incremental_writes_are_the_bytes_of_one_whole_dump(tmp_path: Path) -> N
     empty.write(complete=False)
     fileio.write_json(tmp_path / "expected.json", text.redact_document(empty.to_json(complete=False)))
     assert (tmp_path / "empty.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
+
+
+def test_a_non_finite_error_is_written_as_null_and_reads_back(tmp_path: Path) -> None:
+    # The gallery's pi64-qemu-max: the probe writes null for a float32 GEMM error that is inf, the summary reads
+    # it as inf, and the file once held `Infinity`, which the reader (rightly) refuses: explain and report then
+    # failed on the gallery's own results.
+    capture = json.loads((DATA / "gallery" / "pi64-qemu-max.json").read_text())
+    cell = dataclasses.replace(results.load(RUN).cells[0], facts=capture["probe"])
+    assert cell.summary is not None and any(g.max_rel_error == float("inf") for g in cell.summary.gemm)
+    path = tmp_path / "results.json"
+    written = results.ResultsFile(path, matrix="builtin:default", host={"machine": "x86_64"})
+    written.add(cell)
+    written.write(complete=True)
+    text = path.read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    read = results.load(path)  # the strict reader takes it
+    assert any(g.max_rel_error == float("inf") for g in read.cells[0].summary.gemm)  # recomputed from the probe

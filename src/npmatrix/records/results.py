@@ -219,7 +219,10 @@ def _inputs(cell: Cell) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """`value` as JSON allows it: non-finite numbers become null, as the probe writes them (a summary's
+    max_rel_error is inf when the probe wrote null). The reader refuses NaN and Infinity, so a results file
+    holding them would be unreadable by every other command."""
+    return json.loads(json.dumps(value, default=str), parse_constant=lambda _name: None)
 
 
 @dataclass(frozen=True, kw_only=True)
