@@ -106,14 +106,15 @@ def read_wheel_dir(path: Path) -> LocalInput:
         total += entry.stat().st_size
         if total > MAX_WHEEL_BYTES:
             raise ValueError(f"{path}: its files exceed {MAX_WHEEL_BYTES // 2**20} MiB together")
-        digest.update(f"{entry.name}\0{_file_sha256(entry)}\n".encode())
+        digest.update(f"{entry.name}\0{file_sha256(entry)}\n".encode())
         names.append(entry.name)
     if not names:
         raise ValueError(f"{path}: holds no wheel or source archive")
     return LocalInput(path=str(path), sha256=digest.hexdigest(), files=tuple(names))
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """A file's sha256, read in 1 MiB blocks (wheels run to hundreds of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
@@ -130,7 +131,7 @@ def copy_into_context(context: Path, *, requirements: LocalInput | None, find_li
     if requirements is not None:
         copied = target / REQUIREMENTS_NAME
         shutil.copyfile(requirements.path, copied)
-        if _file_sha256(copied) != requirements.sha256:
+        if file_sha256(copied) != requirements.sha256:
             raise ValueError(f"{requirements.path}: changed since the matrix was read; run again")
     if find_links is not None:
         wheels = target / FIND_LINKS_NAME
@@ -138,6 +139,6 @@ def copy_into_context(context: Path, *, requirements: LocalInput | None, find_li
         digest = hashlib.sha256()
         for name in find_links.files:
             shutil.copyfile(Path(find_links.path, name), wheels / name)
-            digest.update(f"{name}\0{_file_sha256(wheels / name)}\n".encode())
+            digest.update(f"{name}\0{file_sha256(wheels / name)}\n".encode())
         if digest.hexdigest() != find_links.sha256:
             raise ValueError(f"{find_links.path}: changed since the matrix was read; run again")

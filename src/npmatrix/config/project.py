@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmatrix.config import validators
+from npmatrix.config import localinputs, validators
 from npmatrix.text import did_you_mean
 
 MAX_PROJECT_FILES = 5000
@@ -93,17 +93,9 @@ def read_project(path: Path) -> ProjectInput:
         total += entry.stat().st_size
         if total > MAX_PROJECT_BYTES:
             raise ValueError(f"{path}: its files exceed {MAX_PROJECT_BYTES // 2**20} MiB together")
-        digest.update(f"F {relative}\0{_file_sha256(entry)}\n".encode())
+        digest.update(f"F {relative}\0{localinputs.file_sha256(entry)}\n".encode())
         compiled = compiled or bool(_COMPILED.fullmatch(entry.name))
     return ProjectInput(path=str(path), sha256=digest.hexdigest(), files=count, compiled=compiled)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def copy_into_context(context: Path, project: ProjectInput | None) -> None:
