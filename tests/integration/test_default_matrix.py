@@ -11,6 +11,9 @@ from typing import Any
 
 from conftest import CliRun, npmatrix
 
+from npmatrix.config import boards
+from npmatrix.host import reach
+
 COLAB_STACK = {"scipy.linalg", "pandas", "sklearn"}
 
 
@@ -96,3 +99,33 @@ def test_explain_says_the_surprise_in_its_first_line(default_run: CliRun) -> Non
             "colab has 2.1.3 (wheel), pi32-apt has 2.2.4 (debian)."
         )
     )
+
+
+def test_the_32_bit_pi_os_cells_say_what_could_not_be_asked(default_run: CliRun) -> None:
+    # Whether piwheels answers is this machine's fact, asked as the run asked it: on ours it has no DNS.
+    piwheels = boards.profiles().raspios.piwheels_index
+    unreached = reach.unreached([piwheels])
+    pip_cell, apt_cell = default_run.cell("pi32-pip"), default_run.cell("pi32-apt")
+    assert [n["source"] for n in apt_cell["not_asked"]] == ["Raspberry Pi OS's apt archive"]
+    assert "Debian's armhf packages stood in" in apt_cell["not_asked"][0]["why"]
+    for name in ("colab", "pi5-64", "pi4-64"):
+        assert "not_asked" not in default_run.cell(name), name
+    log = Path(pip_cell["logs"]["build"]).read_text()
+    if piwheels not in unreached:  # a machine that reaches piwheels: the image has Pi OS's pip.conf
+        assert "not_asked" not in pip_cell and f"extra-index-url={piwheels}" in log
+        return
+    (gap,) = pip_cell["not_asked"]
+    assert gap["source"] == "piwheels" and gap["url"] == piwheels
+    assert "piwheels, which 32-bit Raspberry Pi OS also asks, could not be reached from here" in gap["why"]
+    assert "on a real Pi, pip may find a wheel there; this answer is PyPI's alone" in gap["why"]
+    assert "/etc/pip.conf" not in log  # built without it: pip spent no retries on an index that is not there
+    assert "no-wheel (expected) (incomplete: piwheels not reached)" in default_run.stdout
+    assert "incomplete (a real Pi asks more): pi32-pip, pi32-apt" in default_run.stdout
+    assert f"{piwheels} could not be reached" in default_run.stderr
+    results = default_run.out_dir / "results.json"
+    explained = npmatrix("explain", f"{results}:colab", f"{results}:pi32-pip", out_dir=default_run.out_dir)
+    assert "pi32-pip: incomplete: piwheels, which 32-bit Raspberry Pi OS also asks" in explained.stdout
+    report = npmatrix("report", str(results), "--format", "md", out_dir=default_run.out_dir)
+    assert report.returncode == 0, report.stderr
+    markdown = report.stdout
+    assert "#### Incomplete: what a real Pi asks, not asked here" in markdown and "**pi32-apt**" in markdown

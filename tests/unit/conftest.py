@@ -1,5 +1,8 @@
 """Unit tests never touch a container engine: every way into one fails loudly.
 
+Nor the network: every index a Raspberry Pi OS cell would ask counts as reached (app/planning.find_unreached);
+tests of an unreached one pass `unreached` to the plan, and tests/unit/test_raspios.py asks a local server.
+
 Tests that need an engine take the `fake_engine` fixture (tests/unit/fakes.py). The in-container script
 tests (test_container_*.py) and the host probe run processes through npmatrix.host.process.capture, which stays
 allowed: it starts the probe, never a build or the Docker CLI.
@@ -14,6 +17,7 @@ import pytest
 from fakes import FakeEngine
 
 import npmatrix.host.fleet
+from npmatrix.app import planning
 from npmatrix.config.engine_choice import EngineTarget
 from npmatrix.host import engine, process
 from npmatrix.host.engine import Builder, Engine
@@ -32,6 +36,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(npmatrix.host.fleet, "detect_builder", _refuse)
     monkeypatch.setattr(process, "run", _refuse)  # builds, mmdebstrap and the Docker CLI all go through it
     monkeypatch.setattr(docker, "from_env", _refuse)
+    monkeypatch.setattr(planning, "find_unreached", lambda urls: {})
 
 
 @pytest.fixture

@@ -297,6 +297,11 @@ def _stdout(document: dict[str, Any], value: str) -> None:
     document["cells"][0]["evidence"] = [value]
 
 
+def _not_asked(document: dict[str, Any], value: str) -> None:
+    for cell in document["cells"]:
+        cell["not_asked"] = [{"source": f"piwheels {value}", "url": "https://www.piwheels.org/simple", "why": value}]
+
+
 FIELDS: dict[str, Plant] = {
     "cell-name": _name,
     "note": _cell_field("inputs", "note"),
@@ -312,6 +317,7 @@ FIELDS: dict[str, Plant] = {
     "engine-host": _engine_host,
     "host-builder": _host_builder,
     "qemu-cpu": _cell_field("qemu_cpu"),
+    "not-asked": _not_asked,
 }
 
 
@@ -349,7 +355,7 @@ def secret_cases() -> Iterator[Case]:
             )
 
 
-ESCAPE_FIELDS = ("cell-name", "note", "reason", "fix", "evidence", "stdout", "matrix-source")
+ESCAPE_FIELDS = ("cell-name", "note", "reason", "fix", "evidence", "stdout", "matrix-source", "not-asked")
 
 
 def escape_cases() -> Iterator[Case]:

@@ -20,7 +20,7 @@ import pytest
 
 from npmatrix.config import matrix
 from npmatrix.config.platforms import presets
-from npmatrix.plan import render
+from npmatrix.plan import raspios, render
 from npmatrix.plan.cellplan import plan_cell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,11 @@ UPDATE = os.environ.get("NPMATRIX_UPDATE_GOLDEN") == "1"
 
 
 def _render_cell(cell: matrix.Cell) -> str:
-    return render.cell_dockerfile(cell, presets().platforms[cell.platform], plan_cell(cell).base_image)
+    # A Raspberry Pi OS cell as where its piwheels answers: with Pi OS's pip.conf (plan/raspios.py).
+    pip_conf = raspios.pip_conf(cell, {})
+    return render.cell_dockerfile(
+        cell, presets().platforms[cell.platform], plan_cell(cell).base_image, pip_conf=pip_conf
+    )
 
 
 def _render(name: str) -> str:

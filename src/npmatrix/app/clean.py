@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from npmatrix.app import planning
 from npmatrix.app.console import Console
 from npmatrix.app.inputs import EngineOptions, Selection
 from npmatrix.errors import ExitCode
@@ -15,7 +16,7 @@ def clean(selection: Selection, engines: EngineOptions, console: Console, *, eve
     """On every engine this matrix may have used. `everything` (--all): every npmatrix image, bases included."""
     # The input first: a typo in --matrix must end here, before any container or image is touched.
     selected = selection.load()
-    plans = cellplan.plan(selected)
+    plans = planning.plan(selected, console)
     choice = engines.choose(selected)
     removed = 0
     for target in choice.all_targets():

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from npmatrix.app import preflight
+from npmatrix.app import planning, preflight
 from npmatrix.app.console import Console
 from npmatrix.app.inputs import EngineOptions, Selection
 from npmatrix.app.report import report_history
 from npmatrix.config.engine_choice import EngineChoice
 from npmatrix.config.matrix import Matrix
 from npmatrix.errors import ConfigError, ExitCode
-from npmatrix.plan import cellplan
 from npmatrix.plan.cellplan import CellPlan
 from npmatrix.present import diff, reports, table
 from npmatrix.records import history
@@ -69,7 +68,7 @@ def run(request: RunRequest, console: Console) -> ExitCode:
     selected = request.selection.load()
     preflight.check_cpu_models(selected)
     choice = request.engines.choose(selected)
-    plans = shard_plans(request, selected, cellplan.plan(selected), console)
+    plans = shard_plans(request, selected, planning.plan(selected, console), console)
     resumed = resume(request, selected, plans, console)
     ran = execute(request, selected, plans, resumed, choice, console)
     show_table(ran, console, wide=request.wide)
@@ -164,7 +163,11 @@ def _earlier(request: RunRequest, out_dir: Path, console: Console) -> reuse.Earl
 
 def show_table(ran: list[CellResult], console: Console, *, wide: bool = False) -> None:
     console.say(table.table(ran, wide=wide))
-    for lines in (table.advice_lines(ran, wide=wide), table.bench_notes(ran, wide=wide)):
+    for lines in (
+        table.advice_lines(ran, wide=wide),
+        table.incomplete_lines(ran, wide=wide),
+        table.bench_notes(ran, wide=wide),
+    ):
         if lines:
             console.say(lines)
     console.say(table.summary_line(ran))

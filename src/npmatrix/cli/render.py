@@ -23,5 +23,6 @@ from npmatrix.cli.output import CONSOLE
     help="Directory for <cell>.Dockerfile files.",
 )
 def render(selection: Selection, out_dir: Path) -> None:
-    """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes."""
+    """Write each cell's Dockerfile. Deterministic: the same matrix gives the same bytes, but for a Raspberry
+    Pi OS cell, whose pip.conf names piwheels only where piwheels answers (as `run` finds it)."""
     app_render.render(selection, out_dir, CONSOLE)

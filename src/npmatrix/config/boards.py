@@ -52,6 +52,13 @@ class RaspiOs:
     pip_conf_source: str
     armv6_userland: str
     armv6_source: str
+    apt_archive: str  # Raspberry Pi's own apt archive, which Pi OS asks beside Debian's (64-bit)
+    apt_archive_32bit: str  # the Raspbian rebuild 32-bit Pi OS asks instead of Debian's archive
+    apt_source: str
+
+    def pip_conf_for(self, index: str) -> str:
+        """Pi OS's /etc/pip.conf, its piwheels URL replaced by `index` (a mirror, or a stand-in in the tests)."""
+        return self.pip_conf.replace(self.piwheels_index, index)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,7 +168,10 @@ def parse_raspios(raw: Any) -> RaspiOs:
     names = {f.name for f in fields(RaspiOs)}
     _check_keys(table, required=names, optional=set(), where=where)
     values = {k: _typed(table[k], str, where=f"{where} {k}") for k in names}
-    _checked(validators.index_url, values["piwheels_index"], where=f"{where} piwheels_index")
+    for key in ("piwheels_index", "apt_archive", "apt_archive_32bit"):
+        _checked(validators.index_url, values[key], where=f"{where} {key}")
+    if values["piwheels_index"] not in values["pip_conf"]:
+        raise ConfigError("pip_conf does not name piwheels_index", where=where)
     return RaspiOs(**values)
 
 

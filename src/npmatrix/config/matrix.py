@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from npmatrix import fileio
 from npmatrix.config import boards, install, localinputs, project, validators
@@ -50,6 +50,9 @@ from npmatrix.config.project import ProjectInput
 from npmatrix.errors import ConfigError
 from npmatrix.text import did_you_mean
 from npmatrix.verdict import Status
+
+OsName = Literal["debian", "raspios"]
+OS_NAMES: tuple[str, ...] = get_args(OsName)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +88,10 @@ class Cell:
     memory: str = "2g"  # the probe container's memory limit (Docker's mem_limit): GEMM n=1024 needs ~100 MB
     tmp_size: str = "64m"  # the probe container's tmpfs on /tmp; a board sets Pi OS's (pip unpacks there)
     board: str | None = None  # a Raspberry Pi board of data/boards.toml: sets cpu, memory and tmp_size unless given
+    # The operating system the cell models: "debian", or "raspios", Raspberry Pi OS, whose pip also asks piwheels
+    # (its /etc/pip.conf; plan/raspios.py). The userland is Debian's either way: the one we can build from.
+    os: OsName = "debian"
+    piwheels_index: str | None = None  # where a raspios cell's pip.conf points; None: piwheels itself
     pids: int = 512  # the probe container's process limit: the probe and its children need a few dozen
     note: str = ""
     source: str = ""  # where a mirrored environment's pins come from, and when they were last true
@@ -199,6 +206,8 @@ _CHECKS: dict[str, Checker] = {
     "memory": _str(validators.memory_limit),
     "tmp_size": _str(validators.memory_limit),
     "board": _choice(lambda: boards.profiles().boards, "board"),
+    "os": _choice(lambda: OS_NAMES, "os"),
+    "piwheels_index": _str(validators.index_url),
     "pids": _pids,
     "note": _str(validators.plain_text),
     "source": _str(validators.plain_text),
@@ -568,6 +577,7 @@ def _check_consistency(cell: Cell, *, where: str) -> None:
     _check_required_keys(cell, where=where)
     _check_test_keys(cell, where=where)
     _check_board(cell, where=where)
+    _check_os(cell, where=where)
     spec = cell.cpu_spec
     if spec is not None and cell.platform not in spec.platforms:
         fits = ", ".join(spec.platforms)
@@ -601,6 +611,17 @@ def _check_board(cell: Cell, *, where: str) -> None:
         return
     runs = ", ".join(profile.platforms)
     raise ConfigError(f"board {cell.board!r} runs {runs}, not {cell.platform}", where=f"{where}.board")
+
+
+def _check_os(cell: Cell, *, where: str) -> None:
+    if cell.os == "raspios" and not cell.platform.startswith("arm"):
+        raise ConfigError(f"Raspberry Pi OS runs on arm64, arm/v7 and arm/v6, not {cell.platform}", where=f"{where}.os")
+    if cell.piwheels_index is not None and (cell.os != "raspios" or cell.install != "pip"):
+        raise ConfigError(
+            'is where Raspberry Pi OS\'s pip asks piwheels: it needs os = "raspios" and install = "pip"; for '
+            "another index use extra_index_url",
+            where=f"{where}.piwheels_index",
+        )
 
 
 def _check_install_keys(cell: Cell, *, where: str) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 
 from npmatrix.config import install, platforms
 from npmatrix.config.matrix import Cell, Matrix
 from npmatrix.config.platforms import Platform, presets
-from npmatrix.plan import protocol
+from npmatrix.plan import protocol, raspios
 from npmatrix.plan.base_image import BaseRecipe
 from npmatrix.plan.placement import Emulator, Placement
 from npmatrix.plan.render import cell_dockerfile
@@ -29,6 +31,7 @@ class CellPlan:
     base: BaseRecipe | None  # None when the cell names a pinned base_image of its own
     dockerfile: str
     placement: Placement  # where it runs: decided here, read by every later stage and view
+    not_asked: tuple[raspios.NotAsked, ...] = ()  # what a real Pi asks that this run does not (plan/raspios.py)
 
     @property
     def base_image(self) -> str:
@@ -93,21 +96,31 @@ class CellPlan:
         return profile is not None and profile.page_size > 4096
 
 
-def plan(matrix: Matrix, *, template_dir: Path | None = None) -> tuple[CellPlan, ...]:
-    return tuple(plan_cell(cell, template_dir=template_dir) for cell in matrix.cells)
+NOTHING_UNREACHED: Mapping[str, str] = MappingProxyType({})
 
 
-def plan_cell(cell: Cell, *, template_dir: Path | None = None) -> CellPlan:
+def plan(
+    matrix: Matrix, *, template_dir: Path | None = None, unreached: Mapping[str, str] = NOTHING_UNREACHED
+) -> tuple[CellPlan, ...]:
+    """`unreached`: the indexes of raspios.indexes_to_check that did not answer, URL -> why (host/reach.py)."""
+    return tuple(plan_cell(cell, template_dir=template_dir, unreached=unreached) for cell in matrix.cells)
+
+
+def plan_cell(
+    cell: Cell, *, template_dir: Path | None = None, unreached: Mapping[str, str] = NOTHING_UNREACHED
+) -> CellPlan:
     platform = presets().platforms[cell.platform]
     base = None if cell.base_image else BaseRecipe(suite=cell.suite, platform=platform)
     base_image = base.tag if base else str(cell.base_image)
+    pip_conf = raspios.pip_conf(cell, unreached)
     return CellPlan(
         cell=cell,
         platform=platform,
         base=base,
-        dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir),
+        dockerfile=cell_dockerfile(cell, platform, base_image, template_dir=template_dir, pip_conf=pip_conf),
         # Until an engine is known (fleet.place), as it would run on this machine's own engine.
         placement=placement(cell, platform, platforms.host_platform_name()),
+        not_asked=raspios.not_asked(cell, unreached),
     )
 
 

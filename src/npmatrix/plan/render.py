@@ -35,7 +35,10 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
     )
 
 
-def cell_dockerfile(cell: Cell, platform: Platform, base_image: str, *, template_dir: Path | None = None) -> str:
+def cell_dockerfile(
+    cell: Cell, platform: Platform, base_image: str, *, template_dir: Path | None = None, pip_conf: str | None = None
+) -> str:
+    """`pip_conf`: the /etc/pip.conf a Raspberry Pi OS cell gets (plan/raspios.py), as lines for printf."""
     method = install.method(cell.install)
     apt_packages = [*method.apt_packages, *cell.apt]
     template = _environment(template_dir).get_template(method.template)
@@ -50,6 +53,7 @@ def cell_dockerfile(cell: Cell, platform: Platform, base_image: str, *, template
         find_links_name=localinputs.FIND_LINKS_NAME,
         project_context=project.CONTEXT_NAME,
         project_dir=project.PROJECT_DIR,
+        pip_conf_lines=pip_conf.splitlines() if pip_conf else [],
     )
 
 

@@ -68,6 +68,7 @@ class Subject:
     stale: bool = False  # the NumPy that runs is not the one installed
     advisories: tuple[str, ...] = ()  # works, but slow: "message. Fix: fix"
     limits: tuple[str, ...] = ()  # what emulation cannot show about the Pi a cell models (labels.emulation_limits)
+    not_asked: tuple[str, ...] = ()  # what a real Pi asks that its run did not: its answer is incomplete
 
     @property
     def works(self) -> bool:
@@ -142,6 +143,7 @@ def subject_from_result(result: CellResult, *, label: str | None = None, source:
         subject,
         placement=labels.placement(result),
         limits=labels.emulation_limits(result.cell),
+        not_asked=labels.not_asked_lines(result),
         cpu_model=emulated_cpu or subject.cpu_model,
         numpy_requested=result.cell.numpy,
         machine=subject.machine or _preset_machine(result.cell.platform),
@@ -481,8 +483,9 @@ def render_text(a: Subject, b: Subject) -> str:
     else:
         table = "no recorded fact differs"
     # Before the verdict, which stays the last line: what the table cannot show, for a cell that models a Pi.
+    gaps = "".join(f"\n{s.label}: incomplete: {_sentence(line)}" for s in (a, b) for line in s.not_asked)
     limits = "".join(f"\n{s.label}: {line}" for s in (a, b) for line in s.limits)
-    return f"{header}\n{table}{limits}\n\n{verdict(a, b, diffs)}"
+    return f"{header}\n{table}{gaps}{limits}\n\n{verdict(a, b, diffs)}"
 
 
 def _heading(s: Subject) -> str:

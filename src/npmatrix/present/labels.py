@@ -14,6 +14,7 @@ from npmatrix.config import boards, install
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import presets
 from npmatrix.judge.advice import Advisory
+from npmatrix.plan import raspios
 from npmatrix.plan.placement import Placement
 from npmatrix.records.results import CellResult
 
@@ -66,11 +67,29 @@ def cpu(r: CellResult) -> str | None:
 
 def status(r: CellResult) -> str:
     """The status, and what the matrix expected: "ok", "no-wheel (expected)", "crashed (expected ok)", with
-    what was reused from an earlier run: "ok (probe reused)"."""
+    what was reused from an earlier run: "ok (probe reused)", and what a real Pi asks that this run did not:
+    "no-wheel (expected) (incomplete: piwheels not reached)"."""
     reused = f" ({r.reused_label})" if r.reused_label else ""
+    gaps = f" ({incomplete(r)})" if r.incomplete else ""
     if r.as_expected:
-        return (r.status.value if r.status.works else f"{r.status.value} (expected)") + reused
-    return f"{r.status.value} (expected {r.cell.expect.value}){reused}"
+        return (r.status.value if r.status.works else f"{r.status.value} (expected)") + reused + gaps
+    return f"{r.status.value} (expected {r.cell.expect.value}){reused}{gaps}"
+
+
+def incomplete(r: CellResult) -> str:
+    """ "incomplete: piwheels not reached" where the answer lacks what a real Pi asks; "" where it lacks nothing."""
+    if not r.not_asked:
+        return ""
+    # piwheels was tried and did not answer; the apt archives are never asked (npmatrix builds from Debian's).
+    words = [
+        f"{n.source} not reached" if n.source == raspios.PIWHEELS else f"{n.source} not asked" for n in r.not_asked
+    ]
+    return f"incomplete: {', '.join(words)}"
+
+
+def not_asked_lines(r: CellResult) -> tuple[str, ...]:
+    """Each thing a real Pi asks that this run did not, in a sentence: for explain and the reports."""
+    return tuple(n.why for n in r.not_asked)
 
 
 def advisories(notes: Iterable[Advisory]) -> str:

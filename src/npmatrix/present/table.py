@@ -200,8 +200,18 @@ def advice_lines(results: list[CellResult], *, wide: bool = False) -> str:
     return _wrapped(found, width=None if wide else terminal_width())
 
 
+def incomplete_lines(results: Iterable[CellResult], *, wide: bool = False) -> str:
+    """Under the table: what each incomplete cell's answer lacks, a sentence each (empty when none lacks
+    anything); wrapped to the terminal unless `wide`."""
+    found = [f"{r.name}: incomplete: {_sentence(line)}" for r in results for line in labels.not_asked_lines(r)]
+    return _wrapped(found, width=None if wide else terminal_width())
+
+
 def summary_line(results: list[CellResult]) -> str:
     unexpected = [r.cell.name for r in results if not r.as_expected]
     works = sum(r.status.works for r in results)
     line = f"{len(results)} cells: {works} work, {len(results) - works} fail"
-    return line + (f"; NOT as expected: {', '.join(unexpected)}" if unexpected else "; all as expected")
+    line += f"; NOT as expected: {', '.join(unexpected)}" if unexpected else "; all as expected"
+    gaps = [r.cell.name for r in results if r.incomplete]
+    # An incomplete answer is no failure: it is what PyPI and Debian's archive give, and a real Pi asks more.
+    return line + (f"; incomplete (a real Pi asks more): {', '.join(gaps)}" if gaps else "")

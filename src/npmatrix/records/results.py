@@ -31,6 +31,7 @@ from npmatrix.judge.advice import Advisory
 from npmatrix.judge.facts import ProbeSummary, summarize
 from npmatrix.judge.tests import TestReport
 from npmatrix.plan.placement import Emulator, Placement
+from npmatrix.plan.raspios import NotAsked
 from npmatrix.records import probe_file, schemas
 from npmatrix.verdict import Status, Verdict
 
@@ -82,6 +83,13 @@ class CellResult:
     reused: tuple[str, ...] = ()  # what came from an earlier run (reuse.Reused): "probe", "bench", "no-wheel"
     reused_from: str | None = None  # that run's results.json
     tests: TestReport | None = None  # the cell's own test_command (judge/tests.py); None: the cell has none
+    # What a real Pi asks that this run did not (plan/raspios.py): piwheels unreachable, Pi OS's apt archive.
+    # Any: the answer is incomplete, what Debian's archive and PyPI alone give.
+    not_asked: tuple[NotAsked, ...] = ()
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.not_asked)
 
     @property
     def reused_label(self) -> str:
@@ -125,6 +133,7 @@ class CellResult:
             **({"reuse_key": self.reuse_key} if self.reuse_key is not None else {}),
             **({"reused": list(self.reused), "reused_from": self.reused_from} if self.reused else {}),
             **({"tests": self.tests.to_json()} if self.tests is not None else {}),
+            **({"not_asked": [n.to_json() for n in self.not_asked]} if self.not_asked else {}),
         }
 
     @classmethod
@@ -144,6 +153,7 @@ class CellResult:
             reused=tuple(record.get("reused", ())),
             reused_from=record.get("reused_from"),
             tests=TestReport.from_json(record["tests"]) if record.get("tests") else None,
+            not_asked=tuple(NotAsked.from_json(n) for n in record.get("not_asked", ())),
         )
 
 
@@ -206,7 +216,7 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
 
 # Cell fields added after schema 2 was released, written only when set, so a file without them (and every
 # cell that does not use them) reads back and is written again byte for byte.
-_LATER_INPUTS = ("project", "test_command", "test_requires", "test_timeout", "test_skipped")
+_LATER_INPUTS = ("project", "test_command", "test_requires", "test_timeout", "test_skipped", "os", "piwheels_index")
 _CELL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Cell)}
 
 

@@ -539,6 +539,7 @@ def _no_wheel_again(
         reused=("no-wheel",),
         reused_from=earlier.source,
         bench_overlap=None,
+        not_asked=plan.not_asked,
     )
 
 
@@ -566,6 +567,7 @@ def _result(
         logs=logs,
         facts=ran.facts if ran else None,
         engine=engine,
+        not_asked=plan.not_asked,
     )
 
 

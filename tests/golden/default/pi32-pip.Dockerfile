@@ -6,6 +6,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
+RUN printf '%s\n' '[global]' 'extra-index-url=https://www.piwheels.org/simple' > /etc/pip.conf
 RUN --mount=type=secret,id=pipconf --mount=type=secret,id=pipcert \
     --mount=type=cache,id=npmatrix-pip-arm-v7,target=/root/.cache/pip \
     python3 -m pip --version \

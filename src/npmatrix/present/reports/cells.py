@@ -135,6 +135,7 @@ def key_facts(r: CellResult) -> tuple[tuple[str, str], ...]:
         ("durations", ", ".join(f"{k} {format_seconds(v)}" for k, v in r.durations.items()) or None),
         ("note", r.cell.note or None),
         ("source", r.cell.source or None),
+        *(("not asked here", line) for line in labels.not_asked_lines(r)),
         *(("not shown here", line) for line in labels.emulation_limits(r.cell)),
     ]
     return tuple((label, value) for label, value in rows if value)

@@ -51,6 +51,10 @@ def render_markdown(results: Results) -> str:
     if notes:
         lines += ["", f"#### Works, but slow ({len(notes)})", ""]
         lines += [f"- **{md(name)}**: {md(a.message)}.<br>Fix: {md(a.fix)}" for name, ns in notes.items() for a in ns]
+    gaps = [(r.name, line) for r in results.cells for line in labels.not_asked_lines(r)]
+    if gaps:
+        lines += ["", "#### Incomplete: what a real Pi asks, not asked here", ""]
+        lines += [f"- **{md(name)}**: {md(line)}" for name, line in gaps]
     limits = [(r.name, line) for r in results.cells for line in labels.emulation_limits(r.cell)]
     if limits:
         lines += ["", "#### What emulation cannot show about a real Pi", ""]
