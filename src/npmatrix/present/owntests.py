@@ -38,17 +38,22 @@ class CellTests:
     log: str | None = None  # the full output, as results.json names it
 
     @property
+    def heading(self) -> str:
+        """ "tests failed", "tests passed", "tests died with SIGSEGV", or why they were not run."""
+        return f"tests {self.outcome}" if self.ran else self.outcome
+
+    @property
     def summary(self) -> str:
-        """One line: "failed: exit 1 · 2 tests: 1 passed, 1 failed · 0.1 s"."""
+        """One line: "tests failed: exit 1 · 2 tests: 1 passed, 1 failed · 0.1 s"."""
         if not self.ran:
-            return self.outcome
-        parts = [f"{self.outcome}: exit {self.exit_code}", self.counts, self.duration]
-        return " · ".join(p for p in parts if p)
+            return self.heading
+        parts = [self.counts, self.duration]
+        return " · ".join([f"{self.heading}: exit {self.exit_code}", *(p for p in parts if p)])
 
     def rows(self) -> tuple[tuple[str, str], ...]:
         """(label, value) rows for a report's facts; the failing names and the tail are shown apart."""
         if not self.ran:
-            return (("command", self.command), ("not run", self.outcome))
+            return (("command", self.command),)
         found: list[tuple[str, str | None]] = [
             ("command", self.command),
             ("result", self.outcome),
