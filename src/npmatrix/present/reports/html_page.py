@@ -288,7 +288,7 @@ def _tests_block(tests: CellTests | None) -> str:
     heading = tests.heading[:1].upper() + tests.heading[1:]
     return (
         f'<section class="tests tests-{state}" data-tests="{state}">\n<h4>{_e(heading)}</h4>\n'
-        f'<dl class="facts">{rows}</dl>\n{_failed_tests(tests)}{_tests_tail(tests)}</section>\n'
+        f'<dl class="facts tests">{rows}</dl>\n{_failed_tests(tests)}{_tests_tail(tests)}</section>\n'
     )
 
 
