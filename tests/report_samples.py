@@ -8,10 +8,14 @@ except `hostile_facts`, which is about exactly that: what a probe may print.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from npmatrix.judge import tests as judge_tests
+from npmatrix.judge.outcomes import TestRun
+from npmatrix.judge.tests import TestReport
 from npmatrix.records import results
 from npmatrix.records.results import CellResult, Results
 from npmatrix.verdict import Status, Verdict
@@ -112,3 +116,66 @@ def many_cells(count: int) -> Results:
         logs = {k: v.replace(c.name, renamed.name) for k, v in c.logs.items()}
         cells.append(replace(c, cell=renamed, facts=facts, logs=logs))
     return replace(default(), cells=tuple(cells))
+
+
+# --- a cell's own tests: captured runs (tests/data/testruns, see tests/unit/test_judge_tests.py) -----------
+
+TESTRUNS = DATA / "testruns"
+HOSTILE_TAIL = (
+    "collected 1 item\n"
+    "</pre><script>alert(1)</script>\n"
+    "\x1b[31mFAILED\x1b[0m \x1b]0;owned\x07title\n"
+    "```\n"
+    "# after the fence\n"
+    "~~~\n"
+    "index https://pypi.example/simple?token=S3CR3TTAILx9Q2&x=1\n"
+    "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8 ]]> & done"
+)
+TAIL_SECRETS = ("S3CR3TTAILx9Q2", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8")
+
+
+def captured_tests(name: str, *, duration_s: float = 1.5) -> TestReport:
+    """What results.json keeps of a real test run (tests/data/testruns/NAME.json)."""
+    record = json.loads((TESTRUNS / f"{name}.json").read_text())
+    run = TestRun(
+        command=record["command"],
+        exit_code=record["exit_code"],
+        stdout=record["stdout"],
+        stderr=record["stderr"],
+        duration_s=duration_s,
+    )
+    return judge_tests.read(run)
+
+
+def with_tests(c: CellResult, report: TestReport) -> CellResult:
+    """`c` with its tests, judged as the runner judges them (the probe's verdict, then the tests')."""
+    image = c.image.tag
+    verdict = judge_tests.classify(report, c.verdict, image=image, limit=600)
+    logs = {**c.logs, "tests": f"results/logs/{c.name}.tests.log"} if report.skipped is None else c.logs
+    return replace(c, tests=report, verdict=verdict, logs=logs)
+
+
+def tests_night() -> Results:
+    """The real night with tests: colab-like's pass, pi64's fail by name (it expects ok, so NOT as expected),
+    pi32-pip's are not run (no wheel), pi32-apt has none."""
+    r = default()
+    colab = with_tests(cell(r, "colab-like"), captured_tests("passed"))
+    pi64 = with_tests(cell(r, "pi64"), captured_tests("failed"))
+    # As the runner words it (run/runner.py): the probe failed, so the tests never ran.
+    not_run = TestReport.not_run("pytest {project}/tests", "tests not run: the probe ended no-wheel")
+    pip = with_tests(cell(r, "pi32-pip"), not_run)
+    return with_cells(r, colab, pi64, pip)
+
+
+def hostile_tests_night() -> Results:
+    """pi64's tests failed with a hostile tail and hostile names and command."""
+    r = tests_night()
+    pi64 = cell(r, "pi64")
+    assert pi64.tests is not None
+    bad = replace(
+        pi64.tests,
+        command=f"pytest {HOSTILE}",
+        output_tail=HOSTILE_TAIL,
+        failed=(f"tests/test_x.py::test_{HOSTILE}", "tests/test_y.py::test_\x1b[2Jcleared"),
+    )
+    return with_cells(r, replace(pi64, tests=bad))

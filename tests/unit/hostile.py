@@ -297,7 +297,42 @@ def _stdout(document: dict[str, Any], value: str) -> None:
     document["cells"][0]["evidence"] = [value]
 
 
+def _real_v2() -> dict[str, Any]:
+    from npmatrix.records import results
+
+    document: dict[str, Any] = results.from_json(real(), where=str(REAL_RUN)).to_json()
+    return document
+
+
+def _tests_field(key: str, *, as_list: bool = False) -> Plant:
+    """A cell's own tests (test_command) that failed, with `value` in one of the strings the reports show."""
+
+    def plant(document: dict[str, Any], value: str) -> None:
+        # The real run is version 1, which had no tests: the document becomes the same run as version 2 writes it.
+        document.clear()
+        document.update(_real_v2())
+        for cell in document["cells"]:
+            cell["tests"] = {
+                "command": "pytest {project}/tests",
+                "skipped": None,
+                "exit_code": 1,
+                "timed_out": False,
+                "duration_s": 0.5,
+                "output_tail": "collected 2 items\nFAILED tests/test_a.py::test_b\n",
+                "failed": ["tests/test_a.py::test_b"],
+                "counts": {"tests": 2, "failures": 1, "errors": 0, "skipped": 0},
+                "oom_killed": False,
+                "note": None,
+            }
+            cell["tests"][key] = [value] if as_list else value
+
+    return plant
+
+
 def _not_asked(document: dict[str, Any], value: str) -> None:
+    # The real run is version 1, which had no not_asked: the document becomes the same run as version 2 writes it.
+    document.clear()
+    document.update(_real_v2())
     for cell in document["cells"]:
         cell["not_asked"] = [{"source": f"piwheels {value}", "url": "https://www.piwheels.org/simple", "why": value}]
 
@@ -317,6 +352,9 @@ FIELDS: dict[str, Plant] = {
     "engine-host": _engine_host,
     "host-builder": _host_builder,
     "qemu-cpu": _cell_field("qemu_cpu"),
+    "tests-output": _tests_field("output_tail"),
+    "tests-failed": _tests_field("failed", as_list=True),
+    "tests-command": _tests_field("command"),
     "not-asked": _not_asked,
 }
 
@@ -355,7 +393,18 @@ def secret_cases() -> Iterator[Case]:
             )
 
 
-ESCAPE_FIELDS = ("cell-name", "note", "reason", "fix", "evidence", "stdout", "matrix-source", "not-asked")
+ESCAPE_FIELDS = (
+    "cell-name",
+    "note",
+    "reason",
+    "fix",
+    "evidence",
+    "stdout",
+    "matrix-source",
+    "tests-output",
+    "tests-failed",
+    "not-asked",
+)
 
 
 def escape_cases() -> Iterator[Case]:

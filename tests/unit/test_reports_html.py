@@ -108,7 +108,7 @@ def test_details_show_the_key_probe_facts(default_page: tuple[str, Node]) -> Non
 
 def _facts(dom: Node, cell: str) -> dict[str, str]:
     detail = dom.find("details", data_detail=cell)
-    dl = detail.find("dl")
+    dl = detail.find("dl", **{"class": "facts"})  # not the tests' own (class "facts tests")
     terms = [n.text for n in dl.find_all("dt")]
     values = [n.text for n in dl.find_all("dd")]
     return dict(zip(terms, values, strict=True))

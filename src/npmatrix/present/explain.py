@@ -22,10 +22,11 @@ from npmatrix.errors import ConfigError
 from npmatrix.judge import advice
 from npmatrix.judge.facts import summarize
 from npmatrix.present import labels
+from npmatrix.present.owntests import cell_tests
 from npmatrix.records import probe_file, results
 from npmatrix.records.probe_file import ProbeFile
 from npmatrix.records.results import CellResult
-from npmatrix.text import one_line
+from npmatrix.text import one_line, strip_controls
 from npmatrix.verdict import Status, Verdict
 
 
@@ -69,6 +70,11 @@ class Subject:
     advisories: tuple[str, ...] = ()  # works, but slow: "message. Fix: fix"
     limits: tuple[str, ...] = ()  # what emulation cannot show about the Pi a cell models (labels.emulation_limits)
     not_asked: tuple[str, ...] = ()  # what a real Pi asks that its run did not: its answer is incomplete
+    tests: str | None = None  # a cell's own tests in one line (present/owntests); None: the cell has none
+    tests_command: str | None = None
+    tests_passed: bool = False
+    tests_failed: tuple[str, ...] = ()  # the failing tests by name, as results.json keeps them
+    tests_tail: str = ""  # the last lines the test command printed
 
     @property
     def works(self) -> bool:
@@ -139,6 +145,7 @@ def subject_from_result(result: CellResult, *, label: str | None = None, source:
     )
     # Under qemu-user /proc/cpuinfo describes the host's CPU, not the one QEMU emulates.
     emulated_cpu = labels.emulated_cpu(result.placement)
+    subject = _with_tests(subject, result)
     return dataclasses.replace(
         subject,
         placement=labels.placement(result),
@@ -148,6 +155,20 @@ def subject_from_result(result: CellResult, *, label: str | None = None, source:
         numpy_requested=result.cell.numpy,
         machine=subject.machine or _preset_machine(result.cell.platform),
         install_source=subject.install_source if subject.probed else f"{result.cell.install} (not installed)",
+    )
+
+
+def _with_tests(subject: Subject, result: CellResult) -> Subject:
+    tests = cell_tests(result)
+    if tests is None:
+        return subject
+    return dataclasses.replace(
+        subject,
+        tests=tests.summary,
+        tests_command=tests.command,
+        tests_passed=tests.passed,
+        tests_failed=tests.failed,
+        tests_tail=tests.tail,
     )
 
 
@@ -450,6 +471,8 @@ def _fix(s: Subject) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Rendering
 
+TESTS_TAIL_LINES = 20  # of a failing test command's output; the HTML report shows all that results.json keeps
+
 
 def to_json(a: Subject, b: Subject) -> dict[str, Any]:
     diffs = differences(a, b)
@@ -485,7 +508,23 @@ def render_text(a: Subject, b: Subject) -> str:
     # Before the verdict, which stays the last line: what the table cannot show, for a cell that models a Pi.
     gaps = "".join(f"\n{s.label}: incomplete: {_sentence(line)}" for s in (a, b) for line in s.not_asked)
     limits = "".join(f"\n{s.label}: {line}" for s in (a, b) for line in s.limits)
-    return f"{header}\n{table}{gaps}{limits}\n\n{verdict(a, b, diffs)}"
+    tests = "".join(_tests_text(s) for s in (a, b))
+    return f"{header}\n{table}{gaps}{limits}{tests}\n\n{verdict(a, b, diffs)}"
+
+
+def _tests_text(s: Subject) -> str:
+    """A cell's own tests: how they ended, the failing tests by name and, unless they passed, the last lines
+    they printed. Each line made printable on its own: the names and the tail come from the results file."""
+    if s.tests is None:
+        return ""
+    lines = [f"{s.label}: {s.tests} ({s.tests_command})"]
+    lines += [f"  failed test: {name}" for name in s.tests_failed]
+    tail = s.tests_tail.splitlines()[-TESTS_TAIL_LINES:] if not s.tests_passed else []
+    if tail:
+        lines.append(f"  output, last {len(tail)} lines:")
+        lines += [f"    {line}" for line in tail]
+    # Colour codes removed, as the reports do; whatever else is unprintable is shown escaped.
+    return "\n\n" + "\n".join(one_line(strip_controls(line)) for line in lines)
 
 
 def _heading(s: Subject) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from npmatrix.judge.advice import Advisory
 from npmatrix.present import labels
+from npmatrix.present.owntests import CellTests, cell_tests
 from npmatrix.present.reports import charts
 from npmatrix.present.reports.cells import (
     STANDING_LABELS,
@@ -264,14 +265,47 @@ def _cell_detail(r: CellResult, tails: Sequence[LogTail]) -> str:
         if r.verdict.evidence
         else ""
     )
+    tests = cell_tests(r)
+    if tests is not None and tests.tail:
+        # The tests' log ends with pytest's junit XML; the tail results.json keeps is its output without it.
+        tails = [t for t in tails if t.kind != "tests"]
     logs = "".join(_log_block(t) for t in tails)
     return (
         f'<details id="{_anchor(r.name)}" class="cell st-{st.value}" data-detail="{_e(r.name)}"'
         f"{'' if st.as_expected else ' open'}>\n"
         f'<summary><span class="badge st-{st.value}">{_e(labels.status(r))}</span> <b>{_e(r.name)}</b> '
         f'<span class="muted">{_e(labels.placement(r))}</span> {_e(r.verdict.reason)}</summary>\n'
-        f'<dl class="facts">{rows}</dl>\n{evidence}{logs}</details>'
+        f'<dl class="facts">{rows}</dl>\n{evidence}{_tests_block(tests)}{logs}</details>'
     )
+
+
+def _tests_block(tests: CellTests | None) -> str:
+    """The cell's own tests: what ran, how it ended, which tests failed, and the last lines it printed."""
+    if tests is None:
+        return ""
+    state = "passed" if tests.passed else ("failed" if tests.ran else "not-run")
+    rows = "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in tests.rows())
+    heading = tests.heading[:1].upper() + tests.heading[1:]
+    return (
+        f'<section class="tests tests-{state}" data-tests="{state}">\n<h4>{_e(heading)}</h4>\n'
+        f'<dl class="facts tests">{rows}</dl>\n{_failed_tests(tests)}{_tests_tail(tests)}</section>\n'
+    )
+
+
+def _failed_tests(tests: CellTests) -> str:
+    if not tests.failed:
+        return ""
+    items = "".join(f"<li><code>{_e(name)}</code></li>" for name in tests.failed)
+    more = f'<li class="muted">and {tests.unnamed} more</li>' if tests.unnamed else ""
+    count = len(tests.failed) + tests.unnamed
+    return f'<h5>Failing tests ({count})</h5>\n<ul class="failed-tests">{items}{more}</ul>\n'
+
+
+def _tests_tail(tests: CellTests) -> str:
+    if not tests.tail:
+        return ""
+    count = len(tests.tail.splitlines())
+    return f'<h5>Output, last {count} lines</h5>\n<pre class="tests-tail">{_e(tests.tail)}</pre>\n'
 
 
 def _log_block(tail: LogTail) -> str:
@@ -299,7 +333,10 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans
   margin: 0 auto; padding: 16px 24px 48px; max-width: 1400px; }
 h1 { font-size: 22px; margin: 0 0 2px; } h1 .matrix { font-weight: normal; color: #57606a; }
 h2 { font-size: 18px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; margin-top: 28px; }
-h3 { font-size: 15px; } h4 { font-size: 13px; margin: 12px 0 4px; }
+h3 { font-size: 15px; } h4 { font-size: 13px; margin: 12px 0 4px; } h5 { font-size: 12px; margin: 8px 0 2px; }
+section.tests { border-top: 1px solid #d8dee4; margin-top: 8px; }
+section.tests-failed h4 { color: var(--bad); } section.tests-passed h4 { color: var(--works); }
+ul.failed-tests { margin: 2px 0; padding-left: 20px; font-size: 13px; }
 .meta, .muted { color: #57606a; } .muted { font-size: 13px; }
 .summary { border-radius: 8px; padding: 10px 16px; margin: 12px 0; border: 2px solid; }
 .summary.good { border-color: var(--works); background: var(--works-bg); }

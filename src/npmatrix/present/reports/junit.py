@@ -5,6 +5,9 @@ classname "MATRIX.PLATFORM" (readers split a class name at its last dot into pac
 by matrix, then platform), name the cell. A cell that is not as its matrix expected is a <failure> (message: the
 status and reason; text: the fix and evidence), also when it works against expectation: the matrix is then out of
 date. A cell that fails as expected (a 32-bit Pi without wheels) passes. Nothing is ever <skipped>.
+A cell's own tests (test_command) are part of its testcase, not testcases of their own: whether they may fail is
+the cell's `expect`, so a cell expected to fail its tests must not turn the CI view red. Its <system-out> says how
+they ended, which failed by name, and the last lines they printed; its <failure> names them through the evidence.
 The suite's <properties> carry the run and each cell's versions. Checked against tests/data/junit.xsd.
 """
 
@@ -14,6 +17,7 @@ import xml.etree.ElementTree as ET
 
 from npmatrix.judge.advice import Advisory
 from npmatrix.present import labels
+from npmatrix.present.owntests import CellTests, cell_tests
 from npmatrix.present.reports.cells import cell_seconds, key_facts, matrix_name
 from npmatrix.records.results import CellResult, Results, advisories
 from npmatrix.text import strip_controls
@@ -56,9 +60,21 @@ def _testcase(suite: ET.Element, r: CellResult, *, classname: str, notes: tuple[
         failure.text = _x(_failure_text(r))
     out = ET.SubElement(case, "system-out")
     advice = [f"slow: {a.message}. Fix: {a.fix}" for a in notes]  # works, but slow: not a failure
-    out.text = _x(
-        "\n".join([f"{labels.status(r)}: {r.verdict.reason}", *advice, *(f"{k}: {v}" for k, v in key_facts(r))])
-    )
+    facts = [f"{k}: {v}" for k, v in key_facts(r)]
+    out.text = _x("\n".join([f"{labels.status(r)}: {r.verdict.reason}", *advice, *facts, *_tests_text(cell_tests(r))]))
+
+
+def _tests_text(tests: CellTests | None) -> list[str]:
+    """The cell's own tests for its <system-out>: a blank line, then how they ended and what they printed."""
+    if tests is None:
+        return []
+    lines = ["", tests.summary, f"tests command: {tests.command}"]
+    lines += [f"tests note: {tests.note}"] if tests.note else []
+    lines += [f"failed test: {name}" for name in tests.failed]
+    lines += [f"failed test: and {tests.unnamed} more"] if tests.unnamed else []
+    if tests.tail:
+        lines += [f"tests output, last {len(tests.tail.splitlines())} lines:", tests.tail]
+    return lines
 
 
 def _failure_text(r: CellResult) -> str:
@@ -85,6 +101,9 @@ def _properties(results: Results) -> list[tuple[str, str]]:
         props.append((f"{r.name}.installed", labels.installed(r)))
         if s is not None:
             props += [(f"{r.name}.{k}", v) for k, v in _versions(r) if v]
+        tests = cell_tests(r)
+        if tests is not None:
+            props.append((f"{r.name}.tests", tests.summary))
     return props
 
 

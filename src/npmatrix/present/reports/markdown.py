@@ -1,15 +1,20 @@
 """The Markdown report: compact enough for a GitHub job summary (GitHub-flavoured tables).
 
-One table of every cell, then the cells that are not as expected with their reason and fix. Text from results.json
-is escaped for a table cell: `|` would end the cell, a newline the row, and `<`, `>`, `&` would be read as HTML.
+One table of every cell, then the cells that are not as expected with their reason and fix, then each cell's own
+tests (test_command): how they ended, the failing tests by name, and for tests that did not pass the last lines of
+their output in a fenced block. Text from results.json is escaped for a table cell: `|` would end the cell, a
+newline the row, and `<`, `>`, `&` would be read as HTML. Code spans and fenced blocks show their text literally
+(no HTML, no entities), so there it is only made one line (`code`) or fenced by more backticks than it holds.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 from npmatrix.judge.advice import Advisory
 from npmatrix.present import labels
+from npmatrix.present.owntests import CellTests, cell_tests
 from npmatrix.present.reports.cells import (
     Standing,
     night_summary,
@@ -20,6 +25,9 @@ from npmatrix.records.results import CellResult, Results, advisories
 from npmatrix.text import shorten, strip_controls
 
 REASON_WIDTH = 100
+TAIL_LINES = 30  # of a test command's output; results.json keeps more, the HTML report shows them all
+TAIL_LINE_WIDTH = 300
+NAMES_SHOWN = 10  # failing tests named; the HTML report names all that results.json keeps
 MARKS = {
     Standing.WORKS: "✅",
     Standing.EXPECTED_FAILURE: "⚪",
@@ -48,6 +56,10 @@ def render_markdown(results: Results) -> str:
     if night.unexpected:
         lines += ["", f"#### Not as expected ({len(night.unexpected)})", ""]
         lines += [_unexpected(r) for r in night.unexpected]
+    tests = [t for r in results.cells if (t := cell_tests(r)) is not None]
+    if tests:
+        lines += ["", f"#### Tests ({len(tests)} cells)", ""]
+        lines += [line for t in tests for line in _tests(t)]
     if notes:
         lines += ["", f"#### Works, but slow ({len(notes)})", ""]
         lines += [f"- **{md(name)}**: {md(a.message)}.<br>Fix: {md(a.fix)}" for name, ns in notes.items() for a in ns]
@@ -78,6 +90,41 @@ def _unexpected(r: CellResult) -> str:
     if r.verdict.fix:
         line += f"<br>Fix: {md(r.verdict.fix)}"
     return line
+
+
+def _tests(t: CellTests) -> list[str]:
+    mark = "✅" if t.passed else ("❌" if t.ran else "⚪")
+    lines = [f"- {mark} **{md(t.cell)}**: {md(t.summary)} · {code(t.command)}"]
+    if t.failed:
+        names = ", ".join(code(name) for name in t.failed[:NAMES_SHOWN])
+        more = len(t.failed) - NAMES_SHOWN + t.unnamed
+        lines.append(f"  - failing: {names}" + (f" and {more} more" if more > 0 else ""))
+    if t.ran and not t.passed and t.tail:
+        lines += ["", *_tail_block(t), ""]
+    return lines
+
+
+def _tail_block(t: CellTests) -> list[str]:
+    """The output's last lines in a collapsed block, fenced by more backticks than any run in them, so a fence
+    in the output cannot end the block and let the rest be read as Markdown or HTML."""
+    shown = [shorten(strip_controls(line), TAIL_LINE_WIDTH) for line in t.tail_lines(TAIL_LINES)]
+    longest = max((len(run) for run in re.findall(r"`+", "\n".join(shown))), default=0)
+    fence = "`" * max(3, longest + 1)
+    summary = f"{md(t.cell)}: output, last {len(shown)} lines"
+    return [f"<details><summary>{summary}</summary>", "", f"{fence}text", *shown, fence, "", "</details>"]
+
+
+def code(text: str) -> str:
+    """Text as an inline code span, on one line: delimited by more backticks than any run in it, and spaced
+    when it starts or ends with one (CommonMark strips one space each side)."""
+    one_line = " ".join(strip_controls(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", one_line)), default=0)
+    ticks = "`" * (longest + 1)
+    return (
+        f"{ticks} {one_line} {ticks}"
+        if one_line.startswith("`") or one_line.endswith("`")
+        else f"{ticks}{one_line}{ticks}"
+    )
 
 
 def md(text: str) -> str:
