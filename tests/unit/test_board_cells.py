@@ -96,3 +96,16 @@ def test_a_pi5_cell_asks_the_probe_for_the_page_alignment_check() -> None:
     pi4 = cellplan.plan_cell(_cell('platform = "arm64"\nboard = "pi4"'))
     assert "--page-alignment" in pi5.probe_command().argv()
     assert "--page-alignment" not in pi4.probe_command().argv()
+
+
+@pytest.mark.parametrize(
+    ("body", "checked"),
+    [
+        ('platform = "arm64"\ncpu = "pi5"', True),  # the default matrix's pi5-64: a Pi 5 by its CPU alone
+        ('platform = "arm64"\ncpu = "pi4"', False),
+        ('platform = "arm64"', False),
+        ('platform = "arm64"\nboard = "pi5"\ncpu = "pi4"', True),  # a Pi 5 board is a Pi 5 whatever CPU it runs as
+    ],
+)
+def test_a_pi5_by_its_cpu_alone_gets_the_check_too(body: str, checked: bool) -> None:
+    assert ("--page-alignment" in cellplan.plan_cell(_cell(body)).probe_command().argv()) is checked

@@ -120,6 +120,14 @@ class Cell:
         """The board this cell models; its page size and DP peak are read from here, never copied."""
         return boards.board(self.board) if self.board else None
 
+    @property
+    def pi(self) -> boards.Board | None:
+        """The Raspberry Pi this cell models: its board, else the first board with the CPU model it names
+        (`cpu = "pi5"` alone is a Pi 5 too: its 16K pages and its kernel apply)."""
+        if self.board:
+            return boards.board(self.board)
+        return next((b for b in boards.profiles().boards.values() if self.cpu and b.cpu == self.cpu), None)
+
 
 Checker = Callable[[Any], Any]
 

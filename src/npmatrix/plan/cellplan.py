@@ -91,8 +91,9 @@ class CellPlan:
 
     @property
     def page_alignment(self) -> bool:
-        """A cell whose board boots with pages above 4K (a Pi 5) gets the static check QEMU cannot replace."""
-        profile = self.cell.board_profile
+        """A cell whose Pi boots with pages above 4K (a Pi 5: `board` or `cpu` "pi5") gets the static check QEMU
+        cannot replace."""
+        profile = self.cell.pi
         return profile is not None and profile.page_size > 4096
 
 

@@ -146,9 +146,7 @@ def blas(r: CellResult) -> str:
 
 def pi_board(cell: Cell) -> boards.Board | None:
     """The Raspberry Pi a cell models: its board, else the first board with the CPU model it names."""
-    if cell.board_profile is not None:
-        return cell.board_profile
-    return next((b for b in boards.profiles().boards.values() if cell.cpu and b.cpu == cell.cpu), None)
+    return cell.pi
 
 
 def emulation_limits(cell: Cell) -> tuple[str, ...]:
