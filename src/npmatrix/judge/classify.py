@@ -6,7 +6,7 @@ Rules are tried in order, most specific first; each one quotes the line it was r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from npmatrix.judge import buildlog
@@ -398,10 +398,9 @@ def classify_probe(s: ProbeSummary) -> Verdict:
 def classify_import(s: ProbeSummary) -> Verdict:
     evidence = _crash_evidence(s.import_stderr)
     if s.missing_libraries:
-        lib = s.missing_libraries[0]
-        package = LIBRARY_PACKAGES.get(lib)
-        fix = f"apt-get install {package}" if package else f"install the package that ships {lib}"
-        reason = f"NumPy needs {lib}, which is not installed"
+        libs = s.missing_libraries
+        fix = install_fix(libs)
+        reason = f"NumPy needs {_and(libs)}, which {'is' if len(libs) == 1 else 'are'} not installed"
         if s.origin and s.origin.kind == "local-wheel":
             # Where it came from is the why: piwheels builds against Raspberry Pi OS's libraries, and pip
             # installs no Debian package.
@@ -425,6 +424,23 @@ def classify_import(s: ProbeSummary) -> Verdict:
     return Verdict(
         status=Status.IMPORT_FAILED, reason=f"`import numpy` failed: {_last_line(s.import_stderr)}", evidence=evidence
     )
+
+
+def install_fix(libraries: tuple[str, ...]) -> str:
+    """Every missing library's package in one apt-get: the loader names only the first library it cannot
+    find, so a fix for that one alone (libblas3 of a wheel that also links liblapack.so.3) only moves the
+    failure to the next."""
+    packages = dict.fromkeys(LIBRARY_PACKAGES[lib] for lib in libraries if lib in LIBRARY_PACKAGES)
+    unknown = [lib for lib in libraries if lib not in LIBRARY_PACKAGES]
+    fixes = [f"apt-get install {' '.join(packages)}"] if packages else []
+    if unknown:
+        fixes.append(f"install the package that ships {_and(unknown)}")
+    return ", and ".join(fixes)
+
+
+def _and(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 # The library that faulted, as gdb, dmesg or a crash report names it (real reports paste these), and
