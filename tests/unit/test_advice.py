@@ -224,3 +224,35 @@ def test_the_fix_installs_the_package_of_every_missing_library(
     assert verdict.status is Status.MISSING_SHARED_LIBRARY
     assert verdict.reason.startswith(reason), verdict.reason
     assert (verdict.fix or "").startswith(fix), verdict.fix
+
+
+# The end of the probe's stderr for scripts/piwheels-standin's wheel without libblas3 (trixie arm/v7, NumPy
+# 2.2.4): NumPy 2 re-raises the loader's error as the "source directory" one, so the last lines hide it.
+STANDIN_STDERR = """Please carefully study the documentation linked above for further help.
+
+Original error was: libblas.so.3: cannot open shared object file: No such file or directory
+
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/npmatrix/probe.py", line 793, in child_numpy
+    import numpy
+  File "/opt/venv/lib/python3.13/site-packages/numpy/__init__.py", line 119, in <module>
+    raise ImportError(msg) from e
+ImportError: Error importing numpy: you should not try to import numpy from
+        its source directory; please exit the numpy source tree, and relaunch
+        your python interpreter from there.
+"""
+
+
+def test_the_evidence_quotes_the_loaders_line_when_numpy_re_raises_it() -> None:
+    facts = _wheel_origin("local-wheel", "cp313-cp313-linux_armv7l", import_ok=False, version=None)
+    facts["numpy"].update(stderr_tail=STANDIN_STDERR, ldd={"output": "", "not_found": []})
+    verdict = classify_probe(summarize(facts))
+    assert verdict.status is Status.MISSING_SHARED_LIBRARY
+    assert (
+        verdict.evidence[0]
+        == "Original error was: libblas.so.3: cannot open shared object file: No such file or directory"
+    )
+    assert verdict.evidence[-1].strip() == "your python interpreter from there."  # the tail, as for every import
