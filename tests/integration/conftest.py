@@ -10,7 +10,10 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,74 @@ def containers_of(engine: Engine, run: dict[str, Any]) -> list[str]:
     test session, or a user's run, is exactly what `clean` must not disturb)."""
     run_id = run["host"]["run_id"]
     return sorted(name for name, labels in engine.list_containers().items() if labels.get("org.npmatrix.run") == run_id)
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """scripts/piwheels-standin's index, served on 127.0.0.1 for the session: cell builds use the host network,
+    so a cell's pip reaches it at `url` as it would reach piwheels."""
+
+    url: str  # the PEP 503 index: http://127.0.0.1:PORT/simple
+    record: dict[str, Any]  # standin.json: the wheel, its tag, the system libraries it links and their packages
+    requests: list[str] = field(default_factory=list)  # "GET /simple/numpy/ 200", as served (appended to)
+
+    @property
+    def wheel_name(self) -> str:
+        return Path(self.record["wheel"]).name
+
+    @property
+    def version(self) -> str:
+        """NumPy's version: "2.2.4" of numpy-2.2.4-cp313-cp313-linux_armv7l.whl."""
+        return self.wheel_name.split("-")[1]
+
+    @property
+    def libraries(self) -> list[str]:
+        return list(self.record["system_libraries"])
+
+    @property
+    def packages(self) -> list[str]:
+        """The apt packages of the libraries the wheel links, in one list for a cell's `apt`."""
+        return list(dict.fromkeys(self.record["system_libraries"].values()))
+
+
+def make_standin() -> Path:
+    """The stand-in's folder (holding simple/ and standin.json), made on first use: on a clean clone it
+    fetches Debian's armhf python3-numpy from deb.debian.org; after that the cached wheel is reused."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "piwheels-standin")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/piwheels-standin failed ({done.returncode}): {done.stderr[-2000:]}")
+    return Path(done.stdout.strip()).parent
+
+
+def _server(root: Path, requests: list[str]) -> ThreadingHTTPServer:
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            requests.append(f"{self.command} {self.path} {code}")
+
+    # Port 0: a free port each session, so parallel sessions never meet and no earlier image or pip cache
+    # entry (both keyed by the URL) stands in for this session's download.
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+@pytest.fixture(scope="session")
+def piwheels_standin() -> Iterator[StandIn]:
+    root = make_standin()
+    record = json.loads((root / "standin.json").read_text())
+    requests: list[str] = []
+    server = _server(root, requests)
+    thread = threading.Thread(target=server.serve_forever, name="piwheels-standin", daemon=True)
+    thread.start()
+    try:
+        yield StandIn(url=f"http://127.0.0.1:{server.server_address[1]}/simple", record=record, requests=requests)
+    finally:
+        server.shutdown()
+        server.server_close()

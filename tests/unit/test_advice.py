@@ -3,16 +3,18 @@ came from (summary.Origin), which the table and explain show."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import synthetic
 
 from npmatrix.judge import advice
 from npmatrix.judge.classify import classify_probe
 from npmatrix.judge.facts import ProbeSummary, summarize
-from npmatrix.present import table
+from npmatrix.present import labels, table
 from npmatrix.present.reports.junit import render_junit
 from npmatrix.present.reports.markdown import render_markdown
 from npmatrix.records import results
@@ -143,3 +145,114 @@ def test_a_piwheels_style_wheel_explains_its_missing_library() -> None:
     assert (verdict.fix or "").startswith("apt-get install libopenblas0, or install a manylinux wheel")
     numpy["install"].update(origin="pypi-wheel", wheel_tags=["cp311-cp311-manylinux_2_27_x86_64"])
     assert "piwheels" not in classify_probe(summarize(facts)).reason
+
+
+def _wheel_origin(origin: str, tag: str, **numpy: Any) -> dict[str, Any]:
+    """OK_REPORT's facts as if NumPy came from a wheel of this origin and tag."""
+    facts = json.loads(json.dumps(OK_REPORT))
+    facts["numpy"].update(numpy)
+    facts["numpy"]["install"].update(origin=origin, wheel_tags=[tag])
+    return facts
+
+
+@pytest.mark.parametrize("arch", ["armv7l", "armv6l"])
+def test_a_plain_32_bit_arm_wheel_is_labelled_piwheels_style(arch: str) -> None:
+    facts = _wheel_origin("local-wheel", f"cp313-cp313-linux_{arch}")
+    origin = summarize(facts).origin
+    assert origin is not None and origin.piwheels_style
+    assert origin.label == f"piwheels-style wheel (linux_{arch})"
+    assert origin.describe().startswith(f"piwheels-style wheel (linux_{arch}), as piwheels builds them")
+    assert f"(cp313-cp313-linux_{arch}, installer pip)" in origin.describe()
+    cell = dataclasses.replace(synthetic.cell_result("pi32", emulated=True), facts=facts)
+    # The table's "installed", wide or short (short drops the architecture: "linux" alone would say nothing).
+    assert labels.installed(cell) == labels.installed(cell, short=True) == f"piwheels-style wheel (linux_{arch})"
+    assert cell.to_json()["summary"]["origin"]["kind"] == "local-wheel"  # results.json keeps the machine name
+
+
+@pytest.mark.parametrize(
+    ("origin", "tag", "installed"),
+    [
+        ("local-wheel", "cp313-cp313-linux_x86_64", "local-wheel linux_x86_64"),  # pip's own build, not a Pi's
+        ("local-wheel", "cp313-cp313-linux_aarch64", "local-wheel linux_aarch64"),  # piwheels has no 64-bit wheels
+        ("pypi-wheel", "cp313-cp313-manylinux_2_31_armv7l", "wheel manylinux_2_31_armv7l"),  # PyPI's, bundles OpenBLAS
+    ],
+)
+def test_other_wheels_are_not_called_piwheels_style(origin: str, tag: str, installed: str) -> None:
+    facts = _wheel_origin(origin, tag)
+    summary = summarize(facts)
+    assert summary.origin is not None and not summary.origin.piwheels_style
+    assert "piwheels-style" not in summary.origin.describe()
+    assert labels.installed(dataclasses.replace(synthetic.cell_result("c"), facts=facts)) == installed
+
+
+@pytest.mark.parametrize(
+    ("stderr_lib", "not_found", "reason", "fix"),
+    [
+        (
+            "libblas.so.3",
+            ["libblas.so.3", "liblapack.so.3"],  # scripts/piwheels-standin's wheel: both, the loader names one
+            "NumPy needs libblas.so.3 and liblapack.so.3, which are not installed (NumPy is a "
+            "cp313-cp313-linux_armv7l wheel, built on a machine as piwheels builds them",
+            "apt-get install libblas3 liblapack3, or install a manylinux wheel",
+        ),
+        (
+            "libopenblas.so.0",
+            [],
+            "NumPy needs libopenblas.so.0, which is not installed (NumPy is a cp313-cp313-linux_armv7l wheel",
+            "apt-get install libopenblas0, or install a manylinux wheel",
+        ),
+        (
+            "libblas.so.3",
+            ["libfoo.so.7", "libbar.so.1"],
+            "NumPy needs libblas.so.3, libfoo.so.7 and libbar.so.1, which are not installed",
+            "apt-get install libblas3, and install the package that ships libfoo.so.7 and libbar.so.1, or",
+        ),
+    ],
+)
+def test_the_fix_installs_the_package_of_every_missing_library(
+    stderr_lib: str, not_found: list[str], reason: str, fix: str
+) -> None:
+    facts = _wheel_origin(
+        "local-wheel",
+        "cp313-cp313-linux_armv7l",
+        import_ok=False,
+        version=None,
+        stderr_tail=f"ImportError: {stderr_lib}: cannot open shared object file: No such file or directory",
+        ldd={"output": "", "not_found": not_found},
+    )
+    verdict = classify_probe(summarize(facts))
+    assert verdict.status is Status.MISSING_SHARED_LIBRARY
+    assert verdict.reason.startswith(reason), verdict.reason
+    assert (verdict.fix or "").startswith(fix), verdict.fix
+
+
+# The end of the probe's stderr for scripts/piwheels-standin's wheel without libblas3 (trixie arm/v7, NumPy
+# 2.2.4): NumPy 2 re-raises the loader's error as the "source directory" one, so the last lines hide it.
+STANDIN_STDERR = """Please carefully study the documentation linked above for further help.
+
+Original error was: libblas.so.3: cannot open shared object file: No such file or directory
+
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/npmatrix/probe.py", line 793, in child_numpy
+    import numpy
+  File "/opt/venv/lib/python3.13/site-packages/numpy/__init__.py", line 119, in <module>
+    raise ImportError(msg) from e
+ImportError: Error importing numpy: you should not try to import numpy from
+        its source directory; please exit the numpy source tree, and relaunch
+        your python interpreter from there.
+"""
+
+
+def test_the_evidence_quotes_the_loaders_line_when_numpy_re_raises_it() -> None:
+    facts = _wheel_origin("local-wheel", "cp313-cp313-linux_armv7l", import_ok=False, version=None)
+    facts["numpy"].update(stderr_tail=STANDIN_STDERR, ldd={"output": "", "not_found": []})
+    verdict = classify_probe(summarize(facts))
+    assert verdict.status is Status.MISSING_SHARED_LIBRARY
+    assert (
+        verdict.evidence[0]
+        == "Original error was: libblas.so.3: cannot open shared object file: No such file or directory"
+    )
+    assert verdict.evidence[-1].strip() == "your python interpreter from there."  # the tail, as for every import

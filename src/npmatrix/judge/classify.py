@@ -6,7 +6,7 @@ Rules are tried in order, most specific first; each one quotes the line it was r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from npmatrix.judge import buildlog
@@ -398,19 +398,7 @@ def classify_probe(s: ProbeSummary) -> Verdict:
 def classify_import(s: ProbeSummary) -> Verdict:
     evidence = _crash_evidence(s.import_stderr)
     if s.missing_libraries:
-        lib = s.missing_libraries[0]
-        package = LIBRARY_PACKAGES.get(lib)
-        fix = f"apt-get install {package}" if package else f"install the package that ships {lib}"
-        reason = f"NumPy needs {lib}, which is not installed"
-        if s.origin and s.origin.kind == "local-wheel":
-            # Where it came from is the why: piwheels builds against Raspberry Pi OS's libraries, and pip
-            # installs no Debian package.
-            reason += (
-                f" (NumPy is a {s.origin.wheel_tag or 'linux_<arch>'} wheel, built on a machine as piwheels builds "
-                "them: it links the system's libraries, which pip does not install)"
-            )
-            fix += ", or install a manylinux wheel (which bundles its OpenBLAS) where the platform has one"
-        return Verdict(status=Status.MISSING_SHARED_LIBRARY, reason=reason, fix=fix, evidence=evidence)
+        return _missing_library(s, evidence)
     if s.import_timed_out:
         return Verdict(
             status=Status.TIMEOUT,
@@ -425,6 +413,46 @@ def classify_import(s: ProbeSummary) -> Verdict:
     return Verdict(
         status=Status.IMPORT_FAILED, reason=f"`import numpy` failed: {_last_line(s.import_stderr)}", evidence=evidence
     )
+
+
+_CANNOT_OPEN = "cannot open shared object file"
+
+
+def _missing_library(s: ProbeSummary, evidence: tuple[str, ...]) -> Verdict:
+    libs = s.missing_libraries
+    fix = install_fix(libs)
+    reason = f"NumPy needs {_and(libs)}, which {'is' if len(libs) == 1 else 'are'} not installed"
+    if s.origin and s.origin.kind == "local-wheel":
+        # Where it came from is the why: piwheels builds against Raspberry Pi OS's libraries, and pip
+        # installs no Debian package.
+        reason += (
+            f" (NumPy is a {s.origin.wheel_tag or 'linux_<arch>'} wheel, built on a machine as piwheels builds "
+            "them: it links the system's libraries, which pip does not install)"
+        )
+        fix += ", or install a manylinux wheel (which bundles its OpenBLAS) where the platform has one"
+    # NumPy 2 re-raises the loader's error from its __init__ as "you should not try to import numpy from its
+    # source directory", so the tail may not hold the line the library was read from: quote it first.
+    named = next((line.strip() for line in s.import_stderr.splitlines() if _CANNOT_OPEN in line), None)
+    if named and not any(_CANNOT_OPEN in line for line in evidence):
+        evidence = (named, *evidence)
+    return Verdict(status=Status.MISSING_SHARED_LIBRARY, reason=reason, fix=fix, evidence=evidence)
+
+
+def install_fix(libraries: tuple[str, ...]) -> str:
+    """Every missing library's package in one apt-get: the loader names only the first library it cannot
+    find, so a fix for that one alone (libblas3 of a wheel that also links liblapack.so.3) only moves the
+    failure to the next."""
+    packages = dict.fromkeys(LIBRARY_PACKAGES[lib] for lib in libraries if lib in LIBRARY_PACKAGES)
+    unknown = [lib for lib in libraries if lib not in LIBRARY_PACKAGES]
+    fixes = [f"apt-get install {' '.join(packages)}"] if packages else []
+    if unknown:
+        fixes.append(f"install the package that ships {_and(unknown)}")
+    return ", and ".join(fixes)
+
+
+def _and(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 # The library that faulted, as gdb, dmesg or a crash report names it (real reports paste these), and

@@ -44,6 +44,10 @@ ORIGIN_WORDS = {
 }
 
 
+# Platform tags of the wheels piwheels builds (32-bit Raspberry Pi OS): a plain, not manylinux, tag.
+PIWHEELS_PLATFORMS = ("linux_armv7l", "linux_armv6l")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where the NumPy that runs came from, and whether it is the one installed ("how did you install numpy?")."""
@@ -68,10 +72,32 @@ class Origin:
             return not self.running_from.startswith(self.installed_at.rstrip("/") + "/")
         return False
 
-    def describe(self) -> str:
+    @property
+    def platform_tag(self) -> str | None:
+        """The wheel's platform tag: "linux_armv7l" of "cp313-cp313-linux_armv7l"."""
+        return self.wheel_tag.split("-")[-1] if self.wheel_tag else None
+
+    @property
+    def piwheels_style(self) -> bool:
+        """A plain linux_armv7l/armv6l wheel: what piwheels publishes for Raspberry Pi OS, built against the
+        system's BLAS/LAPACK. The files cannot tell piwheels from pip's own source build on a Pi (both are
+        `pip wheel`'s output), hence "-style"; on other architectures a plain tag is a local build."""
+        return self.kind == "local-wheel" and self.platform_tag in PIWHEELS_PLATFORMS
+
+    @property
+    def label(self) -> str:
+        """Where NumPy came from, in a few words; the start of `describe` and the table's "installed"."""
+        if self.piwheels_style:
+            return f"piwheels-style wheel ({self.platform_tag})"
         text = ORIGIN_WORDS.get(self.kind, self.kind)
         if self.kind == "pypi-wheel" and self.wheel_tag:
             text = text.replace("manylinux/musllinux", "musllinux" if "musllinux" in self.wheel_tag else "manylinux")
+        return text
+
+    def describe(self) -> str:
+        text = self.label
+        if self.piwheels_style:
+            text += ", as piwheels builds them for Raspberry Pi OS"
         details = [d for d in (self.wheel_tag, f"installer {self.installer}" if self.installer else None) if d]
         if self.url:
             details.append(f"from {self.url}")

@@ -111,11 +111,15 @@ def numpy(r: CellResult) -> str:
 
 
 def installed(r: CellResult, *, short: bool = False) -> str:
-    """How NumPy got there, e.g. "wheel manylinux_2_27_aarch64" or "debian"; else what the cell asked for.
+    """How NumPy got there, e.g. "wheel manylinux_2_27_aarch64", "piwheels-style wheel (linux_armv7l)" or
+    "debian"; else what the cell asked for.
     `short`: without the wheel's architecture, which the placement says ("wheel manylinux_2_27")."""
     s = r.summary
     if s and s.origin and s.origin.stale:
         return f"{s.origin.kind} (NOT the one installed)"
+    if s and s.origin and s.origin.piwheels_style:
+        # Always with its tag, short or not: without it ("linux") it would say nothing.
+        return s.origin.label
     tag = _platform_tag(r, short=short)
     if s and s.origin and s.origin.kind in ("local-wheel", "conda", "editable", "url", "source"):
         return s.origin.kind + (f" {tag}" if tag else "")
