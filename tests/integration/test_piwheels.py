@@ -3,8 +3,8 @@ BLAS/LAPACK, made by scripts/piwheels-standin from Debian's armhf python3-numpy 
 extra index. pip on a trixie arm/v7 cell picks it; without the libraries the import fails as piwheels' wheels
 fail on a Pi without libopenblas0/libblas3, with them it works.
 
-The cells name the index with `extra_index_url`; Raspberry Pi OS's own /etc/pip.conf (a cell key of its own)
-will point at the same stand-in through the `piwheels_standin` fixture.
+The cells are Raspberry Pi OS cells (`os = "raspios"`): their images get Pi OS's /etc/pip.conf, its piwheels URL
+pointed at the stand-in (`piwheels_index`), so pip asks it as a Pi's pip asks piwheels, with no flag of ours.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def _matrix(standin: StandIn) -> str:
 suite = "trixie"
 numpy = "{standin.version}"
 only_binary = true
-extra_index_url = ["{standin.url}"]
+os = "raspios"
+piwheels_index = "{standin.url}"
 cpu = "pi4"
 """
     apt = ", ".join(f'"{p}"' for p in standin.packages)
@@ -58,13 +59,19 @@ def test_both_cells_end_as_expected(standin_run: CliRun) -> None:
     assert standin_run.returncode == 0
 
 
-def test_pip_picked_the_standin_wheel_from_the_extra_index(standin_run: CliRun, piwheels_standin: StandIn) -> None:
+def test_pip_picked_the_standin_wheel_from_the_piwheels_of_pi_oss_pip_conf(
+    standin_run: CliRun, piwheels_standin: StandIn
+) -> None:
     for name in (WITHOUT, WITH):
         install = standin_run.cell(name)["probe"]["numpy"]["install"]
         assert install["wheel_tags"] == [piwheels_standin.record["tag"]]
         assert install["wheel_generator"] == "npmatrix scripts/piwheels-standin"  # not PyPI's, not a source build
         assert install["origin"] == "local-wheel"  # results.json keeps the probe's machine name
         log = Path(standin_run.cell(name)["logs"]["build"]).read_text()
+        # The index reached pip through the image's /etc/pip.conf, as on a Pi, not through a pip option of ours.
+        assert f"'extra-index-url={piwheels_standin.url}' > /etc/pip.conf" in log
+        assert "--extra-index-url" not in log
+        assert "not_asked" not in standin_run.cell(name)  # the stand-in answered: nothing left unasked
         assert f"Downloading {piwheels_standin.url}/numpy/{piwheels_standin.wheel_name}" in log
         # pip takes plain http from 127.0.0.1 without --trusted-host: loopback is one of its secure origins.
         assert "not a trusted or secure host" not in log

@@ -15,6 +15,7 @@ from synthetic import cell_result, run
 from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
 from npmatrix.host import reach
+from npmatrix.judge import classify
 from npmatrix.plan import cellplan, raspios
 from npmatrix.present import explain, labels, table
 from npmatrix.present.reports.cells import key_facts
@@ -173,3 +174,22 @@ def test_a_closed_port_and_an_unknown_name_are_unreached_with_why() -> None:
     assert set(found) == {closed, "https://no-such-host.invalid/simple"}
     assert "refused" in found[closed].lower()
     assert found["https://no-such-host.invalid/simple"].startswith("DNS: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "unreached", "reason_starts", "fix_has"),
+    [
+        ('platform = "arm/v7"\nnumpy = "==2.1.3"', {}, "PyPI has no NumPy==2.1.3 wheel", 'say os = "raspios"'),
+        (PI32, UNREACHED, "PyPI has no NumPy==2.1.3 wheel", "ask piwheels from the Pi itself, where it answers"),
+        (PI32, {}, f"neither PyPI nor piwheels ({PIWHEELS}) has a NumPy==2.1.3 wheel", "piwheels builds wheels"),
+    ],
+)
+def test_no_wheel_on_32_bit_arm_says_what_was_asked(
+    body: str, unreached: dict[str, str], reason_starts: str, fix_has: str
+) -> None:
+    plan = cellplan.plan_cell(_cell(body), unreached=unreached)
+    reason, fix = classify._no_arm32_wheel(plan, "==2.1.3", "PyPI has no NumPy==2.1.3 wheel for linux_armv7l")
+    assert reason.startswith(reason_starts) and fix_has in fix
+    assert fix.startswith("use Debian's python3-numpy")
+    if "ask piwheels from the Pi" in fix:
+        assert 'pip download "numpy==2.1.3" --only-binary=:all: --no-deps' in fix

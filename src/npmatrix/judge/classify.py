@@ -12,6 +12,7 @@ from dataclasses import replace
 from npmatrix.judge import buildlog
 from npmatrix.judge.facts import GemmResult, ProbeSummary, summarize
 from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
+from npmatrix.plan import raspios
 from npmatrix.plan.cellplan import CellPlan
 from npmatrix.verdict import Status, Verdict
 
@@ -165,10 +166,7 @@ _INDEX_TROUBLE = re.compile(
     r"CERTIFICATE_VERIFY_FAILED[^\n]*|Temporary failure in name resolution[^\n]*|"
     r"40[134] Client Error[^\n]*|ProxyError[^\n]*|Max retries exceeded[^\n]*"
 )
-_PIP_PI_FIX = (
-    'use Debian\'s python3-numpy (install = "apt"), pin a NumPy that has a wheel for this platform, '
-    'or on Raspberry Pi OS add piwheels (extra_index_url = "https://www.piwheels.org/simple")'
-)
+_ARM32_FIX = 'use Debian\'s python3-numpy (install = "apt"), pin a NumPy that has a wheel for this platform'
 
 
 def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
@@ -221,7 +219,27 @@ def _no_wheel(plan: CellPlan, log: str, line: str) -> Verdict:
             "use a Python that NumPy publishes wheels for, check index_url (a mirror may lack wheels), "
             "or upgrade pip so it knows newer wheel tags",
         )
-    return verdict(reason, _PIP_PI_FIX)
+    return verdict(*_no_arm32_wheel(plan, spec, reason))
+
+
+def _no_arm32_wheel(plan: CellPlan, spec: str, reason: str) -> tuple[str, str]:
+    """No wheel for 32-bit ARM: what was asked decides the words. A Raspberry Pi OS cell whose piwheels answered
+    asked both indexes; one whose piwheels did not says so in its result (plan/raspios.py), and its fix is to ask
+    from where piwheels answers: the Pi itself."""
+    piwheels = raspios.piwheels_url(plan.cell)
+    if piwheels is None:
+        return reason, f'{_ARM32_FIX}, or on Raspberry Pi OS, whose pip also asks piwheels, say os = "raspios"'
+    if any(n.source == raspios.PIWHEELS for n in plan.not_asked):
+        return reason, (
+            f"{_ARM32_FIX}, or ask piwheels from the Pi itself, where it answers "
+            f'(pip download "numpy{spec}" --only-binary=:all: --no-deps): it could not be reached from here'
+        )
+    tag = f"linux_{plan.platform.wheel_arch}"
+    return (
+        f"neither PyPI nor piwheels ({piwheels}) has a NumPy{spec} wheel for {tag} ({plan.platform.oci}); pip "
+        "would build from source",
+        f"{_ARM32_FIX} (piwheels builds wheels for the Pythons of Raspberry Pi OS's current releases)",
+    )
 
 
 def _no_wheel_evidence(
