@@ -4,6 +4,8 @@ tests/data/testruns/*.json: `docker run` of a bookworm amd64 cell image (NumPy 2
 project tests/data/ownproject) with plan/testcommand's argv and environment, locked down as run/tests.py does;
 the sigill and missing-library cases run tests/data/testruns/cap/ (a module that raises SIGILL as a kernel
 using a missing instruction would, and a test that loads libgfortran.so.5, which the image lacks).
+sigill-import.json is a real one: the trixie arm64 cell image of tests/data/lseproject (torch 2.10.0) run as
+QEMU_CPU=cortex-a72, where `import torch` dies of SIGILL loading libc10.so (ARMv8.1 LSE atomics).
 """
 
 from __future__ import annotations
@@ -88,6 +90,27 @@ def test_an_illegal_instruction_in_a_test_is_cpu_unsupported_naming_the_module()
     assert verdict.fix is not None and verdict.fix.startswith("install a build of fastmod for this CPU's baseline")
 
 
+def test_a_sigill_while_importing_a_dependency_names_the_dependency_not_importlib() -> None:
+    # faulthandler's innermost frames are importlib's own ("<frozen importlib._bootstrap_external>" ...
+    # create_module): the dependency is the first frame that is a file, torch/__init__.py's `from torch._C import *`.
+    report, verdict = _judged("sigill-import")
+    assert report.exit_code == 132
+    assert verdict.status is Status.CPU_UNSUPPORTED
+    assert verdict.reason == (
+        "a test died of an illegal instruction (SIGILL) in torch, while loading its compiled code:"
+        " it uses an instruction this CPU lacks"
+    )
+    assert verdict.fix is not None
+    assert verdict.fix.startswith("install a build of torch for this CPU's baseline, or another release of torch")
+    assert "frozen" not in verdict.fix
+    assert verdict.evidence == (
+        "Fatal Python error: Illegal instruction",
+        'File "/opt/venv/lib/python3.13/site-packages/torch/__init__.py", line 431 in <module>',
+        'File "/opt/venv/lib/python3.13/site-packages/npmatrix_lse_sample/__init__.py", line 8 in <module>',
+        'File "/opt/npmatrix-project/tests/test_lse_sample.py", line 1 in <module>',
+    )
+
+
 def test_a_missing_shared_library_names_it_and_its_debian_package() -> None:
     _, verdict = _judged("missing-library")
     assert verdict.status is Status.MISSING_SHARED_LIBRARY
@@ -120,7 +143,7 @@ def test_a_failed_probe_wins_and_test_skip_is_said() -> None:
     assert skipped.status is Status.OK and skipped.reason.endswith("; tests skipped by test_skip")
 
 
-@pytest.mark.parametrize("name", ["failed", "passed", "sigill", "missing-library", "no-pytest"])
+@pytest.mark.parametrize("name", ["failed", "passed", "sigill", "sigill-import", "missing-library", "no-pytest"])
 def test_the_report_survives_json(name: str) -> None:
     report = tests.read(_captured(name))
     assert tests.TestReport.from_json(json.loads(json.dumps(report.to_json()))) == report

@@ -405,12 +405,37 @@ def classify_probe(s: ProbeSummary) -> Verdict:
     for module in s.imports:
         if not module.get("ok"):
             if module.get("signal") == "SIGILL":
-                # scipy's own OpenBLAS, or the module's code: the same two culprits as for NumPy's import
-                stderr = str(module.get("stderr_tail") or "")
-                verdict = classify_sigill(replace(s, import_stderr=stderr, sigill=None), _crash_evidence(stderr))
-                return replace(verdict, reason=f"`import {module.get('module')}`: {verdict.reason}")
+                return classify_extension_sigill(s, module)
             return classify_extension(module, numpy_version=s.numpy_version)
     return classify_bench(s)
+
+
+# The shared library a debugger or crash report says the fault is in: "... in _mi_options_init () from
+# /usr/local/lib/python3.13/dist-packages/torch/lib/libc10.so" (gdb).
+_FAULTING_LIBRARY = re.compile(r"\bfrom (?:\S*/)?([\w.+-]+\.so[\w.]*)")
+
+
+def classify_extension_sigill(s: ProbeSummary, module: dict[str, object]) -> Verdict:
+    """`import MODULE` died of SIGILL after NumPy imported: the OpenBLAS the module bundles (scipy's), judged
+    as for NumPy's import, else the module's own code (torch 2.10.0's LSE atomics on a Pi 4), never NumPy's."""
+    name = str(module.get("module"))
+    stderr = str(module.get("stderr_tail") or "")
+    evidence = _crash_evidence(stderr)
+    if _OPENBLAS_FAULT.search(stderr):
+        verdict = classify_sigill(replace(s, import_stderr=stderr, sigill=None), evidence)
+        return replace(verdict, reason=f"`import {name}`: {verdict.reason}")
+    library = _FAULTING_LIBRARY.search(stderr)
+    where = f" (the fault is in {library.group(1)})" if library else ""
+    return Verdict(
+        status=Status.CPU_UNSUPPORTED,
+        # No /proc/cpuinfo model name here: under qemu-user it is the host's; the cell's CPU model is appended.
+        reason=f"`import {name}` died of an illegal instruction (SIGILL): {name} uses instructions this CPU lacks"
+        f"{where}; {_numpy(s)} itself imports",
+        # Another release either way: such an instruction comes and goes with a build (pytorch/pytorch#174344).
+        fix=f"install a build of {name} for this CPU's baseline, or another release of {name} (an older one, or "
+        "a newer one that fixed it)",
+        evidence=evidence,
+    )
 
 
 def classify_import(s: ProbeSummary) -> Verdict:

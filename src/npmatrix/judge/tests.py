@@ -31,6 +31,12 @@ _FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+|\S+\.py)(?: - .*)?$", re
 _MISSING_LIBRARY = re.compile(r"([\w.+-]+\.so[\w.]*): cannot open shared object file")
 _SIGILL = re.compile(r"Fatal Python error: Illegal instruction|\bIllegal instruction\b|\bSIGILL\b")
 _FRAME = re.compile(r'^\s*File "([^"]+)", line \d+', re.M)
+# Frames with no file behind them: importlib's own ("<frozen importlib._bootstrap>"), "<string>", "<stdin>". A
+# SIGILL while importing a dependency has half a dozen of them innermost; none is ever the culprit.
+_NO_FILE = "<"
+# importlib's create_module is where an extension module is dlopen()ed: a fault there is in a shared library's
+# constructor or the module's init, before any function of it was called (torch 2.10.0's libc10.so on a Pi 4).
+_LOADING = re.compile(r'^\s*File "<frozen importlib\._bootstrap_external>", line \d+ in create_module$', re.M)
 _EXTENSIONS = re.compile(r"^Extension modules: (.*?)(?: \(total: \d+\))?$", re.M)
 _NOT_THE_CULPRIT = re.compile(r"^(?:numpy|_pytest|pytest|pluggy|_cffi_backend|yaml|markupsafe)\b")
 
@@ -198,14 +204,7 @@ def _failure(report: TestReport, *, image: str, limit: int) -> Verdict:
         )
     signal_name = _signal(report.exit_code)
     if signal_name == "SIGILL" or _SIGILL.search(text):
-        module = _culprit(text)
-        where = f" in {module}" if module else ""
-        return Verdict(
-            status=Status.CPU_UNSUPPORTED,
-            reason=f"a test died of an illegal instruction (SIGILL){where}: it uses an instruction this CPU lacks",
-            fix=f"install a build of {module or 'the module'} for this CPU's baseline, or an older release; {again}",
-            evidence=_signal_evidence(text),
-        )
+        return _illegal_instruction(text, again)
     if signal_name is not None:
         return Verdict(
             status=Status.CRASHED,
@@ -214,6 +213,35 @@ def _failure(report: TestReport, *, image: str, limit: int) -> Verdict:
             evidence=_signal_evidence(text),
         )
     return _tests_failed(report, again)
+
+
+def _illegal_instruction(text: str, again: str) -> Verdict:
+    module = _culprit(text)
+    where = f" in {module}" if module else ""
+    if module and _while_loading(text):
+        where += ", while loading its compiled code"
+    # "Another release", not "an older one": an ARMv8.1 atomic that slipped into a build is fixed by the next
+    # release as often as avoided by the last (torch 2.10.0's, pytorch/pytorch#174344, gone in 2.11.0).
+    name = module or "the module"
+    return Verdict(
+        status=Status.CPU_UNSUPPORTED,
+        reason=f"a test died of an illegal instruction (SIGILL){where}: it uses an instruction this CPU lacks",
+        fix=f"install a build of {name} for this CPU's baseline, or another release of {name} (an older one, "
+        f"or a newer one that fixed it); {again}",
+        evidence=_signal_evidence(text),
+    )
+
+
+def _while_loading(text: str) -> bool:
+    """Whether the signal hit while importlib loaded an extension: create_module among the innermost frames
+    that have no file, before the first one that has."""
+    start = text.find("Fatal Python error")
+    for frame in _FRAME.finditer(text, max(start, 0)):
+        if not frame.group(1).startswith(_NO_FILE):
+            return False
+        if _LOADING.match(text, frame.start()):
+            return True
+    return False
 
 
 def _tests_failed(report: TestReport, again: str) -> Verdict:
@@ -251,9 +279,12 @@ def _signal(exit_code: int | None) -> str | None:
 
 def _culprit(text: str) -> str | None:
     """The module a fatal signal hit, from faulthandler's stack (most recent call first): the innermost frame
-    that is neither a test, pytest's machinery nor the standard library (an installed package by its dotted
-    name, another file by its name), else the first extension module listed that is not NumPy's or pytest's."""
+    that is a file and neither a test, pytest's machinery nor the standard library (an installed package by its
+    dotted name, another file by its name), else the first extension module listed that is not NumPy's or
+    pytest's."""
     for path in _FRAME.findall(text):
+        if path.startswith(_NO_FILE):
+            continue
         installed = re.search(r"/(?:site|dist)-packages/(.+?)(?:/__init__)?\.py$", path)
         if installed:
             module = str(installed.group(1)).replace("/", ".")
@@ -272,12 +303,12 @@ def _culprit(text: str) -> str | None:
 
 
 def _signal_evidence(text: str) -> tuple[str, ...]:
-    """faulthandler's first line and the innermost frames: where the signal hit."""
+    """faulthandler's first line and the innermost frames that are files: where the signal hit."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("Fatal Python error")), None)
     if start is None:
         return _last(text, 6)
-    frames = [line.strip() for line in lines[start + 1 :] if _FRAME.match(line)]
+    frames = [line.strip() for line in lines[start + 1 :] if _FRAME.match(line) and f'"{_NO_FILE}' not in line]
     return (lines[start].strip(), *frames[:3])
 
 
