@@ -14,7 +14,9 @@ ${XDG_CACHE_HOME:-~/.cache}/npmatrix/test-sdists once, and checked against its h
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -22,7 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, CliRun, npmatrix
+from conftest import CLI_ENV, REPO, CliRun, npmatrix
 
 SDIST = "numpy-financial-1.0.0.tar.gz"
 SDIST_SHA256 = "f84341bc62b2485d5604a73d5fac7e91975b4b9cd5f4a5a9cf608902ea00cb40"
@@ -119,3 +121,41 @@ def test_the_sample_names_the_test_that_fails_on_purpose(own_run: tuple[CliRun, 
     assert cell["fix"].startswith("run them in the cell's image: docker run --rm npmatrix-cell:sample-fails-")
     assert cell["tests"]["counts"] == {"tests": 2, "failures": 1, "errors": 0, "skipped": 0}
     assert "test_fails_on_purpose" in Path(cell["logs"]["tests"]).read_text()
+
+
+def test_a_project_with_tool_npmatrix_runs_with_plain_npmatrix_run(tmp_path: Path) -> None:
+    """The issue's "done when": in a project directory whose pyproject.toml has [tool.npmatrix] (and nothing else
+    names a matrix), `npmatrix run` with no option runs that matrix, the project installed and its tests run."""
+    project = tmp_path / "sample"
+    shutil.copytree(REPO / "tests" / "data" / "ownproject", project)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + """
+[[tool.npmatrix.cell]]
+name = "mine"
+platform = "amd64"
+numpy = "2.3.5"
+project = "."
+test_requires = ["pytest==8.3.4"]
+test_command = "pytest {project}/tests"
+expect = "tests-failed"
+"""
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "npmatrix", "run"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=CLI_ENV,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    results = json.loads((project / "results" / "results.json").read_text())
+    assert results["matrix"] == "pyproject.toml"
+    (cell,) = results["cells"]
+    assert (cell["name"], cell["status"]) == ("mine", "tests-failed")
+    assert cell["inputs"]["project"]["path"] == str(project)  # "." in the table, resolved against pyproject.toml
+    assert cell["reason"] == "1 of 2 tests failed: tests/test_sample.py::test_fails_on_purpose"
+    assert "mine" in done.stdout and "tests-failed (expected)" in done.stdout
