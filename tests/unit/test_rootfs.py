@@ -127,6 +127,17 @@ def test_the_base_recipe_is_the_rootfs_with_its_hash_in_the_tag(tmp_path: Path) 
     assert changed.image_tag != first.image_tag  # and so a new cell image
 
 
+def test_a_rootfs_cell_keeps_its_own_apt_caches(tmp_path: Path) -> None:
+    _tar(tmp_path / "raspios.tar")
+    plan = _plan(tmp_path, f'{PI0_V6}\nrootfs = "raspios.tar"')
+    assert plan.cell.rootfs is not None
+    key = f"rootfs-{plan.cell.rootfs.short}-arm-v6"
+    assert f"id=npmatrix-apt-{key}," in plan.dockerfile and f"id=npmatrix-apt-lists-{key}," in plan.dockerfile
+    assert "npmatrix-apt-bookworm-arm-v6" not in plan.dockerfile  # not Debian armhf's lists, nor another rootfs's
+    debian = _plan(tmp_path, 'platform = "arm/v7"\ninstall = "apt"')
+    assert "id=npmatrix-apt-bookworm-arm-v7," in debian.dockerfile
+
+
 def test_the_suite_is_no_part_of_a_rootfs_base_but_the_platform_is(tmp_path: Path) -> None:
     _tar(tmp_path / "raspios.tar")
     tags = {
