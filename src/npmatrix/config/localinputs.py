@@ -145,8 +145,8 @@ def _first_tar_member(stream: BinaryIO, *, path: Path) -> None:
     except (tarfile.TarError, EOFError):
         # tarfile's own message lists every compression it tried, on several lines: the answer is one line.
         raise ValueError(
-            f"{path}: not a tar archive (plain, gzip, bzip2 or xz); make one with `tar -C MOUNTED_ROOT -cf rootfs.tar .` "
-            "(docs/boards.md), not a disk image (.img)"
+            f"{path}: not a tar archive (plain, gzip, bzip2 or xz); make one with "
+            "`tar -C MOUNTED_ROOT -cf rootfs.tar .` (docs/boards.md), not a disk image (.img)"
         ) from None
     if first is None:
         raise ValueError(f"{path}: an empty tar archive; rootfs needs a root filesystem with python3 in it")

@@ -1,5 +1,5 @@
-"""A cell's own root filesystem (`rootfs`, issue 17): read and hashed with the matrix, refused on its own line when
-it cannot be one, made into the cell's base image instead of a Debian recipe, and let past the ARMv6 check."""
+"""The `rootfs` key (issue 17): a cell's own root filesystem, read and hashed with the matrix, refused on its own
+line when it cannot be one, made into the cell's base image instead of a Debian recipe, let past the ARMv6 check."""
 
 from __future__ import annotations
 
@@ -201,7 +201,8 @@ def test_the_base_image_is_made_from_the_tarball_without_mmdebstrap(
             return ["build"]
 
     class Engine:
-        images: dict[str, str] = {}
+        def __init__(self) -> None:
+            self.images: dict[str, str] = {}
 
         def image_id(self, tag: str) -> str | None:
             return self.images.get(tag)
