@@ -78,7 +78,7 @@ def _engine_checks(target: EngineTarget, plans: list[CellPlan], *, builder: str 
         present = engine.image_id(recipe.tag) is not None
         checks.append(
             Check(
-                f"base {recipe.suite} {recipe.platform.name}",
+                f"base {recipe.label}",
                 present,
                 recipe.tag if present else f"{recipe.tag} missing",
                 None if present else f"npmatrix base build --arch {recipe.platform.name}" + _engine_flags(target),

@@ -1,5 +1,6 @@
 """The user's own files a cell installs: a requirements file and a directory of wheels (`requirements`,
-`find_links`). Read once, when the matrix is loaded, bounded and checked, and recorded by content hash.
+`find_links`), and the root filesystem its base image is made of (`rootfs`). Read once, when the matrix is
+loaded, bounded and checked, and recorded by content hash.
 
 The hash goes into the cell's Dockerfile (so into its content-addressed image tag: another requirements file,
 another image); the files themselves reach the build only through the build context, bind-mounted into the
@@ -14,8 +15,11 @@ import hashlib
 import itertools
 import re
 import shutil
+import stat
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from npmatrix import fileio
 from npmatrix.config import validators
@@ -25,6 +29,9 @@ MAX_WHEEL_FILES = 200
 MAX_WHEEL_BYTES = 1024 * 1024 * 1024  # each file, and all of them together
 # What pip --find-links reads from a directory: wheels and source archives, by file name; nothing else is copied.
 _DIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.(?:whl|tar\.gz|zip)")
+# A root filesystem: Raspberry Pi OS Lite's is about 2 GB unpacked; a bound well above that, so that
+# `rootfs = "/dev/sda"` or a disk image ends here, not after hours of hashing.
+MAX_ROOTFS_BYTES = 16 * 1024**3
 CONTEXT_DIR = "npmatrix-user"  # in the build context; bind-mounted at MOUNT_POINT in the pip step
 MOUNT_POINT = "/run/npmatrix-user"
 REQUIREMENTS_NAME = "requirements.txt"
@@ -113,6 +120,38 @@ def read_wheel_dir(path: Path) -> LocalInput:
     return LocalInput(path=str(path), sha256=digest.hexdigest(), files=tuple(names))
 
 
+def read_rootfs(path: Path) -> LocalInput:
+    """A root filesystem as a tarball: what the base image's `ADD rootfs.tar /` unpacks (plain, gzip, bzip2
+    or xz, as ADD takes them). Only its first member is read to tell a tar; the whole file is hashed."""
+    try:
+        info = path.stat()  # a missing file is an OSError: "cannot read", with its reason
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(
+                f"{path}: not a file (rootfs names a tarball of a root filesystem, e.g. raspios-armhf.tar)"
+            )
+        if info.st_size > MAX_ROOTFS_BYTES:
+            raise ValueError(f"{path}: is larger than {MAX_ROOTFS_BYTES // 1024**3} GiB; a root filesystem is a few")
+        with path.open("rb") as stream:
+            _first_tar_member(stream, path=path)
+        return LocalInput(path=str(path), sha256=file_sha256(path))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read root filesystem tarball: {exc.strerror or type(exc).__name__}") from None
+
+
+def _first_tar_member(stream: BinaryIO, *, path: Path) -> None:
+    try:
+        with tarfile.open(fileobj=stream, mode="r:*") as tar:
+            first = tar.next()
+    except (tarfile.TarError, EOFError):
+        # tarfile's own message lists every compression it tried, on several lines: the answer is one line.
+        raise ValueError(
+            f"{path}: not a tar archive (plain, gzip, bzip2 or xz); make one with "
+            "`tar -C MOUNTED_ROOT -cf rootfs.tar .` (docs/boards.md), not a disk image (.img)"
+        ) from None
+    if first is None:
+        raise ValueError(f"{path}: an empty tar archive; rootfs needs a root filesystem with python3 in it")
+
+
 def file_sha256(path: Path) -> str:
     """A file's sha256, read in 1 MiB blocks (wheels run to hundreds of MB)."""
     digest = hashlib.sha256()
@@ -142,3 +181,15 @@ def copy_into_context(context: Path, *, requirements: LocalInput | None, find_li
             digest.update(f"{name}\0{file_sha256(wheels / name)}\n".encode())
         if digest.hexdigest() != find_links.sha256:
             raise ValueError(f"{find_links.path}: changed since the matrix was read; run again")
+
+
+def link_rootfs_into(context: Path, rootfs: LocalInput, *, name: str) -> None:
+    """The rootfs tarball into a base image's build context, as `name`, checked against the plan's hash. A hard
+    link where the context and the tarball share a file system: a Raspberry Pi OS root is about 2 GB."""
+    target = context / name
+    try:
+        target.hardlink_to(rootfs.path)
+    except OSError:
+        shutil.copyfile(rootfs.path, target)
+    if file_sha256(target) != rootfs.sha256:
+        raise ValueError(f"{rootfs.path}: changed since the matrix was read; run again")

@@ -80,6 +80,10 @@ class Cell:
     # Debian refuses that (PEP 668, "externally-managed-environment"): a cell that shows the refusal.
     venv: bool = True
     base_image: str | None = None  # an image pinned by digest, instead of a Debian base we build
+    # A root filesystem tarball (Raspberry Pi OS's own 32-bit userland, made from its image: docs/boards.md) the
+    # base image is made of instead of Debian's packages: read and hashed when the matrix is loaded, as
+    # `requirements` is; the hash is in the base image's tag, so a changed tarball makes a new base.
+    rootfs: LocalInput | None = None
     cpu: str | None = None  # a CPU model: a preset (pi1..pi5, x86-64-v1, colab) or the matrix's own [cpu.NAME]
     imports: tuple[str, ...] = ()  # more modules the probe imports after NumPy
     expect: Status = Status.OK
@@ -206,6 +210,7 @@ _CHECKS: dict[str, Checker] = {
     "system_site_packages": _bool,
     "venv": _bool,
     "base_image": _str(validators.image_by_digest),
+    "rootfs": _str(localinputs.path_value),  # a path here; _resolve_local_inputs reads it
     "cpu": _str(),  # checked in _make_cell against the presets and the matrix's own [cpu.NAME] tables
     "imports": _str_list(validators.module_name),
     "expect": _expect,
@@ -462,11 +467,13 @@ def _base_dir(source: str) -> Path:
 
 
 def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str) -> None:
-    """Replace the paths of `requirements` and `find_links` by what they hold (read, checked, hashed)."""
+    """Replace the paths of `requirements`, `find_links`, `project` and `rootfs` by what they hold (read,
+    checked, hashed)."""
     readers: dict[str, Callable[[Path], LocalInput | ProjectInput]] = {
         "requirements": lambda p: localinputs.read_requirements(p, where=f"{where}.requirements"),
         "find_links": localinputs.read_wheel_dir,
         "project": project.read_project,
+        "rootfs": localinputs.read_rootfs,
     }
     for key, read in readers.items():
         if key in kwargs:
@@ -582,6 +589,12 @@ def _check_consistency(cell: Cell, *, where: str) -> None:
             "remove one of them",
             where=f"{where}.system_site_packages",
         )
+    if cell.rootfs is not None and cell.base_image is not None:
+        raise ConfigError(
+            "rootfs makes the cell's base image from your tarball and base_image names one already built; "
+            "give one of them",
+            where=f"{where}.rootfs",
+        )
     _check_required_keys(cell, where=where)
     _check_test_keys(cell, where=where)
     _check_board(cell, where=where)
@@ -615,10 +628,12 @@ def _check_board(cell: Cell, *, where: str) -> None:
     if profile is None or cell.platform in profile.platforms:
         return
     # An ARMv6 board on Debian's armhf is let through: the plan says at once why it cannot run (cpu-unsupported).
-    if profile.armv6 and cell.platform == "arm/v7":
+    # With a rootfs it would run, so it must say what it is: an ARMv6 userland is platform arm/v6.
+    if profile.armv6 and cell.platform == "arm/v7" and cell.rootfs is None:
         return
     runs = ", ".join(profile.platforms)
-    raise ConfigError(f"board {cell.board!r} runs {runs}, not {cell.platform}", where=f"{where}.board")
+    hint = f' (a rootfs for it is platform = "{runs}")' if cell.rootfs is not None else ""
+    raise ConfigError(f"board {cell.board!r} runs {runs}, not {cell.platform}{hint}", where=f"{where}.board")
 
 
 def _check_os(cell: Cell, *, where: str) -> None:

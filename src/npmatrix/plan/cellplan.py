@@ -28,7 +28,7 @@ PYTHONS: dict[install.PythonKind, str] = {"venv": "/opt/venv/bin/python3", "syst
 class CellPlan:
     cell: Cell
     platform: Platform
-    base: BaseRecipe | None  # None when the cell names a pinned base_image of its own
+    base: BaseRecipe | None  # None when the cell names a pinned base_image of its own; from its rootfs if any
     dockerfile: str
     placement: Placement  # where it runs: decided here, read by every later stage and view
     not_asked: tuple[raspios.NotAsked, ...] = ()  # what a real Pi asks that this run does not (plan/raspios.py)
@@ -111,7 +111,7 @@ def plan_cell(
     cell: Cell, *, template_dir: Path | None = None, unreached: Mapping[str, str] = NOTHING_UNREACHED
 ) -> CellPlan:
     platform = presets().platforms[cell.platform]
-    base = None if cell.base_image else BaseRecipe(suite=cell.suite, platform=platform)
+    base = None if cell.base_image else BaseRecipe(suite=cell.suite, platform=platform, rootfs=cell.rootfs)
     base_image = base.tag if base else str(cell.base_image)
     pip_conf = raspios.pip_conf(cell, unreached)
     return CellPlan(

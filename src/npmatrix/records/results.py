@@ -201,7 +201,7 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
         values["cpu_model"] = CpuModel(
             name=model["name"], description=model["description"], qemu=dict(model["qemu"]), note=model.get("note", "")
         )
-    for key in ("requirements", "find_links"):
+    for key in ("requirements", "find_links", "rootfs"):
         if isinstance(values.get(key), dict):
             record = values[key]
             values[key] = LocalInput(path=record["path"], sha256=record["sha256"], files=tuple(record.get("files", ())))
@@ -216,7 +216,16 @@ def cell_from_json(inputs: Mapping[str, Any]) -> Cell:
 
 # Cell fields added after schema 2 was released, written only when set, so a file without them (and every
 # cell that does not use them) reads back and is written again byte for byte.
-_LATER_INPUTS = ("project", "test_command", "test_requires", "test_timeout", "test_skipped", "os", "piwheels_index")
+_LATER_INPUTS = (
+    "project",
+    "test_command",
+    "test_requires",
+    "test_timeout",
+    "test_skipped",
+    "os",
+    "piwheels_index",
+    "rootfs",
+)
 _CELL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Cell)}
 
 

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -25,6 +26,7 @@ _PIP_ENV = {"PIP_INDEX_URL": "index-url", "PIP_EXTRA_INDEX_URL": "extra-index-ur
 _CA_CANDIDATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
 
 Progress = Callable[[str], None]
+ROOTFS_NAME = "rootfs.tar"  # in a base image's build context: what base.Dockerfile.j2 ADDs
 
 
 def host_ca_bundle(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -146,29 +148,13 @@ def _mmdebstrap_steps(recipe: BaseRecipe, progress: Progress) -> Callable[[str],
 def ensure_base(
     recipe: BaseRecipe, *, builder: Builder, engine: Engine, log_path: Path, progress: Progress
 ) -> BuildOutcome:
-    """The base image for `recipe`: reused when its content tag exists, else made with mmdebstrap."""
+    """The base image for `recipe`: reused when its content tag exists, else made with mmdebstrap, or from the
+    cell's own rootfs tarball."""
     existing = engine.image_id(recipe.tag)
     if existing:
         return BuildOutcome.reused(recipe.tag, existing)
-    if shutil.which("mmdebstrap") is None:
-        raise EngineUnavailable(
-            f"base image {recipe.tag} is missing and mmdebstrap is not installed: "
-            "run `make engine` (scripts/engine-up) or apt-get install mmdebstrap arch-test qemu-user-static"
-        )
-    progress(
-        f"base image {recipe.tag}: mmdebstrap {recipe.suite} {recipe.platform.debian_arch} "
-        f"(about 1 min native, 3-4 min emulated; log: {log_path})"
-    )
     with tempfile.TemporaryDirectory(prefix="npmatrix-base-") as context:
-        tarball = Path(context, "rootfs.tar")
-        strap = process.run(
-            recipe.mmdebstrap_argv(str(tarball)),
-            # Maintainer scripts run under QEMU too: as the platform's build CPU (see data/platforms.toml).
-            env={"QEMU_CPU": recipe.platform.build_cpu} if recipe.platform.build_cpu else None,
-            timeout=1800,
-            log_path=log_path,
-            on_line=_mmdebstrap_steps(recipe, progress),
-        )
+        strap = _rootfs_tarball(recipe, Path(context), log_path=log_path, progress=progress)
         if not strap.ok:
             return BuildOutcome(
                 tag=recipe.tag,
@@ -195,4 +181,43 @@ def ensure_base(
         duration_s=strap.duration_s + load.duration_s,
         log_path=log_path,
         output=strap.output + load.output,
+    )
+
+
+def _rootfs_tarball(recipe: BaseRecipe, context: Path, *, log_path: Path, progress: Progress) -> process.Completed:
+    """context/rootfs.tar: the cell's own tarball (linked, its hash checked), or one mmdebstrap makes."""
+    tarball = context / ROOTFS_NAME
+    if recipe.rootfs is not None:
+        progress(f"base image {recipe.tag}: from {recipe.rootfs.path} (log: {log_path})")
+        started = time.monotonic()
+        try:
+            localinputs.link_rootfs_into(context, recipe.rootfs, name=ROOTFS_NAME)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(str(exc), where=f"base image {recipe.tag}") from None
+        note = f"rootfs {recipe.rootfs.path} (sha256:{recipe.rootfs.sha256}) -> {ROOTFS_NAME}\n"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(note)
+        return process.Completed(
+            argv=("link", recipe.rootfs.path, str(tarball)),
+            exit_code=0,
+            output=note,
+            duration_s=time.monotonic() - started,
+            timed_out=False,
+        )
+    if shutil.which("mmdebstrap") is None:
+        raise EngineUnavailable(
+            f"base image {recipe.tag} is missing and mmdebstrap is not installed: "
+            "run `make engine` (scripts/engine-up) or apt-get install mmdebstrap arch-test qemu-user-static"
+        )
+    progress(
+        f"base image {recipe.tag}: mmdebstrap {recipe.suite} {recipe.platform.debian_arch} "
+        f"(about 1 min native, 3-4 min emulated; log: {log_path})"
+    )
+    return process.run(
+        recipe.mmdebstrap_argv(str(tarball)),
+        # Maintainer scripts run under QEMU too: as the platform's build CPU (see data/platforms.toml).
+        env={"QEMU_CPU": recipe.platform.build_cpu} if recipe.platform.build_cpu else None,
+        timeout=1800,
+        log_path=log_path,
+        on_line=_mmdebstrap_steps(recipe, progress),
     )

@@ -242,7 +242,7 @@ def ensure_bases(
                 r,
                 builder=builder,
                 engine=engine,
-                log_path=log_dir / f"base-{r.suite}-{r.platform.slug}.log",
+                log_path=log_dir / f"base-{r.name}.log",
                 progress=progress,
             )
             for r in recipes
