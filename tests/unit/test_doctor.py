@@ -161,3 +161,20 @@ def test_a_qemu_version_line_reads_back_its_numbers(numbers: list[int], tail: st
 def test_any_text_parses_to_a_version_or_none(text: str) -> None:
     parsed = emulator.parse_qemu_version(text)
     assert parsed is None or (parsed and all(isinstance(n, int) for n in parsed))
+
+
+def test_doctor_says_whether_the_raspios_cells_piwheels_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = matrix.load(REPO / "matrix" / "default.toml")
+    piwheels = "https://www.piwheels.org/simple"
+    monkeypatch.setattr(doctor.planning, "find_unreached", lambda urls: dict.fromkeys(urls, "DNS: no such name"))
+    (row,) = doctor.index_checks(default)
+    # Not reached is no failure of the set-up: those cells run on PyPI alone, marked incomplete.
+    assert row.ok and row.name == "piwheels"
+    assert row.detail == (
+        f"{piwheels}: not reached (DNS: no such name); the cells that ask it (pi32-pip) run on PyPI alone, "
+        "marked incomplete"
+    )
+    monkeypatch.setattr(doctor.planning, "find_unreached", lambda urls: {})
+    (row,) = doctor.index_checks(default)
+    assert row.detail == f"{piwheels}: answers; the cells that ask it as Raspberry Pi OS's pip does: pi32-pip"
+    assert doctor.index_checks(matrix.load(REPO / "matrix" / "bookworm.toml")) == []  # no raspios cell: no row

@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmatrix.app import preflight
+from npmatrix.app import planning, preflight
 from npmatrix.app.console import Console
 from npmatrix.app.inputs import EngineOptions, Selection
 from npmatrix.config.engine_choice import PODMAN_SOCKET, EngineChoice, EngineTarget
+from npmatrix.config.matrix import Matrix
 from npmatrix.config.platforms import Platform
 from npmatrix.errors import EngineError, EngineUnavailable, ExitCode
 from npmatrix.host import emulator
 from npmatrix.host import engine as engine_module
 from npmatrix.host.engine import Engine
-from npmatrix.plan import cellplan
+from npmatrix.plan import cellplan, raspios
 from npmatrix.plan.cellplan import CellPlan, bases_needed, place
 from npmatrix.plan.protocol import X86_QEMU_HOST_PATH
 
@@ -180,6 +181,23 @@ def _qemu_version_check(emulated: list[Platform]) -> Check:
     )
 
 
+def index_checks(selected: Matrix) -> list[Check]:
+    """Each piwheels the Raspberry Pi OS cells' pip would ask: reached or not. Not reached is no failure of the
+    set-up (piwheels has no DNS from our machines): those cells run on PyPI alone, their answers marked incomplete."""
+    urls = raspios.indexes_to_check(selected.cells)
+    unreached = planning.find_unreached(urls) if urls else {}
+    checks = []
+    for url in urls:
+        cells = ", ".join(c.name for c in selected.cells if raspios.piwheels_url(c) == url)
+        if url in unreached:
+            why = unreached[url]
+            detail = f"{url}: not reached ({why}); the cells that ask it ({cells}) run on PyPI alone, marked incomplete"
+        else:
+            detail = f"{url}: answers; the cells that ask it as Raspberry Pi OS's pip does: {cells}"
+        checks.append(Check("piwheels", True, detail))
+    return checks
+
+
 def render(checks: Sequence[Check]) -> str:
     lines = []
     for c in checks:
@@ -194,6 +212,6 @@ def doctor(selection: Selection, engines: EngineOptions, console: Console) -> Ex
     not know is bad input, as in `run`: exit 2 before any engine is asked."""
     selected = selection.load()
     preflight.check_cpu_models(selected)
-    checks = run_checks(cellplan.plan(selected), engines.choose(selected))
+    checks = run_checks(cellplan.plan(selected), engines.choose(selected)) + index_checks(selected)
     console.say(render(checks))
     return ExitCode.OK if all(c.ok for c in checks) else ExitCode.ENGINE_UNAVAILABLE
