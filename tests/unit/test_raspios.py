@@ -6,24 +6,32 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import socket
+import socketserver
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from fakes import FakeEngine
 from synthetic import cell_result, run
 
+from npmatrix.cli import cli
 from npmatrix.config import matrix
 from npmatrix.errors import ConfigError
 from npmatrix.host import reach
 from npmatrix.judge import classify
 from npmatrix.plan import cellplan, raspios
-from npmatrix.present import explain, labels, table
+from npmatrix.present import diff, explain, labels, table
 from npmatrix.present.reports.cells import key_facts
 from npmatrix.present.reports.junit import render_junit
 from npmatrix.present.reports.markdown import render_markdown
 from npmatrix.records import results as results_io
 from npmatrix.records.results import CellResult
+from npmatrix.run import build, runner, wheel_check
 
+REPO = Path(__file__).resolve().parents[2]
 PIWHEELS = "https://www.piwheels.org/simple"
 UNREACHED = {PIWHEELS: "DNS: Name or service not known"}
 PIP_CONF_LINE = "RUN printf '%s\\n' '[global]' 'extra-index-url=https://www.piwheels.org/simple' > /etc/pip.conf"
@@ -193,3 +201,130 @@ def test_no_wheel_on_32_bit_arm_says_what_was_asked(
     assert fix.startswith("use Debian's python3-numpy")
     if "ask piwheels from the Pi" in fix:
         assert 'pip download "numpy==2.1.3" --only-binary=:all: --no-deps' in fix
+
+
+# --- what a hostile review found (the host's own extra index, the no-wheel re-check, odd servers) -------------
+
+
+def test_a_hosts_own_extra_index_does_not_replace_piwheels(tmp_path: Path) -> None:
+    conf = tmp_path / "pipconf"
+    conf.write_text("[global]\ncert = /run/secrets/pipcert\nextra-index-url = https://mirror.example/simple\n")
+    secrets = {"pipconf": conf, "pipcert": tmp_path / "pipcert"}
+    mine = build.cell_secrets(secrets, PIWHEELS)
+    # pip reads the secret after /etc/pip.conf: its extra-index-url must name piwheels too, or piwheels is gone.
+    assert f"extra-index-url = https://mirror.example/simple {PIWHEELS}\n" in mine["pipconf"].read_text()
+    assert mine["pipcert"] == secrets["pipcert"] and conf.read_text().count("piwheels") == 0  # the run's own kept
+    assert build.cell_secrets(secrets, None) is secrets
+    conf.write_text("[global]\ncert = /run/secrets/pipcert\n")
+    assert build.cell_secrets(secrets, PIWHEELS) is secrets  # nothing of the host's to replace it
+
+
+def test_the_plan_names_the_piwheels_pip_asks_and_the_no_wheel_check_asks_it_too() -> None:
+    reached, unreached = cellplan.plan_cell(_cell(PI32)), cellplan.plan_cell(_cell(PI32), unreached=UNREACHED)
+    assert (reached.piwheels, unreached.piwheels) == (PIWHEELS, None)
+    argv = wheel_check.index_argv(reached, environ={})
+    assert argv[argv.index("--extra-index-url") + 1] == PIWHEELS
+    assert "--extra-index-url" not in wheel_check.index_argv(unreached, environ={})
+
+
+class _Raw(socketserver.BaseRequestHandler):
+    reply: bytes = b""
+    pause: float = 0.0
+
+    def handle(self) -> None:
+        self.request.recv(4096)
+        for line in self.reply.splitlines(keepends=True):
+            self.request.sendall(line)
+            time.sleep(self.pause)
+
+
+def _serve(reply: bytes, pause: float = 0.0) -> tuple[socketserver.ThreadingTCPServer, str]:
+    handler = type("Handler", (_Raw,), {"reply": reply, "pause": pause})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/simple"
+
+
+@pytest.mark.parametrize(
+    ("reply", "pause", "why"),
+    [
+        (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 0.0, "HTTP 503"),
+        (b"GARBAGE\x1b[31m\r\n\r\n", 0.0, "BadStatusLine"),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-Slow: 1\r\n" * 20 + b"\r\n", 0.4, "no answer within 2 s"),
+        (b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/x\r\nContent-Length: 0\r\n\r\n", 0.0, None),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 0.0, None),
+    ],
+    ids=["5xx", "garbage", "slow", "redirect", "404"],
+)
+def test_odd_servers_are_answers_or_not_with_a_printable_why(reply: bytes, pause: float, why: str | None) -> None:
+    server, url = _serve(reply, pause)
+    try:
+        found = reach.unreached([url], timeout=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    if why is None:
+        assert found == {}  # the server is there: a redirect or a 404 is an answer
+    else:
+        assert why in found[url] and "\x1b" not in found[url]
+
+
+def test_an_index_url_too_long_for_the_results_is_refused() -> None:
+    with pytest.raises(ConfigError, match="an index URL has at most 1000") as caught:
+        _cell(PI32 + f'\npiwheels_index = "http://127.0.0.1:1/{"a" * 1001}"')
+    assert "\n" not in str(caught.value)
+
+
+def test_a_symlink_loop_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    (tmp_path / "m.toml").write_text(
+        '[[cell]]\nname = "t"\nplatform = "arm/v6"\nboard = "pi0"\ninstall = "apt"\nrootfs = "loop1"\n'
+    )
+    with pytest.raises(ConfigError, match="cannot resolve loop1") as caught:
+        matrix.load(tmp_path / "m.toml")
+    assert str(caught.value.where).endswith("(t).rootfs")
+
+
+def test_a_choice_of_the_wrong_type_says_so() -> None:
+    with pytest.raises(ConfigError, match="expected a string, got int"):
+        _cell('platform = "arm/v7"\nos = 1')
+
+
+def test_clean_keeps_a_raspios_cells_images_of_both_answers(fake_engine: FakeEngine) -> None:
+    default = matrix.load(REPO / "matrix" / "default.toml")
+    pip_cell = next(c for c in default.cells if c.name == "pi32-pip")
+    with_piwheels = cellplan.plan_cell(pip_cell).image_tag
+    without = cellplan.plan_cell(pip_cell, unreached=UNREACHED).image_tag
+    stale = "npmatrix-cell:pi32-pip-000000000000"
+    fake_engine.images.update({with_piwheels: "sha256:1", without: "sha256:2", stale: "sha256:3"})
+    done = CliRunner().invoke(cli, ["clean", "--matrix", str(REPO / "matrix" / "default.toml")])
+    assert done.exit_code == 0, done.output
+    # Whether piwheels answers may change between a run and its clean: neither of its images is stale for it.
+    assert fake_engine.removed_images == [stale]
+
+
+def test_resume_refuses_a_cell_run_when_piwheels_answered_otherwise() -> None:
+    plan = cellplan.plan_cell(_cell(PI32, name="pi32-pip"), unreached=UNREACHED)
+    earlier = dataclasses.replace(_incomplete_result(), not_asked=())  # run when piwheels answered
+    night = dataclasses.replace(run([earlier]), matrix="m.toml")
+    with pytest.raises(ConfigError) as caught:
+        runner.resumable(night, [plan], matrix_source="m.toml")
+    assert "cell 'pi32-pip' was run when nothing was left unasked, and now piwheels" in str(caught.value)
+    assert "start afresh with another --out" in str(caught.value)
+    same = dataclasses.replace(run([_incomplete_result()]), matrix="m.toml")
+    assert runner.resumable(same, [plan], matrix_source="m.toml") == same.cells
+
+
+def test_diff_says_a_cell_became_incomplete_and_complete_again() -> None:
+    complete = dataclasses.replace(_incomplete_result(), not_asked=())
+    before, after = run([complete]), run([_incomplete_result()], started_at="2026-11-26T03:00:00+00:00")
+    found = diff.diff(before, after)
+    assert found.asked == ("pi32-pip: now incomplete: piwheels not reached",)
+    assert found.exit_code() == 0  # no regression: the same verdict, on less
+    assert "  pi32-pip: now incomplete: piwheels not reached" in diff.render_text(found)
+    assert "- pi32-pip: now incomplete: piwheels not reached" in diff.render_markdown(found)
+    assert diff.to_json(found)["asked"] == ["pi32-pip: now incomplete: piwheels not reached"]
+    assert diff.diff(after, before).asked == ("pi32-pip: no longer incomplete",)
+    assert diff.diff(after, after).asked == ()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from npmatrix.app import planning
 from npmatrix.app.console import Console
 from npmatrix.app.inputs import EngineOptions, Selection
 from npmatrix.errors import ExitCode
 from npmatrix.host import owner
 from npmatrix.host.engine import OWNER_LABEL, RUN_LABEL, Engine
-from npmatrix.plan import cellplan
+from npmatrix.plan import cellplan, raspios
 from npmatrix.plan.base_image import REPOSITORY as BASE_REPOSITORY
 
 
@@ -16,7 +15,10 @@ def clean(selection: Selection, engines: EngineOptions, console: Console, *, eve
     """On every engine this matrix may have used. `everything` (--all): every npmatrix image, bases included."""
     # The input first: a typo in --matrix must end here, before any container or image is touched.
     selected = selection.load()
-    plans = planning.plan(selected, console)
+    # A Raspberry Pi OS cell has two images, with piwheels in its pip.conf and without: whether piwheels answers
+    # may change between a run and its clean, and neither image is stale for it. So both are kept, unasked.
+    unreached = dict.fromkeys(raspios.indexes_to_check(selected.cells), "")
+    plans = cellplan.plan(selected) + (cellplan.plan(selected, unreached=unreached) if unreached else ())
     choice = engines.choose(selected)
     removed = 0
     for target in choice.all_targets():

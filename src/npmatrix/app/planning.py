@@ -1,6 +1,6 @@
 """The plan of a run as the host finds things: each index a Raspberry Pi OS cell's pip would ask is tried first
-(host/reach.py), and the plan says what follows (plan/raspios.py). `run`, `render` and `clean` plan through
-here, so all three see the same Dockerfiles and image tags."""
+(host/reach.py), and the plan says what follows (plan/raspios.py). `run` and `render` plan through here, so
+both see the same Dockerfiles and image tags (`clean` keeps the images of both answers; `doctor` shows it)."""
 
 from __future__ import annotations
 

@@ -169,6 +169,8 @@ def _seconds(value: Any) -> int:
 
 def _choice(options: Callable[[], Iterable[str]], what: str) -> Checker:
     def convert(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
         allowed = list(options())
         if value not in allowed:
             raise ValueError(
@@ -479,7 +481,13 @@ def _resolve_local_inputs(kwargs: dict[str, Any], *, base_dir: Path, where: str)
         if key in kwargs:
             path = Path(kwargs[key]).expanduser()
             try:
-                kwargs[key] = read((base_dir / path).resolve())
+                resolved = (base_dir / path).resolve()
+            except RuntimeError:  # what Path.resolve raises for a symlink loop (before Python 3.13)
+                raise ConfigError(f"cannot resolve {path}: a symlink loop", where=f"{where}.{key}") from None
+            except OSError as exc:  # ELOOP on 3.13, or a path too long
+                raise ConfigError(f"cannot resolve {path}: {exc.strerror or exc}", where=f"{where}.{key}") from None
+            try:
+                kwargs[key] = read(resolved)
             except ValueError as exc:
                 raise ConfigError(str(exc), where=f"{where}.{key}") from None
 

@@ -64,8 +64,13 @@ def apt_package(value: str) -> str:
     return value
 
 
+MAX_URL = 1000  # results.json keeps URLs (not_asked.url, at most 2000 in its schema): a longer one is no index
+
+
 def index_url(value: str) -> str:
     """An http(s) index URL without credentials: secrets belong in the host's pip config, not a matrix."""
+    if len(value) > MAX_URL:
+        raise ValueError(f"is {len(value)} characters long; an index URL has at most {MAX_URL}")
     if "@" in value or not _URL.fullmatch(value):
         # The message must not echo a password into a CI log: the value is shown redacted.
         raise ValueError(f"{redact(value)!r} is not a plain http(s) URL without credentials")

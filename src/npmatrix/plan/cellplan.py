@@ -32,6 +32,7 @@ class CellPlan:
     dockerfile: str
     placement: Placement  # where it runs: decided here, read by every later stage and view
     not_asked: tuple[raspios.NotAsked, ...] = ()  # what a real Pi asks that this run does not (plan/raspios.py)
+    piwheels: str | None = None  # the piwheels the image's /etc/pip.conf names: pip asks it (plan/raspios.py)
 
     @property
     def base_image(self) -> str:
@@ -122,6 +123,7 @@ def plan_cell(
         # Until an engine is known (fleet.place), as it would run on this machine's own engine.
         placement=placement(cell, platform, platforms.host_platform_name()),
         not_asked=raspios.not_asked(cell, unreached),
+        piwheels=raspios.piwheels_url(cell) if pip_conf else None,
     )
 
 

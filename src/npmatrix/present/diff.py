@@ -145,6 +145,9 @@ class Diff:
     unchanged: tuple[str, ...]  # cells with the same status, reason and expectation
     unexpected: tuple[str, ...]  # cells of NEW that did not end as their matrix expected
     incomplete: tuple[str, ...] = ()  # OLD and/or NEW, when that run was interrupted (cells may be missing)
+    # Cells whose answer became incomplete, or complete again: what a real Pi asks (piwheels) was not asked in one
+    # run and was in the other. No regression: the same verdict may stand on less, and the night should say so.
+    asked: tuple[str, ...] = ()
 
     @property
     def regressions(self) -> tuple[CellChange | PerfChange, ...]:
@@ -241,7 +244,19 @@ def diff(
         unchanged=tuple(unchanged),
         unexpected=tuple(c.name for c in new.cells if not c.as_expected),
         incomplete=tuple(side for side, run in (("OLD", old), ("NEW", new)) if not run.complete),
+        asked=_asked_changes(old_cells, new_cells),
     )
+
+
+def _asked_changes(old: dict[str, CellResult], new: dict[str, CellResult]) -> tuple[str, ...]:
+    """ "pi32-pip: now incomplete: piwheels not reached", "pi32-pip: no longer incomplete" for each cell in both."""
+    lines = []
+    for name, now in new.items():
+        before = old.get(name)
+        if before is None or before.not_asked == now.not_asked:
+            continue
+        lines.append(f"{name}: now {labels.incomplete(now)}" if now.incomplete else f"{name}: no longer incomplete")
+    return tuple(lines)
 
 
 def _change(name: str, kind: Kind, old: CellResult | None, new: CellResult | None) -> CellChange:
@@ -346,6 +361,7 @@ def render_text(d: Diff, *, fail_on_unexpected: bool = False) -> str:
         lines.append(f"  {'PERF REGRESSION' if p.regression else 'perf improvement':<19} {p.cell}: {p.describe()}")
     lines.append(_perf_note(d))
     lines.append(_counts(d))
+    lines += [f"  {line}" for line in d.asked]
     if d.incomplete:
         lines.append(_incomplete_note(d))
     lines.append(verdict_line(d, fail_on_unexpected=fail_on_unexpected))
@@ -399,6 +415,8 @@ def render_markdown(d: Diff, *, fail_on_unexpected: bool = False) -> str:
     if rows:
         lines += [tabulate(rows, headers=("change", "cell", "what"), tablefmt="github"), ""]
     lines += [_md(_perf_note(d)), "", _md(_counts(d))]
+    if d.asked:
+        lines += ["", *(f"- {_md(line)}" for line in d.asked)]
     if d.incomplete:
         lines += ["", _md(_incomplete_note(d))]
     return "\n".join(lines) + "\n"
@@ -454,6 +472,7 @@ def to_json(d: Diff, *, fail_on_unexpected: bool = False) -> dict[str, Any]:
         "unchanged": list(d.unchanged),
         "unexpected": list(d.unexpected),
         "incomplete": list(d.incomplete),
+        "asked": list(d.asked),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -50,6 +51,25 @@ def pip_config(environ: Mapping[str, str], *, has_cert: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cell_secrets(secrets: Mapping[str, Path], piwheels: str | None) -> Mapping[str, Path]:
+    """The secrets for one cell's build. pip reads the secret pip.conf (PIP_CONFIG_FILE) after /etc/pip.conf,
+    so a host's own extra index (PIP_EXTRA_INDEX_URL: a CI mirror) would replace the piwheels a Raspberry Pi
+    OS cell's pip.conf names, silently: for such a cell the secret's extra-index-url keeps piwheels too."""
+    conf = secrets.get("pipconf")
+    if piwheels is None or conf is None:
+        return secrets
+    lines = conf.read_text().splitlines()
+    for i, line in enumerate(lines):
+        key, _, urls = line.partition(" = ")
+        if key == "extra-index-url":
+            if piwheels not in urls.split():
+                lines[i] = f"{line} {piwheels}"
+            mine = conf.with_name(f"{conf.name}-{hashlib.sha256(piwheels.encode()).hexdigest()[:12]}")
+            mine.write_text("\n".join(lines) + "\n")
+            return {**secrets, "pipconf": mine}
+    return secrets  # no extra index of the host's: /etc/pip.conf's stands
+
+
 @contextmanager
 def build_secrets(environ: Mapping[str, str] = os.environ) -> Iterator[dict[str, Path]]:
     """Secret files for one run, in a private temporary directory removed afterwards."""
@@ -94,7 +114,7 @@ def build_cell(
             context=Path(context),
             tag=plan.image_tag,
             oci_platform=plan.platform.oci,
-            secrets=secrets,
+            secrets=cell_secrets(secrets, plan.piwheels),
             no_cache=rebuild,
         )
         done = process.run(

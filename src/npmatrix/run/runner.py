@@ -26,6 +26,7 @@ from npmatrix.judge.classify import classify
 from npmatrix.judge.outcomes import BuildOutcome, ProbeRun
 from npmatrix.plan.base_image import BaseRecipe
 from npmatrix.plan.cellplan import CellPlan, bases_needed
+from npmatrix.plan.raspios import NotAsked
 from npmatrix.records.results import CellResult, EngineRecord, ImageRecord, Results, ResultsFile
 from npmatrix.run import build, probe, reuse, schedule, tests, wheel_check
 from npmatrix.text import redact
@@ -58,17 +59,28 @@ def resumable(previous: Results, plans: Sequence[CellPlan], *, matrix_source: st
             "or start afresh with another --out",
             where=previous.source,
         )
-    planned = {p.cell.name: p.cell for p in plans}
+    planned = {p.cell.name: p for p in plans}
     for result in previous.cells:
-        cell = planned.get(result.name)
-        if cell is not None and cell != result.cell:
-            changed = [f.name for f in fields(cell) if getattr(cell, f.name) != getattr(result.cell, f.name)]
+        plan = planned.get(result.name)
+        if plan is not None and plan.cell != result.cell:
+            changed = [f.name for f in fields(plan.cell) if getattr(plan.cell, f.name) != getattr(result.cell, f.name)]
             raise ConfigError(
                 f"cell {result.name!r} was run with other inputs ({', '.join(changed)} changed since); "
                 "start afresh with another --out",
                 where=previous.source,
             )
+        if plan is not None and plan.not_asked != result.not_asked:
+            # piwheels answered then and not now, or the reverse: the kept answer would be another index's.
+            raise ConfigError(
+                f"cell {result.name!r} was run when {_asked(result.not_asked)}, and now {_asked(plan.not_asked)}; "
+                "start afresh with another --out",
+                where=previous.source,
+            )
     return tuple(r for r in previous.cells if r.status is not Status.ENGINE_ERROR)
+
+
+def _asked(not_asked: Sequence[NotAsked]) -> str:
+    return "; ".join(f"{n.source} ({n.url}) was not asked" for n in not_asked) or "nothing was left unasked"
 
 
 def run(plans: Sequence[CellPlan], options: RunOptions, *, progress: Progress) -> list[CellResult]:

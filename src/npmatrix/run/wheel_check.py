@@ -54,7 +54,8 @@ def index_argv(plan: CellPlan, environ: Mapping[str, str] = os.environ) -> list[
     extra = list(plan.cell.extra_index_url) or [
         u for u in environ.get("PIP_EXTRA_INDEX_URL", "").split() if u.startswith(("http://", "https://"))
     ]
-    for url in extra:
+    # A Raspberry Pi OS cell's pip asks piwheels too (its /etc/pip.conf): "none" must mean none there either.
+    for url in [*extra, *([plan.piwheels] if plan.piwheels and plan.piwheels not in extra else [])]:
         argv += ["--extra-index-url", url]
     return argv
 
