@@ -128,19 +128,21 @@ class StandIn:
         return list(dict.fromkeys(self.record["system_libraries"].values()))
 
 
+def stand_in(script: str, *, timeout: float) -> Path:
+    """What scripts/SCRIPT made (the path it prints), making it on first use and reusing its cache after; a
+    failure fails the test with the script's stderr, never skips it (CI runs on clean clones)."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script)], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/{script} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return Path(done.stdout.strip())
+
+
 def make_standin() -> Path:
     """The stand-in's folder (holding simple/ and standin.json), made on first use: on a clean clone it
     fetches Debian's armhf python3-numpy from deb.debian.org; after that the cached wheel is reused."""
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "piwheels-standin")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"scripts/piwheels-standin failed ({done.returncode}): {done.stderr[-2000:]}")
-    return Path(done.stdout.strip()).parent
+    return stand_in("piwheels-standin", timeout=900).parent
 
 
 def _server(root: Path, requests: list[str]) -> ThreadingHTTPServer:

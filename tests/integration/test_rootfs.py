@@ -8,7 +8,6 @@ arm/v7 or arm/v6 (Debian's armhf either way, built for ARMv7), ends cpu-unsuppor
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, CliRun, npmatrix
+from conftest import CliRun, npmatrix, stand_in
 
 ROOTFS_CELL = "pi0-rootfs"
 ARMHF_CELL = "pi0-armhf"  # the same board on arm/v7 without the rootfs
@@ -26,16 +25,7 @@ V6_DEBIAN_CELL = "pi0-v6-debian"  # and on arm/v6 without it: still Debian's arm
 
 @pytest.fixture(scope="module")
 def armel_rootfs() -> Path:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "armel-rootfs")],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"scripts/armel-rootfs failed ({done.returncode}): {done.stderr[-2000:]}")
-    return Path(done.stdout.strip())
+    return stand_in("armel-rootfs", timeout=1800)
 
 
 def _matrix(rootfs: Path) -> str:

@@ -202,13 +202,13 @@ def _failure(report: TestReport, *, image: str, limit: int) -> Verdict:
             fix=f"{install} (the cell's apt = [...])",
             evidence=(_line_of(text, library.group(0)),),
         )
-    signal_name = _signal(report.exit_code)
-    if signal_name == "SIGILL" or _SIGILL.search(text):
+    killed_by = signal_name(report.exit_code)
+    if killed_by == "SIGILL" or _SIGILL.search(text):
         return _illegal_instruction(text, again)
-    if signal_name is not None:
+    if killed_by is not None:
         return Verdict(
             status=Status.CRASHED,
-            reason=f"the tests died with {signal_name}",
+            reason=f"the tests died with {killed_by}",
             fix=again,
             evidence=_signal_evidence(text),
         )
@@ -267,7 +267,7 @@ def _reproduce(report: TestReport, image: str) -> str:
     return f"run them in the cell's image: docker run --rm {image} sh -c 'cd /tmp && {project.expand(report.command)}'"
 
 
-def _signal(exit_code: int | None) -> str | None:
+def signal_name(exit_code: int | None) -> str | None:
     """The signal a shell's exit status 128+N says killed the command (Docker says 128+N for the container)."""
     if exit_code is None or not 128 < exit_code < 128 + 65:
         return None

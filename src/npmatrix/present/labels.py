@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from npmatrix.config import boards, install
+from npmatrix.config import install
 from npmatrix.config.matrix import Cell
 from npmatrix.config.platforms import presets
 from npmatrix.judge.advice import Advisory
@@ -148,14 +148,9 @@ def blas(r: CellResult) -> str:
     return f"{s.blas} ({s.openblas_core})" if s.openblas_core else s.blas
 
 
-def pi_board(cell: Cell) -> boards.Board | None:
-    """The Raspberry Pi a cell models: its board, else the first board with the CPU model it names."""
-    return cell.pi
-
-
 def emulation_limits(cell: Cell) -> tuple[str, ...]:
     """What a run under QEMU cannot show about the real Pi a cell models, one line each where it applies."""
-    board = pi_board(cell)
+    board = cell.pi
     if board is None:
         return ()
     lines = []

@@ -10,11 +10,10 @@ done at writing time.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from npmatrix.judge.tests import TestReport
+from npmatrix.judge.tests import TestReport, signal_name
 from npmatrix.records.results import CellResult
 
 
@@ -102,25 +101,15 @@ def _outcome(t: TestReport) -> str:
         return "killed: out of memory"
     if t.exit_code == 0:
         return "passed"
-    name = _signal(t.exit_code)
+    name = signal_name(t.exit_code)
     return f"died with {name}" if name else "failed"
 
 
 def _exit_code(code: int | None) -> str:
     if code is None:
         return "none"
-    name = _signal(code)
+    name = signal_name(code)
     return f"{code} ({name})" if name else str(code)
-
-
-def _signal(code: int | None) -> str | None:
-    """The signal a shell's exit status 128+N names (as judge/tests reads it)."""
-    if code is None or not 128 < code < 128 + 65:
-        return None
-    try:
-        return signal.Signals(code - 128).name
-    except ValueError:
-        return None
 
 
 def _seconds(seconds: float) -> str:
